@@ -1,0 +1,167 @@
+"""The ``mgr-ingest`` command.
+
+Exit codes: 0 = ran, no error-severity finding; 1 = ran, some findings are errors;
+2 = could not run (bad arguments, nothing to read, output not writable), with a
+one-line reason on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
+
+log = logging.getLogger("mgr_ingest")
+
+
+class CannotRun(Exception):
+    """A problem that stops the command; the message is shown as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line + exit 2, as for every other failure
+        self.exit(EXIT_CANNOT_RUN, f"mgr-ingest: {message} (see mgr-ingest --help)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mgr-ingest", description="Import, validate and clean KIIP transcription deliveries.")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv for debug)")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check deliveries and write the findings")
+    v.add_argument("paths", nargs="+", type=Path, help="delivery files or folders (searched recursively)")
+    v.add_argument("--json", type=Path, required=True, dest="json_out", help="findings JSON file to write")
+    v.add_argument("--html", type=Path, help="folder for the QA report (report.html)")
+    v.add_argument("--page-capacity", type=int, default=5, help="entries a book page holds (default 5)")
+    v.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
+
+    c = sub.add_parser("clean", help="write the clean tables, corrections and findings")
+    c.add_argument("paths", nargs="+", type=Path)
+    c.add_argument("--out", type=Path, required=True, help="output folder")
+    c.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    c.add_argument("--html", type=Path, help="folder for the QA report (default: OUT)")
+    c.add_argument("--page-capacity", type=int, default=5)
+    c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+
+    d = sub.add_parser("demo", help="run the whole job on the bundled fixtures")
+    d.add_argument("--out", type=Path, help="working folder (default: a new temporary folder)")
+    return p
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _ensure_folder(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CannotRun(f"cannot create folder {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def _run(paths: list[Path], page_capacity: int, progress, keep_clean: bool):
+    from ingest.pipeline import NothingToDo, run_pipeline
+
+    missing = [p for p in paths if not p.exists()]
+    if missing and len(missing) == len(paths):
+        raise CannotRun(f"{missing[0]}: no such file or folder")
+    try:
+        return run_pipeline(paths, progress=progress, keep_clean=keep_clean,
+                            options={"page_capacity": page_capacity})
+    except NothingToDo as exc:
+        raise CannotRun(str(exc)) from None
+
+
+def _write_json(result, path: Path) -> None:
+    if path.parent != Path(""):
+        _ensure_folder(path.parent)
+    try:
+        with path.open("w", encoding="utf-8") as fh:
+            json.dump(result.findings_json(), fh, ensure_ascii=False, indent=1)
+    except OSError as exc:
+        raise CannotRun(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _summary_line(result) -> str:
+    c = result.counts
+    return (f"{len(result.deliveries)} deliveries, {sum(d.rows for d in result.deliveries)} records: "
+            f"{c.get('error', 0)} errors, {c.get('warning', 0)} warnings, {c.get('info', 0)} notes")
+
+
+def cmd_validate(args) -> int:
+    result = _run(args.paths, args.page_capacity, args.progress, keep_clean=False)
+    _write_json(result, args.json_out)
+    if args.html:
+        from ingest.report import write_report
+
+        write_report(result, _ensure_folder(args.html))
+    for problem in result.problems:
+        print(f"mgr-ingest: {problem}", file=sys.stderr)
+    print(_summary_line(result), file=sys.stderr)
+    return EXIT_FINDINGS if result.counts.get("error", 0) else EXIT_OK
+
+
+def cmd_clean(args) -> int:
+    from ingest.outputs import write_outputs
+
+    result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True)
+    out = _ensure_folder(args.out)
+    written = write_outputs(result, out, args.format)
+    from ingest.report import write_report
+
+    written.append(write_report(result, _ensure_folder(args.html or out)))
+    for problem in result.problems:
+        print(f"mgr-ingest: {problem}", file=sys.stderr)
+    print(_summary_line(result), file=sys.stderr)
+    for path in written:
+        print(path)
+    return EXIT_FINDINGS if result.counts.get("error", 0) else EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from ingest.outputs import write_outputs
+    from ingest.report import write_report
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "kbf"
+    if not fixtures.is_dir():
+        raise CannotRun(f"the bundled fixtures are missing ({fixtures})")
+    work = _ensure_folder(args.out) if args.out else Path(tempfile.mkdtemp(prefix="mgr-ingest-demo-"))
+    result = _run([fixtures], 5, None, keep_clean=True)
+    written = write_outputs(result, work / "tables", "parquet")
+    report = write_report(result, _ensure_folder(work / "report"))
+    print(_summary_line(result))
+    print(f"QA report:        {report}")
+    for path in written:
+        print(f"table:            {path}")
+    return EXIT_OK
+
+
+COMMANDS = {"validate": cmd_validate, "clean": cmd_clean, "demo": cmd_demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return COMMANDS[args.command](args)
+    except CannotRun as exc:
+        print(f"mgr-ingest: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("mgr-ingest: interrupted", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except MemoryError:
+        print("mgr-ingest: out of memory; validate fewer deliveries at a time", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The validation and cleaning pipeline over a set of deliveries.
+
+Deliveries are read one by one (``kiip_import``), grouped by source, and checked in
+batches of whole deliveries (``validators.engine``): memory is bounded by the batch,
+and set rules always see a complete delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from kiip_import.delivery import Delivery, find_deliveries, load_candidate
+from kiip_import.delivery import _loose_file_delivery as load_loose_file
+from validators.engine import CORRECTION_COLUMNS, Result, validate_frame
+from validators.findings import FINDING_COLUMNS, to_records
+from validators.schemas import field_rules
+from validators.sources import SOURCES
+
+log = logging.getLogger("mgr_ingest.pipeline")
+
+BATCH_ROWS = 400_000
+
+
+class NothingToDo(Exception):
+    """The paths hold no delivery files at all (a usage problem, not a finding)."""
+
+
+@dataclass
+class DeliverySummary:
+    entry_number: str
+    source: str | None
+    files: list[dict]
+    rows: int
+    physical_rows: int
+    meta: dict
+    counts: Counter = field(default_factory=Counter)
+
+    def as_dict(self) -> dict:
+        return {
+            "entry_number": self.entry_number,
+            "source": self.source,
+            "files": self.files,
+            "rows": self.rows,
+            "parish": self.meta.get("SOGN") or None,
+            "years": [self.meta.get("FRA_AAR") or None, self.meta.get("TIL_AAR") or None],
+            "findings": {sev: self.counts.get(sev, 0) for sev in ("error", "warning", "info")},
+        }
+
+
+@dataclass
+class RunResult:
+    started: str
+    deliveries: list[DeliverySummary]
+    findings: pd.DataFrame
+    clean: dict[str, list[pd.DataFrame]] = field(default_factory=dict)  # source -> parts
+    corrections: list[pd.DataFrame] = field(default_factory=list)
+    duplicates: list[pd.DataFrame] = field(default_factory=list)
+    gaps: list[pd.DataFrame] = field(default_factory=list)
+    per_month: list[pd.DataFrame] = field(default_factory=list)  # entries per delivery and month of the event
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(self.findings["severity"]) if len(self.findings) else Counter()
+
+    def findings_json(self) -> dict:
+        return {
+            "run": {"started": self.started, "deliveries": len(self.deliveries),
+                    "rows": sum(d.rows for d in self.deliveries),
+                    "findings": {s: self.counts.get(s, 0) for s in ("error", "warning", "info")}},
+            "deliveries": [d.as_dict() for d in self.deliveries],
+            "findings": to_records(self.findings),
+        }
+
+
+def _progress(total: int, enabled: bool | None):
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(total=total, unit="delivery", disable=not enabled, file=sys.stderr, leave=False)
+
+
+def _frame_for_engine(d: Delivery) -> pd.DataFrame:
+    frame = d.frame
+    frame["_FRA_AAR"] = d.meta.get("FRA_AAR") or None
+    frame["_TIL_AAR"] = d.meta.get("TIL_AAR") or None
+    return frame
+
+
+def clean_columns(source_code: str, frame: pd.DataFrame, extra_columns: list[str]) -> pd.DataFrame:
+    """The clean table's columns in a stable order: key, flags, raw + clean per field."""
+    source = SOURCES[source_code]
+    rules = field_rules(source.model)
+    out = pd.DataFrame(index=frame.index)
+    out["INDTASTNINGSNUMMER"] = frame["_delivery"].astype("string")
+    out["LOEBE_NR"] = frame["LOEBE_NR_REN"].astype("Int64")
+    out["TIL_LINKAGE"] = frame["TIL_LINKAGE"].astype(bool)
+    if "DOED_UDEN_NAVN" in frame:
+        out["DOED_UDEN_NAVN"] = frame["DOED_UDEN_NAVN"].astype("string")
+    out["BLOKERENDE_FEJL"] = frame["BLOKERENDE_FEJL"].astype(bool)
+    for name in source.columns:
+        raw_name = f"{name}_RAA" if name in ("INDTASTNINGSNUMMER", "LOEBE_NR") else name
+        out[raw_name] = frame[name].astype("string")
+        if name in rules and name != "LOEBE_NR":
+            for suffix in ("_REN", "_ISO", "_UDEN_KLAMMER", "_KLAMMER", "_TAL", "_BOGSTAV"):
+                col = f"{name}{suffix}"
+                if col in frame:
+                    values = frame[col]
+                    out[col] = values if str(values.dtype) in ("Int64", "boolean") else values.astype("string")
+    for name in extra_columns:
+        if name in frame and name not in out:
+            out[f"EKSTRA_{name}"] = frame[name].astype("string")
+    out["KILDEFIL"] = frame["_file"].astype("string")
+    out["LINJE"] = frame["_line"].astype("int64")
+    return out
+
+
+def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_clean: bool = True,
+                 options: dict | None = None, on_delivery: Callable[[Delivery], None] | None = None) -> RunResult:
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    options = dict(options or {})
+    options.setdefault("when", started)
+    candidates, loose, problems = find_deliveries([Path(p) for p in paths])
+    if not candidates and not loose:
+        where = ", ".join(str(p) for p in paths)
+        raise NothingToDo(problems[0] if problems else f"no CSV files found in {where}")
+    result = RunResult(started=started, deliveries=[], findings=pd.DataFrame(columns=FINDING_COLUMNS),
+                       problems=problems)
+    finding_parts: list[pd.DataFrame] = []
+    delivery_findings: list[dict] = []
+    batch: dict[str, list[tuple[Delivery, DeliverySummary]]] = {}
+    batch_rows = Counter()
+
+    def flush(source_code: str) -> None:
+        items = batch.pop(source_code, [])
+        batch_rows[source_code] = 0
+        if not items:
+            return
+        frames = [_frame_for_engine(d) for d, _ in items]
+        extras = sorted({c for d, _ in items for c in d.extra_columns})
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+        for d, _ in items:
+            d.frame = None  # the batch frame holds the rows now
+        res: Result = validate_frame(frame, SOURCES[source_code], options)
+        del frame
+        finding_parts.append(res.findings.drop(columns=["_row"]))
+        per_delivery = res.findings.groupby(["entry_number", "severity"]).size()
+        for d, summary in items:
+            for sev in ("error", "warning", "info"):
+                summary.counts[sev] += int(per_delivery.get((d.entry_number, sev), 0))
+        if keep_clean:
+            result.clean.setdefault(source_code, []).append(clean_columns(source_code, res.clean, extras))
+        if len(res.corrections):
+            result.corrections.append(res.corrections)
+        if len(res.duplicates):
+            dup = res.duplicates.copy()
+            for side in ("a", "b"):
+                rows = res.clean.loc[dup[f"row_{side}"]]
+                for col in ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSDATO", "FORNAVN", "EFTERNAVN",
+                            "MODERS_FORNAVN", "MODERS_EFTERNAVN", "FADERS_FORNAVN", "FADERS_EFTERNAVN"):
+                    if col in rows:
+                        dup[f"{col}_{side}"] = rows[col].to_numpy()
+            result.duplicates.append(dup.drop(columns=["row_a", "row_b"]))
+        if len(res.gaps):
+            result.gaps.append(res.gaps)
+        event_iso = f"{SOURCES[source_code].event_date}_ISO"
+        if event_iso in res.clean:
+            month = res.clean[event_iso].astype("string").str.slice(0, 7)
+            counts = res.clean.groupby([res.clean["_delivery"], month], sort=True).size()
+            result.per_month.append(counts.rename_axis(["entry_number", "month"]).reset_index(name="entries"))
+
+    with _progress(len(candidates) + len(loose), progress) as bar:
+        loaded = ((load_candidate, c) for c in candidates)
+        loaded_loose = ((load_loose_file, item) for item in loose)
+        for loader, item in (*loaded, *loaded_loose):
+            d = loader(item)
+            summary = DeliverySummary(d.entry_number, d.source, [f.as_dict() for f in d.files], d.rows,
+                                      d.physical_rows, d.meta)
+            for f in d.findings:
+                summary.counts[f["severity"]] += 1
+            delivery_findings.extend(d.findings)
+            result.deliveries.append(summary)
+            log.info("delivery %s (%s): %d rows read, %d delivery-level findings", d.entry_number, d.source,
+                     d.rows, len(d.findings))
+            if on_delivery is not None:
+                on_delivery(d)
+            if d.frame is not None and d.source in SOURCES and SOURCES[d.source].supported:
+                batch.setdefault(d.source, []).append((d, summary))
+                batch_rows[d.source] += d.rows
+                if batch_rows[d.source] >= BATCH_ROWS:
+                    flush(d.source)
+            bar.update(1)
+        for source_code in list(batch):
+            flush(source_code)
+    if delivery_findings:
+        finding_parts.insert(0, pd.DataFrame(delivery_findings, columns=FINDING_COLUMNS))
+    parts = [p for p in finding_parts if len(p)]
+    if parts:
+        result.findings = pd.concat(parts, ignore_index=True)
+        order = {"error": 0, "warning": 1, "info": 2}
+        result.findings = result.findings.assign(
+            _sev=result.findings["severity"].map(order),
+            _line=pd.to_numeric(result.findings["line"], errors="coerce"),
+        ).sort_values(["entry_number", "file", "_line", "_sev", "code"], kind="stable", na_position="first").drop(
+            columns=["_sev", "_line"]).reset_index(drop=True)
+    totals = result.counts
+    log.info("run finished: %d deliveries, %d errors, %d warnings, %d infos", len(result.deliveries),
+             totals.get("error", 0), totals.get("warning", 0), totals.get("info", 0))
+    return result
+
+
+def corrections_frame(result: RunResult) -> pd.DataFrame:
+    if not result.corrections:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in CORRECTION_COLUMNS})
+    out = pd.concat(result.corrections, ignore_index=True)
+    out["LOEBE_NR"] = pd.array(out["LOEBE_NR"], dtype="Int64")
+    for col in CORRECTION_COLUMNS:
+        if col not in ("LOEBE_NR", "line"):
+            out[col] = out[col].astype("string")
+    return out

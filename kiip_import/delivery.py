@@ -1,0 +1,262 @@
+"""A delivery: the dok + data files of one entry number, read and checked as a unit.
+
+``load_deliveries`` finds the files, pairs them, reads them, matches their headers to
+the source's canonical columns and checks what can be checked before looking at a
+single record: the pair is complete, the trailer equals the metadata file, the record
+count and the entry number agree.  Every tolerance and every refusal becomes a finding;
+one broken delivery never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from kiip_import import discovery
+from kiip_import.headers import match_header, normalise_header
+from kiip_import.reader import RawFile, read_data_file, read_small_csv
+from validators.fields import normalise_entry_number
+from validators.findings import finding
+from validators.schemas import META_COLUMNS
+from validators.sources import BY_KILDE, BY_SUFFIX, SOURCES, Source
+
+log = logging.getLogger(__name__)
+
+PROVENANCE = ["_delivery", "_file", "_line"]
+
+
+@dataclass
+class FileInfo:
+    name: str
+    path: str
+    role: str
+    sha256: str
+    size: int
+    encoding: str | None
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "role": self.role, "sha256": self.sha256, "size": self.size,
+                "encoding": self.encoding}
+
+
+@dataclass
+class Delivery:
+    entry_number: str
+    source: str | None
+    files: list[FileInfo] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    frame: pd.DataFrame | None = None  # canonical columns as keyed (strings) + provenance
+    findings: list[dict] = field(default_factory=list)
+    physical_rows: int = 0
+    data_file: str | None = None
+    dok_file: str | None = None
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return 0 if self.frame is None else len(self.frame)
+
+    def add(self, code: str, message: str, **where) -> None:
+        where.setdefault("source", self.source)
+        where.setdefault("entry_number", self.entry_number)
+        self.findings.append(finding(code, message, **where))
+
+
+def _meta_dict(header: list[str], row: list[str] | None) -> dict[str, str]:
+    if row is None:
+        return {}
+    matched = match_header(header, META_COLUMNS, "META")
+    return {name: (row[pos].strip() if pos < len(row) else "") for pos, name in matched.mapping.items()}
+
+
+def _source_for(meta: dict[str, str], data_role: str | None) -> Source | None:
+    kilde = meta.get("KILDE", "").strip().casefold()
+    if kilde in BY_KILDE:
+        return BY_KILDE[kilde]
+    if data_role in BY_SUFFIX:
+        return BY_SUFFIX[data_role]
+    return None
+
+
+def _file_info(raw: RawFile, role: str) -> FileInfo:
+    return FileInfo(raw.name, str(raw.path), role, raw.sha256, raw.size, raw.encoding)
+
+
+def _problems_to_findings(delivery: Delivery, raw: RawFile) -> None:
+    for p in raw.problems:
+        delivery.add(p.code, p.message, file=raw.name, line=p.line, field=p.field)
+
+
+def _check_trailer(d: Delivery, data: RawFile) -> None:
+    if data.trailer_row is None:
+        d.add("TRAILER_MISSING", "the data file ends without separator, metadata header and metadata row",
+              file=data.name)
+        return
+    trailer = _meta_dict(data.trailer_header or [], data.trailer_row)
+    if not d.meta:
+        return
+    for name in META_COLUMNS:
+        ours, theirs = d.meta.get(name), trailer.get(name)
+        if ours is None or theirs is None:
+            continue
+        if ours != theirs:
+            d.add("TRAILER_MISMATCH", f"{name} is '{theirs}' in the trailer but '{ours}' in {d.dok_file}",
+                  file=data.name, line=(data.trailer_line or 0) + 1 if data.trailer_line else None, field=name)
+
+
+def _check_counts_and_numbers(d: Delivery, cand: discovery.Candidate, data: RawFile | None) -> None:
+    stated = d.meta.get("ANTAL_POSTER", "")
+    if data is not None and data.readable and stated:
+        if not stated.isdigit():
+            d.add("ANTAL_POSTER_MISMATCH", f"ANTAL_POSTER '{stated}' is not a number", file=d.dok_file,
+                  field="ANTAL_POSTER", line=2)
+        elif int(stated) != data.physical_rows:
+            d.add("ANTAL_POSTER_MISMATCH",
+                  f"ANTAL_POSTER says {stated} records, the data file holds {data.physical_rows}",
+                  file=d.dok_file, field="ANTAL_POSTER", line=2, suggestion=str(data.physical_rows))
+    meta_entry = normalise_entry_number(d.meta.get("INDTASTNINGSNUMMER"))
+    named = cand.key
+    if meta_entry and meta_entry != named:
+        d.add("ENTRY_NUMBER_MISMATCH",
+              f"the file names say {named}, the metadata says {meta_entry}",
+              file=d.dok_file or d.data_file, field="INDTASTNINGSNUMMER")
+    if d.frame is not None and len(d.frame) and "INDTASTNINGSNUMMER" in d.frame:
+        keyed = d.frame["INDTASTNINGSNUMMER"].map(normalise_entry_number).value_counts()
+        if len(keyed):
+            common = keyed.index[0]
+            if meta_entry and common != meta_entry:
+                d.add("ENTRY_NUMBER_MISMATCH", f"the rows say {common}, the metadata says {meta_entry}",
+                      file=d.data_file, field="INDTASTNINGSNUMMER")
+
+
+def _build_frame(d: Delivery, data: RawFile, source: Source) -> None:
+    matched = match_header(data.header, list(source.columns), source.code, source.required)
+    for name in matched.missing:
+        d.add("HEADER_MISSING_COLUMN", f"the header has no column {name}", file=data.name, line=1, field=name)
+    for _, cell in matched.unknown:
+        d.add("HEADER_UNKNOWN_COLUMN", f"column '{cell}' is not a {source.code} column; kept unvalidated",
+              file=data.name, line=1, field=cell)
+    for _, cell in matched.duplicates:
+        d.add("HEADER_DUPLICATE_COLUMN", f"column '{cell}' appears twice; the first is used",
+              file=data.name, line=1, field=cell)
+    table = data.table
+    n = table.num_rows
+    columns: dict[str, object] = {}
+    by_name = {name: str(pos) for pos, name in matched.mapping.items()}
+    empty = None
+    for name in source.columns:
+        if name in by_name:
+            columns[name] = table.column(by_name[name])
+        else:
+            if empty is None:
+                import pyarrow as pa
+                empty = pa.array([""] * n, type=pa.string())
+            columns[name] = empty
+    for pos, cell in matched.unknown:
+        columns[cell] = table.column(str(pos))
+        d.extra_columns.append(cell)
+    import pyarrow as pa
+
+    columns["_delivery"] = pa.array([d.entry_number] * n, type=pa.string()) if n else pa.array([], pa.string())
+    columns["_file"] = pa.array([data.name] * n, type=pa.string()) if n else pa.array([], pa.string())
+    columns["_line"] = pa.array(data.lines, type=pa.int64())
+    frame = pa.table(columns).to_pandas()
+    d.frame = frame
+
+
+def load_candidate(cand: discovery.Candidate) -> Delivery:
+    d = Delivery(entry_number=cand.key, source=None)
+    dok_raw = data_raw = None
+    if cand.dok is not None:
+        dok_raw = read_small_csv(cand.dok.path)
+        d.dok_file = dok_raw.name
+        d.files.append(_file_info(dok_raw, "dok"))
+        if dok_raw.readable:
+            d.meta = _meta_dict(dok_raw.header, dok_raw.trailer_row)
+    if cand.data is not None:
+        data_raw = read_data_file(cand.data.path)
+        d.data_file = data_raw.name
+        d.files.append(_file_info(data_raw, cand.data.role))
+        if not d.meta and data_raw.trailer_row is not None:
+            d.meta = _meta_dict(data_raw.trailer_header or [], data_raw.trailer_row)
+    source = _source_for(d.meta, cand.data.role if cand.data else None)
+    d.source = source.code if source else None
+    meta_entry = normalise_entry_number(d.meta.get("INDTASTNINGSNUMMER"))
+    if meta_entry:
+        d.entry_number = meta_entry
+    for part in (cand.dok, cand.data):
+        if part is not None and not part.name_standard and cand.renamed_from is None:
+            d.add("FILE_NAME_NONSTANDARD", f"{part.path.name} does not start with K", file=part.path.name)
+    if cand.renamed_from:
+        d.add("KNOWN_RENAME", f"files named {cand.renamed_from} belong to {cand.key}: {cand.rename_reason}",
+              file=(cand.dok or cand.data).path.name)
+    for extra in cand.extra:
+        d.add("FILE_PAIR_MISSING", f"{extra.path.name} is a second file for {cand.key}; it was not read",
+              file=extra.path.name)
+    if dok_raw is not None:
+        _problems_to_findings(d, dok_raw)
+        if dok_raw.readable and dok_raw.trailer_row is None:
+            d.add("FILE_UNREADABLE", f"{dok_raw.name} has no metadata row", file=dok_raw.name)
+    if data_raw is not None:
+        _problems_to_findings(d, data_raw)
+    if cand.data is None:
+        d.add("FILE_PAIR_MISSING", f"{cand.dok.path.name} has no data file beside it", file=cand.dok.path.name)
+        return d
+    if cand.dok is None:
+        d.add("FILE_PAIR_MISSING", f"{cand.data.path.name} has no dok file beside it", file=cand.data.path.name)
+    if not data_raw.readable:
+        return d
+    d.physical_rows = data_raw.physical_rows
+    if source is None:
+        d.add("SOURCE_UNSUPPORTED", "the source cannot be told from KILDE or the file name", file=data_raw.name)
+        return d
+    _check_trailer(d, data_raw)
+    if not source.supported:
+        d.add("SOURCE_UNSUPPORTED", f"{source.code} deliveries are recognised but not validated by this version",
+              file=data_raw.name)
+        _check_counts_and_numbers(d, cand, data_raw)
+        return d
+    _build_frame(d, data_raw, source)
+    _check_counts_and_numbers(d, cand, data_raw)
+    return d
+
+
+def _loose_file_delivery(loose: discovery.LooseFile) -> Delivery:
+    """A CSV file not named like a KIIP file: say what it looks like, never crash."""
+    raw = read_small_csv(loose.path)
+    d = Delivery(entry_number=loose.path.stem, source=None)
+    d.files.append(_file_info(raw, "unknown"))
+    d.data_file = raw.name
+    if not raw.readable:
+        _problems_to_findings(d, raw)
+        return d
+    names = {normalise_header(c) for c in raw.header}
+    if {"kipnr", "ftaar"} <= names or {"kipnr", "kildenavn"} <= names:
+        d.source = "FT"
+        d.add("SOURCE_UNSUPPORTED", f"{raw.name} is a census (FT) download; censuses are not validated by "
+                                    "this version", file=raw.name)
+    else:
+        d.add("FILE_UNRECOGNISED", f"{raw.name} is not named like a KIIP file (Knnnndok.csv, Knnnnfd.csv …) "
+                                   "and its header is not a known layout", file=raw.name)
+    return d
+
+
+def find_deliveries(paths: list[Path]) -> tuple[list[discovery.Candidate], list[discovery.LooseFile], list[str]]:
+    files, problems = discovery.iter_csv_files(paths)
+    candidates, loose = discovery.pair_files(files)
+    return candidates, loose, problems
+
+
+def load_deliveries(paths: list[Path]) -> Iterator[Delivery]:
+    candidates, loose, _ = find_deliveries(paths)
+    for cand in candidates:
+        yield load_candidate(cand)
+    for item in loose:
+        yield _loose_file_delivery(item)
+
+
+__all__ = ["Delivery", "FileInfo", "load_candidate", "load_deliveries", "find_deliveries", "SOURCES"]

@@ -1,0 +1,83 @@
+"""Turning a file's bytes into text: which encoding, and repairing double-encoded UTF-8.
+
+KIIP is a Windows program, so exports are Windows-1252; files that passed through other
+tools arrive as UTF-8 (with or without BOM), ISO-8859-1, or UTF-8 encoded a second time
+(``BÃ¸rn`` for ``Børn``).  We say which one we found, repair the last, and refuse bytes
+that are not text at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Characters that double-encoded Danish text is made of: Ã or Â followed by a byte that
+# cp1252/latin-1 shows as a symbol (e.g. 'Ã¸' for 'ø', 'Ã…' for 'Å').
+_MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf\u2018-\u2022\u2026\u2030\u2039\u203a\u20ac\u0152\u0153\u0160\u0161"
+                       "\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014\u2122]")
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str | None
+    encoding: str | None
+    repaired_lines: int = 0
+    problem: str | None = None
+
+
+def _control_share(text: str) -> float:
+    sample = text[:200_000]
+    if not sample:
+        return 0.0
+    bad = sum(1 for ch in sample if ch < " " and ch not in "\r\n\t")
+    return bad / len(sample)
+
+
+def _repair_line(line: str) -> str | None:
+    for codec in ("cp1252", "latin-1"):
+        try:
+            fixed = line.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        return fixed
+    return None
+
+
+def _repair_double_encoding(text: str) -> tuple[str, int]:
+    """Undo a second UTF-8 encoding line by line (a file may be only partly affected)."""
+    if not _MOJIBAKE.search(text):
+        return text, 0
+    lines = text.split("\n")
+    repaired = 0
+    for i, line in enumerate(lines):
+        if _MOJIBAKE.search(line):
+            fixed = _repair_line(line)
+            if fixed is not None and fixed != line:
+                lines[i] = fixed
+                repaired += 1
+    return "\n".join(lines), repaired
+
+
+def decode(data: bytes) -> Decoded:
+    if not data.strip():
+        return Decoded(None, None, problem="the file is empty")
+    if b"\x00" in data[:1_000_000]:
+        return Decoded(None, None, problem="the file holds NUL bytes: binary data or UTF-16, not a KIIP export")
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding, body = "utf-8-sig", data[3:]
+    else:
+        encoding, body = "utf-8", data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text, encoding = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            # Bytes cp1252 leaves undefined (0x81, 0x8D, …) but ISO-8859-1 maps: a latin-1 file.
+            text, encoding = data.decode("latin-1"), "iso-8859-1"
+    if _control_share(text) > 0.01:
+        return Decoded(None, None, problem=f"the file is not text in UTF-8 or Windows-1252 (read as {encoding})")
+    repaired = 0
+    if encoding.startswith("utf-8"):
+        text, repaired = _repair_double_encoding(text)
+    return Decoded(text, encoding, repaired)

@@ -1,0 +1,284 @@
+"""Reading one KIIP file into raw rows with their physical line numbers.
+
+The data file is: a header row, data rows, a separator row, then the metadata header
+and metadata row (the trailer).  Rows keep every field exactly as keyed (strings, empty
+string for an empty field); nothing is cleaned here.
+
+Two paths give the same result: a fast one through pyarrow's CSV reader for the usual
+file (no quote characters, every row the header's width), and an exact one through
+Python's csv module for everything else (quoted fields, ragged rows), which reports
+each irregular row at its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from kiip_import.encoding import decode
+
+_SEPARATOR_CHARS = set(";-=* \t")
+MAX_FIELD = 1_000_000  # characters; a longer field means unbalanced quotes or garbage
+
+
+@dataclass
+class Problem:
+    """Something the reader tolerated or refused; turned into a finding by the caller."""
+
+    code: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+
+@dataclass
+class RawFile:
+    path: Path
+    name: str
+    sha256: str
+    size: int
+    encoding: str | None = None
+    header: list[str] = field(default_factory=list)
+    table: pa.Table | None = None  # columns "0".."n-1" by header position, all strings
+    lines: np.ndarray | None = None  # physical line of each row (1-based)
+    physical_rows: int = 0  # data rows found, irregular ones included
+    trailer_header: list[str] | None = None
+    trailer_row: list[str] | None = None
+    trailer_line: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    readable: bool = True
+
+
+def _hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _split_csv_line(line: str) -> list[str]:
+    return next(csv.reader([line], delimiter=";", quotechar='"'), [])
+
+
+def _is_separator(line: str) -> bool:
+    s = line.strip()
+    return not s or set(s) <= _SEPARATOR_CHARS
+
+
+def _looks_like_meta_header(cells: list[str]) -> bool:
+    from kiip_import.headers import normalise_header
+
+    names = {normalise_header(c) for c in cells}
+    return "indtastningsnummer" in names and ("antalposter" in names or "definitionsfil" in names)
+
+
+def read_bytes(path: Path) -> tuple[bytes | None, str | None]:
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror or exc}"
+
+
+def read_small_csv(path: Path) -> RawFile:
+    """A ``dok`` file: header and one metadata row, read exactly."""
+    data, err = read_bytes(path)
+    raw = RawFile(path, path.name, _hash(data or b""), len(data or b""))
+    if data is None:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name} {err}"))
+        return raw
+    decoded = decode(data)
+    raw.encoding = decoded.encoding
+    if decoded.text is None:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name}: {decoded.problem}"))
+        return raw
+    if decoded.repaired_lines:
+        raw.problems.append(Problem("ENCODING_REPAIRED",
+                                    f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
+    rows = [r for r in csv.reader(io.StringIO(decoded.text, newline=""), delimiter=";") if any(c.strip() for c in r)]
+    raw.header = rows[0] if rows else []
+    raw.trailer_row = rows[1] if len(rows) > 1 else None
+    raw.physical_rows = max(len(rows) - 1, 0)
+    return raw
+
+
+def _first_nonblank_line(text: str) -> str:
+    pos = 0
+    while pos < len(text):
+        nl = text.find("\n", pos)
+        line = text[pos:] if nl < 0 else text[pos:nl]
+        if line.strip():
+            return line.rstrip("\r")
+        if nl < 0:
+            break
+        pos = nl + 1
+    return ""
+
+
+def _find_trailer(text: str) -> tuple[str, list[str] | None, list[str] | None, int | None]:
+    """Split off separator + metadata header + metadata row from the end of a data file.
+
+    Returns (body text, trailer header, trailer row, line of the trailer header).
+    """
+    end = len(text.rstrip("\r\n \t"))
+    tail_start = end
+    found: list[str] = []
+    # Walk back over the last three non-empty lines without splitting the whole file.
+    pos = end
+    while len(found) < 2 and pos > 0:
+        nl = text.rfind("\n", 0, pos)
+        line = text[nl + 1:pos].rstrip("\r")
+        if line.strip():
+            found.append(line)
+            tail_start = nl + 1
+        pos = nl if nl >= 0 else 0
+        if nl < 0:
+            break
+    if len(found) < 2:
+        return text, None, None, None
+    meta_row, meta_header = _split_csv_line(found[0]), _split_csv_line(found[1])
+    if not _looks_like_meta_header(meta_header):
+        return text, None, None, None
+    body = text[:tail_start]
+    # Drop the separator row(s) just before the trailer (empty, ';;;', '---' …).
+    while True:
+        trimmed = body.rstrip("\r\n")
+        nl = trimmed.rfind("\n")
+        if nl >= 0 and _is_separator(trimmed[nl + 1:]):
+            body = trimmed[:nl + 1]
+            continue
+        body = trimmed + "\n" if trimmed else ""
+        break
+    header_line = text.count("\n", 0, tail_start) + 1
+    return body, meta_header, meta_row, header_line
+
+
+def _nonblank_lines(body: bytes) -> np.ndarray:
+    """1-based physical numbers of the non-blank lines of ``body``."""
+    arr = np.frombuffer(body, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(arr)]))
+    length = ends - starts
+    # A line holding only '\r' is blank too.
+    cr_only = (length == 1) & (arr[np.minimum(starts, len(arr) - 1)] == 13)
+    keep = (length > 0) & ~cr_only
+    return np.flatnonzero(keep) + 1
+
+
+def _fast_table(body: str, width: int) -> tuple[pa.Table, np.ndarray] | None:
+    """pyarrow path: only for unquoted files whose every row has the header's width."""
+    if '"' in body:
+        return None
+    data = body.encode("utf-8")
+    lines = _nonblank_lines(data)
+    if len(lines) == 0:
+        return None
+    irregular = []
+
+    def on_invalid(row):
+        irregular.append(row)
+        return "skip"
+
+    names = [str(i) for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, newlines_in_values=False,
+                                             invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    data_lines = lines[1:]  # the first non-blank line is the header
+    if irregular or table.num_rows != len(data_lines):
+        return None
+    return table, data_lines
+
+
+def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndarray, int]:
+    """csv-module path: exact line numbers, tolerant of quotes and ragged rows."""
+    columns: list[list[str]] = [[] for _ in range(width)]
+    lines: list[int] = []
+    extra_empty_rows = 0
+    physical = 0
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=";", quotechar='"', strict=False)
+    csv.field_size_limit(MAX_FIELD)
+    previous_end = 0
+    header_seen = False
+    try:
+        for row in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            physical += 1
+            if len(row) != width:
+                if len(row) > width and not any(cell.strip() for cell in row[width:]):
+                    row = row[:width]
+                    extra_empty_rows += 1
+                else:
+                    raw.problems.append(Problem(
+                        "ROW_SHAPE", f"line {start} has {len(row)} fields, the header has {width}", start))
+                    continue
+            for col, value in zip(columns, row):
+                col.append(value)
+            lines.append(start)
+    except csv.Error as exc:
+        raw.problems.append(Problem("FILE_UNREADABLE",
+                                    f"{raw.name}: CSV cannot be parsed after line {previous_end}: {exc}",
+                                    previous_end + 1))
+        raw.readable = False
+    table = pa.table({str(i): pa.array(col, type=pa.string()) for i, col in enumerate(columns)})
+    if extra_empty_rows:
+        raw.problems.append(Problem("ROW_EXTRA_EMPTY_FIELDS",
+                                    f"{extra_empty_rows} row(s) carry extra empty fields after the last column; "
+                                    "they were dropped"))
+    return table, np.asarray(lines, dtype=np.int64), physical
+
+
+def read_data_file(path: Path) -> RawFile:
+    data, err = read_bytes(path)
+    raw = RawFile(path, path.name, _hash(data or b""), len(data or b""))
+    if data is None:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name} {err}"))
+        return raw
+    decoded = decode(data)
+    del data
+    raw.encoding = decoded.encoding
+    if decoded.text is None:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name}: {decoded.problem}"))
+        return raw
+    if decoded.repaired_lines:
+        raw.problems.append(Problem("ENCODING_REPAIRED",
+                                    f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
+    text = decoded.text
+    body, raw.trailer_header, raw.trailer_row, raw.trailer_line = _find_trailer(text)
+    del text
+    header_text = _first_nonblank_line(body)
+    raw.header = _split_csv_line(header_text)
+    width = len(raw.header)
+    if width < 2:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE",
+                                    f"{path.name}: line 1 is not a ';'-separated header"))
+        return raw
+    fast = _fast_table(body, width)
+    if fast is not None:
+        raw.table, raw.lines = fast
+        raw.physical_rows = raw.table.num_rows
+    else:
+        raw.table, raw.lines, raw.physical_rows = _exact_table(body, width, raw)
+    return raw

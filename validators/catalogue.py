@@ -1,0 +1,148 @@
+"""The finding catalogue: every code the system reports, with its severity and help text.
+
+One place states what a code means, how serious it is and what a person should do about
+it; the checks only say *where* a code applies.  Codes are part of the public contract
+(reports, the web QA queue, other programs): once released, a code keeps its meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Scope(StrEnum):
+    DELIVERY = "delivery"
+    RECORD = "record"
+    SET = "set"
+    HOUSEHOLD = "household"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severity: Severity
+    scope: Scope
+    title: str
+    action: str
+
+
+def _codes(*codes: Code) -> dict[str, Code]:
+    return {c.code: c for c in codes}
+
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+D, R, S, H = Scope.DELIVERY, Scope.RECORD, Scope.SET, Scope.HOUSEHOLD
+
+CATALOGUE: dict[str, Code] = _codes(
+    # Delivery level: the files themselves.
+    Code("FILE_UNREADABLE", E, D, "File cannot be read",
+         "The bytes are not text in a supported encoding, or not CSV. Ask for a new export."),
+    Code("FILE_PAIR_MISSING", E, D, "Metadata or data file missing",
+         "A delivery needs both its dok file and its data file. Ask for the missing one."),
+    Code("FILE_UNRECOGNISED", W, D, "CSV file that is not a KIIP delivery file",
+         "The file was not read; name it Knnnndok.csv / Knnnnfd.csv if it belongs to a delivery."),
+    Code("FILE_NAME_NONSTANDARD", I, D, "File name does not follow Knnnn",
+         "The pair was recognised anyway; rename the files when convenient."),
+    Code("KNOWN_RENAME", I, D, "Delivery was renamed by the known-renames table",
+         "The files carried a wrong entry number that is corrected by a listed rename."),
+    Code("ENCODING_REPAIRED", W, D, "Text was encoded twice and has been repaired",
+         "Check a few names with Danish letters against the scan; ask the transcriber to fix the export."),
+    Code("HEADER_MISSING_COLUMN", E, D, "Required column absent",
+         "The export lacks a column the source needs; check KIIP's definition file."),
+    Code("HEADER_UNKNOWN_COLUMN", W, D, "Column not known for this source",
+         "The column is kept in the raw layer but not validated; add an alias if it is a known column."),
+    Code("HEADER_DUPLICATE_COLUMN", E, D, "The same column appears twice",
+         "Only the first is used; ask for a corrected export."),
+    Code("TRAILER_MISSING", E, D, "Data file has no metadata trailer",
+         "The export is probably truncated; ask for a complete export."),
+    Code("TRAILER_MISMATCH", E, D, "Trailer differs from the metadata file",
+         "The data file and the dok file were probably not exported together."),
+    Code("ANTAL_POSTER_MISMATCH", E, D, "Record count differs from ANTAL_POSTER",
+         "Rows were lost or added after export; compare with the transcriber's copy."),
+    Code("ENTRY_NUMBER_MISMATCH", E, D, "File name, metadata and rows disagree on the entry number",
+         "Find out which entry number is right and rename the files or fix the metadata."),
+    Code("ROW_SHAPE", E, D, "Row has more or fewer fields than the header",
+         "The row is not used; a separator was probably typed inside a field."),
+    Code("ROW_EXTRA_EMPTY_FIELDS", I, D, "Rows carry extra empty fields",
+         "Harmless: the empty trailing fields were dropped."),
+    Code("SOURCE_UNSUPPORTED", E, D, "Source not supported yet",
+         "The files were recognised but this source cannot be validated by this version."),
+    Code("DUPLICATE_DELIVERY", I, D, "Same bytes already imported",
+         "Nothing was imported twice."),
+    # Record level.
+    Code("ENTRY_NUMBER_FORMAT", E, R, "Entry number not Knnnn or Knnnna",
+         "Correct the entry number; bare digits are given a K automatically."),
+    Code("LOEBE_NR_INVALID", E, R, "Running number not a positive integer",
+         "Renumber the rows of the file 1..N."),
+    Code("LOEBE_NR_SEQUENCE", E, R, "Running numbers are not 1..N without repeats",
+         "Renumber the rows of the file 1..N."),
+    Code("KILDE_INVALID", E, R, "KILDE is not the source's value",
+         "The row may belong to another source; check it."),
+    Code("REQUIRED_MISSING", E, R, "Required field empty",
+         "Fill in the field from the scan."),
+    Code("KILDE_SIDE_INVALID", E, R, "Page is not a positive integer",
+         "Read the printed page number on the scan."),
+    Code("KILDE_LOEBE_NR_NONSTANDARD", W, R, "Entry number in the book is not a number",
+         "Key the entry as printed, e.g. 24a for a child following no. 24."),
+    Code("DATE_INVALID", E, R, "Date does not exist",
+         "Read the date on the scan again."),
+    Code("DATE_MALFORMED", E, R, "Date not in YYYYMMDD form",
+         "Key the date as YYYYMMDD with ? for unreadable digits."),
+    Code("DATE_WILDCARD_MISPLACED", W, R, "Unknown-digit marks in the wrong place",
+         "Unknown digits stand where the digits are, e.g. 1924???? for an unknown day and month."),
+    Code("DATE_OUT_OF_RANGE", W, R, "Date outside what the source can hold",
+         "Check the year on the scan."),
+    Code("KALENDERAAR_INCONSISTENT", W, R, "Registration year does not fit the birth year",
+         "The registration year is normally the birth year or the year after."),
+    Code("KOEN_INVALID", E, R, "Sex is not K, M or U",
+         "Key K, M or U."),
+    Code("AGE_MALFORMED", W, R, "Age is not a plain number",
+         "Key the age in whole years only."),
+    Code("AGE_IMPLAUSIBLE", W, R, "Parent's age at the event is implausible",
+         "Check the age or birth date on the scan."),
+    Code("AGE_DATE_MISMATCH", W, R, "Stated age disagrees with the birth date",
+         "Check both on the scan; one was probably misread."),
+    Code("NAME_STRUCK_PART", I, R, "Name holds a struck-out part in brackets",
+         "Both variants are kept for linkage."),
+    Code("NAME_PLACEHOLDER", I, R, "Placeholder in a name field",
+         "Treated as empty."),
+    Code("NAME_INVALID_CHARS", W, R, "Digits or symbols in a name",
+         "Check the name on the scan; the suggestion reads 1 as I, 0 as O and & as X."),
+    Code("DEAD_UNNAMED", I, R, "Child died unnamed",
+         "Kept, but not used for linkage."),
+    Code("FIELD_MISPLACED", W, R, "Value belongs in another field",
+         "Move the value to the field named in the suggestion."),
+    Code("DEATH_BEFORE_BIRTH", E, R, "Death date before birth date",
+         "Check both dates on the scan."),
+    # Set level.
+    Code("KILDE_LOEBE_NR_GAP", W, S, "Gap in the book's entry numbers (missing child?)",
+         "Look at the scan between the neighbouring entries: a child may have been forgotten."),
+    Code("KILDE_LOEBE_NR_REPEAT", W, S, "Entry number used twice in one section",
+         "One of the two is probably misread or keyed twice."),
+    Code("DUPLICATE_RECORD", W, S, "Same event keyed twice",
+         "Compare both rows with the scan and delete one of them."),
+    Code("PAGE_OVERFULL", W, S, "More entries on a page than the form holds",
+         "Page numbers were probably keyed wrong for some of these entries."),
+    Code("PAGE_SEQUENCE", W, S, "Page numbers go backwards while entry numbers go forward",
+         "Check the page number on the scan."),
+    # Census households.
+    Code("ROLE_UNKNOWN", W, H, "Household position not in the code table",
+         "Add the spelling to the household-role table or code the person by hand."),
+    Code("ROLE_SEX_MISMATCH", W, H, "Family role does not fit the sex",
+         "Check sex and household position on the scan."),
+    Code("HOUSEHOLD_UNRESOLVED", W, H, "Household with children but no parent",
+         "Code the parents by hand."),
+    Code("HOUSEHOLD_MANUAL", I, H, "Three or more married persons in a household",
+         "Code the families of this household by hand."),
+)
+
+
+def severity_of(code: str) -> Severity:
+    return CATALOGUE[code].severity

@@ -1,0 +1,393 @@
+"""Field checkers: one keyed value in, its cleaned value and any findings out.
+
+Each checker is a pure function of the raw string.  The pydantic schemas in
+``validators.schemas`` attach them to fields, and the bulk engine runs them once per
+*distinct* value of a column, so a million rows cost as much as their distinct values.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from validators.catalogue import CATALOGUE
+
+
+@dataclass(frozen=True)
+class Issue:
+    code: str
+    message: str
+    suggestion: str | None = None
+    auto_fix: bool = False
+
+    @property
+    def severity(self) -> str:
+        return CATALOGUE[self.code].severity.value
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A checked value: ``value`` is the cleaned value (None = unknown/empty)."""
+
+    value: Any = None
+    issues: tuple[Issue, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_error(self) -> bool:
+        return any(i.severity == "error" and not i.auto_fix for i in self.issues)
+
+
+EMPTY = Checked()
+
+
+def _strip(raw: str | None) -> str:
+    return "" if raw is None else str(raw).strip()
+
+
+# --------------------------------------------------------------------------- identifiers
+
+_ENTRY_OK = re.compile(r"K\d{4}[a-z]?")
+_ENTRY_FIXABLE = re.compile(r"[Kk]?(\d{4})([a-zA-Z]?)")
+
+
+def check_entry_number(raw: str | None) -> Checked:
+    """INDTASTNINGSNUMMER: ``Knnnn`` or ``Knnnna``; bare ``nnnn`` gets its K back."""
+    s = _strip(raw)
+    if not s:
+        return Checked(None, (Issue("REQUIRED_MISSING", "entry number is empty"),))
+    if _ENTRY_OK.fullmatch(s):
+        return Checked(s)
+    m = _ENTRY_FIXABLE.fullmatch(s)
+    if m:
+        fixed = f"K{m.group(1)}{m.group(2).lower()}"
+        return Checked(fixed, (Issue("ENTRY_NUMBER_FORMAT", f"entry number '{s}' is not Knnnn", fixed, True),))
+    return Checked(None, (Issue("ENTRY_NUMBER_FORMAT", f"entry number '{s}' is not Knnnn or Knnnna"),))
+
+
+def normalise_entry_number(raw: str | None) -> str | None:
+    """Best reading of an entry number from a file name or metadata, or None."""
+    m = _ENTRY_FIXABLE.fullmatch(_strip(raw))
+    return f"K{m.group(1)}{m.group(2).lower()}" if m else None
+
+
+def check_positive_int(raw: str | None, code: str, what: str, required: bool = True) -> Checked:
+    s = _strip(raw)
+    if not s:
+        if required:
+            return Checked(None, (Issue("REQUIRED_MISSING", f"{what} is empty"),))
+        return EMPTY
+    if s.isdigit() and s.isascii() and int(s) > 0:
+        return Checked(int(s))
+    return Checked(None, (Issue(code, f"{what} '{s}' is not a positive integer" if len(s) < 40
+                                else f"{what} is not a positive integer"),))
+
+
+def check_running_number(raw: str | None) -> Checked:
+    return check_positive_int(raw, "LOEBE_NR_INVALID", "running number")
+
+
+def check_page(raw: str | None) -> Checked:
+    s = _strip(raw)
+    if s and not any(ch.isdigit() for ch in s):
+        # Text where a page number belongs (the pilot met the transcriber's own name).
+        return Checked(None, (Issue("KILDE_SIDE_INVALID", "page holds text, not a number"),))
+    return check_positive_int(raw, "KILDE_SIDE_INVALID", "page")
+
+
+_BOOK_ENTRY = re.compile(r"(\d{1,5})\s*([a-zA-Z]?)")
+_LONE_LETTER = re.compile(r"\(?([a-zA-Z])\)?")
+
+
+def check_book_entry_number(raw: str | None) -> Checked:
+    """KILDE_LOEBE_NR: the entry number printed in the book.
+
+    Positive integers are children born in the parish, ``0`` not born here, ``24a`` a
+    child following no. 24.  Anything else (``-``, ``--``, a lone letter, ``u.n.``…) is
+    kept but flagged; the set check proposes a value from the neighbouring entries.
+    ``extra`` carries ``number`` (int or None) and ``letter`` ('' or a lower-case letter).
+    """
+    s = _strip(raw)
+    if not s:
+        return Checked(None, (Issue("REQUIRED_MISSING", "entry number in the book is empty"),),
+                       {"number": None, "letter": ""})
+    m = _BOOK_ENTRY.fullmatch(s)
+    if m:
+        number, letter = int(m.group(1)), m.group(2).lower()
+        return Checked(f"{number}{letter}", (), {"number": number, "letter": letter})
+    lone = _LONE_LETTER.fullmatch(s)
+    extra = {"number": None, "letter": lone.group(1).lower() if lone else ""}
+    shown = s if len(s) <= 20 else s[:20] + "…"
+    return Checked(None, (Issue("KILDE_LOEBE_NR_NONSTANDARD", f"entry number '{shown}' is not a number"),), extra)
+
+
+def check_kilde(expected: str):
+    def check(raw: str | None) -> Checked:
+        s = _strip(raw)
+        if s == expected:
+            return Checked(s)
+        if not s:
+            return Checked(None, (Issue("REQUIRED_MISSING", "KILDE is empty", expected, False),))
+        if s.casefold() == expected.casefold():
+            return Checked(expected, (Issue("KILDE_INVALID", f"KILDE '{s}' should read '{expected}'",
+                                            expected, True),))
+        shown = s if len(s) <= 20 else s[:20] + "…"
+        return Checked(None, (Issue("KILDE_INVALID", f"KILDE '{shown}' is not '{expected}'"),))
+    return check
+
+
+def check_required_text(raw: str | None) -> Checked:
+    s = _strip(raw)
+    if not s:
+        return Checked(None, (Issue("REQUIRED_MISSING", "required field is empty"),))
+    return Checked(s)
+
+
+# --------------------------------------------------------------------------- dates
+
+MONTHS = {
+    "jan": 1, "januar": 1, "january": 1, "feb": 2, "febr": 2, "februar": 2, "february": 2,
+    "mar": 3, "marts": 3, "march": 3, "apr": 4, "april": 4, "maj": 5, "may": 5,
+    "jun": 6, "juni": 6, "june": 6, "jul": 7, "juli": 7, "july": 7, "aug": 8, "august": 8,
+    "sep": 9, "sept": 9, "september": 9, "okt": 10, "oct": 10, "oktober": 10, "october": 10,
+    "nov": 11, "november": 11, "dec": 12, "december": 12,
+}
+_MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
+
+_YEAR = re.compile(r"(1[5-9]|20)[\d?]{2}|1\?[\d?]{2}|\?{4}")
+_MONTH = re.compile(r"0[1-9]|1[0-2]|[01?]\?|\?[0-9]")
+_DAY = re.compile(r"0[1-9]|[12]\d|3[01]|[0-3?]\?|\?\d")
+_EIGHT = re.compile(r"[\d?]{8}")
+# Day-month-year forms read by a systematic rule (Danish order: day first).
+_DMY_NUM = re.compile(r"(\d{1,2})\s*[-./]\s*(\d{1,2})\s*[-./ ]\s*(\d{4})")
+_DMY_WORD = re.compile(rf"(\d{{1,2}})\s*[.]?\s*[-/ ]?\s*({_MONTH_WORD})\.?\s*[-/ ,]?\s*(\d{{4}})", re.I)
+_DM_WORD = re.compile(rf"(\d{{1,2}})\s*[.]?\s*[-/ ]?\s*({_MONTH_WORD})\.?\s*\?*", re.I)
+_DM_NUM = re.compile(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})\.?")
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DMY_SHORT = re.compile(r"(\d{1,2})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{2})")
+
+
+def _plausible_parts(y: str, m: str, d: str) -> bool:
+    return bool(_YEAR.fullmatch(y) and _MONTH.fullmatch(m) and _DAY.fullmatch(d))
+
+
+def _real_date(y: int, m: int, d: int) -> bool:
+    try:
+        date(y, m, d)
+    except ValueError:
+        return False
+    return True
+
+
+def _date_result(value: str, issues: tuple[Issue, ...] = ()) -> Checked:
+    iso = None
+    if value.isdigit():
+        iso = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    return Checked(value, issues, {"iso": iso, "year": int(value[:4]) if value[:4].isdigit() else None})
+
+
+def _rule_read(s: str) -> tuple[str, bool] | None:
+    """Read a malformed date by a systematic rule: (YYYYMMDD with ?, certain?)."""
+    for rx in (_ISO,):
+        m = rx.fullmatch(s)
+        if m:
+            y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+            return (f"{y:04d}{mo:02d}{d:02d}", True) if _real_date(y, mo, d) else None
+    m = _DMY_NUM.fullmatch(s)
+    if m:
+        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return (f"{y:04d}{mo:02d}{d:02d}", True) if _real_date(y, mo, d) else None
+    m = _DMY_WORD.fullmatch(s)
+    if m:
+        d, mo, y = int(m.group(1)), MONTHS[m.group(2).lower()], int(m.group(3))
+        return (f"{y:04d}{mo:02d}{d:02d}", True) if _real_date(y, mo, d) else None
+    m = _DM_WORD.fullmatch(s)
+    if m:
+        d, mo = int(m.group(1)), MONTHS[m.group(2).lower()]
+        return (f"????{mo:02d}{d:02d}", True) if _real_date(2000, mo, d) else None
+    m = _DM_NUM.fullmatch(s)
+    if m:
+        d, mo = int(m.group(1)), int(m.group(2))
+        return (f"????{mo:02d}{d:02d}", True) if _real_date(2000, mo, d) else None
+    m = _DMY_SHORT.fullmatch(s)
+    if m:
+        # Two-digit year: the century is a guess, so only a suggestion.
+        d, mo, y = int(m.group(1)), int(m.group(2)), 1900 + int(m.group(3))
+        return (f"{y:04d}{mo:02d}{d:02d}", False) if _real_date(y, mo, d) else None
+    return None
+
+
+def check_date(raw: str | None) -> Checked:
+    """A date keyed as ``YYYYMMDD``, ``?`` standing for an unreadable digit.
+
+    ``value`` is the 8-character cleaned form (wildcards kept); ``extra['iso']`` is the
+    ISO date when every digit is known, ``extra['year']`` the year when known.
+    """
+    s = _strip(raw)
+    if not s:
+        return EMPTY
+    if len(s) == 8 and s.isdigit():
+        y, m, d = int(s[:4]), int(s[4:6]), int(s[6:])
+        if _real_date(y, m, d) and 1500 <= y <= 2100:
+            return _date_result(s)
+        return Checked(None, (Issue("DATE_INVALID", f"{s} is not a date"),), {"iso": None, "year": None})
+    if _EIGHT.fullmatch(s):
+        y, m, d = s[:4], s[4:6], s[6:]
+        if _plausible_parts(y, m, d):
+            return _date_result(s)
+        # Keyed day-month-year with wildcards: ????1924 means 1924????, ??111897 means 189711??.
+        dd, mm, yy = s[:2], s[2:4], s[4:]
+        if _plausible_parts(yy, mm, dd):
+            fixed = yy + mm + dd
+            return _date_result(fixed, (Issue("DATE_WILDCARD_MISPLACED",
+                                              f"unknown-digit marks in the wrong place in {s}", fixed, True),))
+        return Checked(None, (Issue("DATE_INVALID", f"{s} is not a date"),), {"iso": None, "year": None})
+    read = _rule_read(s)
+    shown = s if len(s) <= 24 else s[:24] + "…"
+    if read:
+        fixed, certain = read
+        res = _date_result(fixed) if certain else Checked(None, (), {"iso": None, "year": None})
+        issue = Issue("DATE_MALFORMED", f"date '{shown}' is not YYYYMMDD", fixed, certain)
+        return Checked(res.value, (issue,), res.extra)
+    return Checked(None, (Issue("DATE_MALFORMED", f"date '{shown}' is not YYYYMMDD"),),
+                   {"iso": None, "year": None})
+
+
+def looks_like_date(raw: str | None) -> str | None:
+    """The cleaned date if a free-text value is really a date (for FIELD_MISPLACED)."""
+    s = _strip(raw)
+    if not s or not any(ch.isdigit() for ch in s):
+        return None
+    res = check_date(s)
+    return res.value if res.value and not res.has_error else None
+
+
+# --------------------------------------------------------------------------- codes and numbers
+
+_SEX_WORDS = {"dreng": "M", "mand": "M", "pige": "K", "kvinde": "K", "pd": "M"}
+
+
+def check_sex(raw: str | None) -> Checked:
+    s = _strip(raw)
+    if s in ("K", "M", "U"):
+        return Checked(s)
+    if not s:
+        return Checked(None, (Issue("REQUIRED_MISSING", "sex is empty"),))
+    if s in ("k", "m", "u"):
+        return Checked(s.upper(), (Issue("KOEN_INVALID", f"sex '{s}' in lower case", s.upper(), True),))
+    guess = _SEX_WORDS.get(s.casefold())
+    shown = s if len(s) <= 12 else s[:12] + "…"
+    return Checked(None, (Issue("KOEN_INVALID", f"sex '{shown}' is not K, M or U", guess, False),))
+
+
+_AGE_WORDS = re.compile(r"(\d{1,3})\s*(?:aar|år|a|år\.|aar\.|aa|years?)?\.?", re.I)
+
+
+def check_age(raw: str | None) -> Checked:
+    """An age in whole years; ``19 Aar`` and ``34 år`` are read as 19 and 34."""
+    s = _strip(raw)
+    if not s:
+        return EMPTY
+    if s.isdigit() and s.isascii():
+        return Checked(int(s))
+    m = _AGE_WORDS.fullmatch(s)
+    if m:
+        n = int(m.group(1))
+        return Checked(n, (Issue("AGE_MALFORMED", f"age '{s}' is not a plain number", str(n), True),))
+    shown = s if len(s) <= 20 else s[:20] + "…"
+    return Checked(None, (Issue("AGE_MALFORMED", f"age '{shown}' is not a number"),))
+
+
+def check_year(raw: str | None) -> Checked:
+    """KALENDERAAR: a four-digit year (one-digit years were keyed for 1913 and 1961)."""
+    s = _strip(raw)
+    if not s:
+        return Checked(None, (Issue("REQUIRED_MISSING", "registration year is empty"),))
+    if len(s) == 4 and s.isdigit() and 1500 <= int(s) <= 2100:
+        return Checked(int(s))
+    return Checked(None, (Issue("KALENDERAAR_INCONSISTENT", f"registration year '{s[:12]}' is not a year"),))
+
+
+# --------------------------------------------------------------------------- names and places
+
+PLACEHOLDERS_KBF = frozenset({"-", "--", "---", "?", "??"})
+PLACEHOLDERS_KBD = PLACEHOLDERS_KBF | {"UOP", "A", "E"}
+_X_PLACEHOLDER = re.compile(r"X{3,}", re.I)
+_BRACKETED = re.compile(r"\[([^\]]*)\]")
+_NAME_OK = re.compile(r"[^\W\d_]+(?:[ \-.'’][^\W\d_]*)*\.?")
+_NAME_FIXES = {"1": "I", "0": "O", "&": "X"}
+
+
+def _fix_name_chars(s: str) -> str:
+    """Read 1 as I, 0 as O and & as X, in the case of the letters around them."""
+    out = []
+    for i, ch in enumerate(s):
+        repl = _NAME_FIXES.get(ch)
+        if repl is None:
+            out.append(ch)
+            continue
+        before = s[i - 1] if i > 0 else ""
+        after = s[i + 1] if i + 1 < len(s) else ""
+        in_lower_word = before.isalpha() and (before.islower() or after.islower())
+        out.append(repl.lower() if in_lower_word else repl)
+    return "".join(out)
+_SPACES = re.compile(r"\s+")
+
+
+def _collapse(s: str) -> str:
+    return _SPACES.sub(" ", s).strip()
+
+
+def make_name_checker(placeholders: frozenset[str]):
+    def check(raw: str | None) -> Checked:
+        """A name as keyed; brackets mark a part struck out in the book.
+
+        ``value`` is the name with the brackets removed but their content kept;
+        ``extra`` holds ``without_struck`` (the part outside brackets) and ``struck``.
+        """
+        s = _strip(raw)
+        if not s:
+            return EMPTY
+        if s.upper() in placeholders or _X_PLACEHOLDER.fullmatch(s):
+            return Checked(None, (Issue("NAME_PLACEHOLDER", f"placeholder '{s}' means empty", "", True),),
+                           {"without_struck": None, "struck": None})
+        issues: list[Issue] = []
+        struck = None
+        without = s
+        if "[" in s or "]" in s:
+            parts = _BRACKETED.findall(s)
+            struck = _collapse(" ".join(parts)) or None
+            without = _collapse(_BRACKETED.sub(" ", s)) or None
+            s = _collapse(s.replace("[", " ").replace("]", " "))
+            issues.append(Issue("NAME_STRUCK_PART", "name holds a struck-out part in brackets"))
+        check_text = s
+        if check_text and not _NAME_OK.fullmatch(check_text):
+            fixed = _fix_name_chars(check_text)
+            suggestion = fixed if _NAME_OK.fullmatch(fixed) and fixed != check_text else None
+            issues.append(Issue("NAME_INVALID_CHARS", "digits or symbols in a name", suggestion, False))
+        return Checked(s, tuple(issues), {"without_struck": without, "struck": struck})
+    return check
+
+
+check_name = make_name_checker(PLACEHOLDERS_KBF)
+
+
+def make_place_checker(date_field: str | None):
+    def check(raw: str | None) -> Checked:
+        """Free text naming a place; a date keyed here belongs in ``date_field``."""
+        s = _strip(raw)
+        if not s:
+            return EMPTY
+        as_date = looks_like_date(s) if date_field else None
+        if as_date:
+            return Checked(None, (Issue("FIELD_MISPLACED", f"a date was keyed here; it belongs in {date_field}",
+                                        as_date, False),), {"moved_to": date_field, "moved_value": as_date})
+        return Checked(_collapse(s))
+    return check
+
+
+def check_free_text(raw: str | None) -> Checked:
+    s = _strip(raw)
+    return Checked(s or None)

@@ -1,0 +1,141 @@
+"""Record rules: checks that compare fields of one record, vectorised over a frame.
+
+They read the clean columns the field phase made (``*_REN``, ``*_ISO``) and never the
+raw text, so a value is interpreted in exactly one place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from validators.sources import Source
+
+REMARK_FIELDS = ("ANMAERKNINGER", "KILDEBEMAERKNINGER", "INDTASTERS_BEMAERKNINGER")
+PARENT_AGE_LIMITS = {"MODERS": (14, 50), "FADERS": (15, 80)}
+
+
+def _year(frame: pd.DataFrame, col: str) -> pd.Series:
+    """Year of a cleaned date column, when its four year digits are known."""
+    if col not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    s = frame[col].astype("string")
+    year = s.str.slice(0, 4)
+    return pd.to_numeric(year.where(year.str.fullmatch(r"\d{4}").fillna(False)), errors="coerce").astype("Int64")
+
+
+def _dates(frame: pd.DataFrame, col: str) -> pd.Series:
+    if col not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
+    return pd.to_datetime(frame[col], format="%Y-%m-%d", errors="coerce")
+
+
+def completed_years(born: pd.Series, at: pd.Series) -> pd.Series:
+    """Age in whole years at a date (NA where either date is unknown)."""
+    years = at.dt.year - born.dt.year
+    before_birthday = (at.dt.month < born.dt.month) | ((at.dt.month == born.dt.month) & (at.dt.day < born.dt.day))
+    return (years - before_birthday.astype("Int64")).astype("Int64")
+
+
+def registration_year(frame: pd.DataFrame, fb, event_col: str) -> None:
+    reg = frame["KALENDERAAR_REN"]
+    born = _year(frame, f"{event_col}_REN")
+    diff = reg - born
+    bad = diff.notna() & ~diff.isin([0, 1])
+    idx = frame.index[bad.fillna(False).to_numpy(dtype=bool)]
+    if len(idx):
+        msg = ("registration year " + reg[idx].astype(str) + " but born " + born[idx].astype(str))
+        fb.at(idx, "KALENDERAAR_INCONSISTENT", msg, "KALENDERAAR")
+    # A one-digit year (keyed '1' for 1921): suggest the birth year's decade.
+    raw = frame["KALENDERAAR"].astype("string").str.strip()
+    short = raw.str.fullmatch(r"\d{1,2}").fillna(False) & born.notna()
+    if short.any():
+        idx = frame.index[short.to_numpy(dtype=bool)]
+        digits = pd.to_numeric(raw[idx]).astype("Int64")
+        guess = born[idx] // 10 * 10 + digits % 10
+        # The year the digit stands for, if it is the birth year or the next.
+        fits = ((guess - born[idx]).isin([0, 1])).to_numpy(dtype=bool)
+        fb.suggest("KALENDERAAR_INCONSISTENT", guess[fits].astype(str))
+
+
+def date_range(frame: pd.DataFrame, fb, event_col: str) -> None:
+    if "_FRA_AAR" not in frame:
+        return
+    year = _year(frame, f"{event_col}_REN")
+    lo = pd.to_numeric(frame["_FRA_AAR"], errors="coerce") - 1
+    hi = pd.to_numeric(frame["_TIL_AAR"], errors="coerce")
+    bad = year.notna() & ((lo.notna() & (year < lo)) | (hi.notna() & (year > hi)))
+    idx = frame.index[bad.fillna(False).to_numpy(dtype=bool)]
+    if len(idx):
+        msg = ("born " + year[idx].astype(str) + ", outside the book's years "
+               + frame.loc[idx, "_FRA_AAR"].astype(str) + "-" + frame.loc[idx, "_TIL_AAR"].astype(str))
+        fb.at(idx, "DATE_OUT_OF_RANGE", msg, event_col)
+
+
+def baptism_after_birth(frame: pd.DataFrame, fb) -> None:
+    born = _dates(frame, "FOEDSELSDATO_ISO")
+    for col in ("HJEMMEDAABSDATO", "KIRKEDAABSDATO"):
+        if f"{col}_ISO" not in frame:
+            continue
+        bap = _dates(frame, f"{col}_ISO")
+        bad = (bap < born).fillna(False)
+        idx = frame.index[bad.to_numpy(dtype=bool)]
+        fb.at(idx, "DATE_OUT_OF_RANGE", f"{col} is before the birth date", col)
+
+
+def parents_ages(frame: pd.DataFrame, fb, event_col: str) -> None:
+    child_born = _dates(frame, f"{event_col}_ISO")
+    child_year = _year(frame, f"{event_col}_REN")
+    for parent, (low, high) in PARENT_AGE_LIMITS.items():
+        date_col = f"{parent}_FOEDSELSDAG"
+        if f"{date_col}_REN" not in frame:
+            continue
+        exact = completed_years(_dates(frame, f"{date_col}_ISO"), child_born)
+        years_apart = child_year - _year(frame, f"{date_col}_REN")
+        # Only the years known: the age is years_apart or one less.
+        age_hi = exact.fillna(years_apart)
+        age_lo = exact.fillna(years_apart - 1)
+        stated = frame[f"{parent}_ALDER_REN"] if f"{parent}_ALDER_REN" in frame else pd.Series(
+            pd.NA, index=frame.index, dtype="Int64")
+        mismatch = (stated.notna() & age_hi.notna() & ((stated < age_lo - 1) | (stated > age_hi + 1))).fillna(False)
+        idx = frame.index[mismatch.to_numpy(dtype=bool)]
+        if len(idx):
+            msg = (f"{parent.lower()} age stated " + stated[idx].astype(str) + ", birth date gives "
+                   + age_lo[idx].astype(str) + "-" + age_hi[idx].astype(str))
+            fb.at(idx, "AGE_DATE_MISMATCH", msg, f"{parent}_ALDER")
+        from_date = (age_hi.notna() & ((age_hi < low) | (age_lo > high))).fillna(False)
+        from_stated = (stated.notna() & ((stated < low) | (stated > high))).fillna(False)
+        idx = frame.index[(from_stated & ~mismatch).to_numpy(dtype=bool)]
+        if len(idx):
+            fb.at(idx, "AGE_IMPLAUSIBLE", f"{parent.lower()} aged " + stated[idx].astype(str)
+                  + f" at the birth (expected {low}-{high})", f"{parent}_ALDER")
+        idx = frame.index[(from_date & ~from_stated & ~mismatch).to_numpy(dtype=bool)]
+        if len(idx):
+            fb.at(idx, "AGE_IMPLAUSIBLE", f"{parent.lower()}'s birth date gives age " + age_lo[idx].astype(str)
+                  + f" at the birth (expected {low}-{high})", date_col)
+
+
+def dead_unnamed(frame: pd.DataFrame, fb) -> None:
+    """DOED_UDEN_NAVN: the child died before it was named (left out of linkage)."""
+    first = frame["FORNAVN"].fillna("").astype("string").str.upper()
+    last = frame["EFTERNAVN"].fillna("").astype("string").str.upper()
+    named_dead = first.str.contains("DØD", regex=False) | last.str.contains("DØD", regex=False)
+    unbaptised = first.str.contains("UDØBT", regex=False) | first.str.contains("UNAVNGIV", regex=False)
+    no_first = frame["FORNAVN_REN"].isna() if "FORNAVN_REN" in frame else first.str.strip() == ""
+    remark_dead = pd.Series(False, index=frame.index)
+    for col in REMARK_FIELDS:
+        if col in frame:
+            remark_dead |= frame[col].fillna("").astype("string").str.upper().str.contains("DØD", regex=False)
+    dead = (named_dead | unbaptised | (no_first & remark_dead)).fillna(False).to_numpy(dtype=bool)
+    frame["DOED_UDEN_NAVN"] = np.where(dead, "J", "N")
+    fb.at(frame.index[dead], "DEAD_UNNAMED", "the child died unnamed; not used for linkage", "FORNAVN")
+
+
+def run(frame: pd.DataFrame, source: Source, fb) -> None:
+    if source.code == "KBF":
+        event = source.event_date
+        registration_year(frame, fb, event)
+        date_range(frame, fb, event)
+        baptism_after_birth(frame, fb)
+        parents_ages(frame, fb, event)
+        dead_unnamed(frame, fb)

@@ -1,0 +1,259 @@
+"""Set rules: checks over a whole delivery — running numbers, book sections, pages, duplicates.
+
+A book is written in sections: for each registration year, the boys and then the girls
+(or the other way round), each numbered 1, 2, 3…  A gap in those numbers is the pilot's
+best signal of a forgotten child.  All rules here are group-bys over the frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from validators.record_rules import _year
+from validators.sources import Source
+
+DEFAULT_PAGE_CAPACITY = 5
+MAX_BLOCK = 40  # candidate blocks larger than this are not compared pairwise
+DUPLICATE_NAME_SIMILARITY = 0.90
+DUPLICATE_FIRST_NAME_SIMILARITY = 0.85
+DUPLICATE_PARENT_SIMILARITY = 0.80
+
+
+def _ffill_by(frame: pd.DataFrame, values: pd.Series) -> pd.Series:
+    filled = values.groupby(frame["_delivery"], sort=False).ffill()
+    return filled.groupby(frame["_delivery"], sort=False).bfill()
+
+
+def add_sections(frame: pd.DataFrame, source: Source) -> None:
+    """``_YEAR``, ``_SEX`` and ``_BOOK`` of each row's book section.
+
+    A row whose registration year or sex is itself wrong belongs to the section of the
+    rows around it (books are keyed in order), so one bad value does not split a section
+    and raise false gaps.
+    """
+    reg = frame["KALENDERAAR_REN"]
+    born = _year(frame, f"{source.event_date}_REN")
+    plausible = reg.notna() & (born.isna() | (reg - born).isin([0, 1]))
+    frame["_YEAR"] = _ffill_by(frame, reg.where(plausible.fillna(False))).fillna(born)
+    sex = frame["KOEN_REN"].where(frame["KOEN_REN"].isin(["K", "M", "U"]))
+    frame["_SEX"] = _ffill_by(frame, sex)
+    book = frame["KILDEANGIVELSE_REN"] if "KILDEANGIVELSE_REN" in frame else frame["KILDEANGIVELSE"]
+    frame["_BOOK"] = _ffill_by(frame, book.where(book.notna() & (book != ""))).fillna("")
+
+
+def running_numbers(frame: pd.DataFrame, fb) -> None:
+    """LOEBE_NR must run 1..N through each file; report repeats and jumps, not their echo."""
+    pos = frame.groupby("_file", sort=False).cumcount() + 1
+    v = frame["LOEBE_NR_REN"]
+    valid = v.notna()
+    sub = pd.DataFrame({"_file": frame["_file"], "v": v, "pos": pos})[valid.to_numpy(dtype=bool)]
+    repeat = sub.duplicated(["_file", "v"], keep="first")
+    idx = sub.index[repeat.to_numpy()]
+    if len(idx):
+        fb.at(idx, "LOEBE_NR_SEQUENCE", "running number " + sub.loc[idx, "v"].astype(str) + " is used twice",
+              "LOEBE_NR")
+    rest = sub[~repeat]
+    prev_v = rest.groupby("_file", sort=False)["v"].shift()
+    prev_pos = rest.groupby("_file", sort=False)["pos"].shift()
+    expected = (prev_v + (rest["pos"] - prev_pos)).fillna(rest["pos"]).astype("Int64")
+    jump = (rest["v"] != expected).fillna(False)
+    idx = rest.index[jump.to_numpy(dtype=bool)]
+    if len(idx):
+        fb.at(idx, "LOEBE_NR_SEQUENCE", "running number " + rest.loc[idx, "v"].astype(str) + " where "
+              + expected[idx].astype(str) + " was expected", "LOEBE_NR", expected[idx].astype(str))
+
+
+def _section_label(frame: pd.DataFrame, idx) -> pd.Series:
+    year = frame.loc[idx, "_YEAR"].astype("Int64").astype(str)
+    return "(" + year + ", " + frame.loc[idx, "_SEX"].fillna("?").astype(str) + ")"
+
+
+def entry_numbers(frame: pd.DataFrame, fb) -> pd.DataFrame:
+    """Gaps and repeats of the book's entry numbers in each (book, year, sex) section."""
+    keys = ["_delivery", "_BOOK", "_YEAR", "_SEX"]
+    num = frame["KILDE_LOEBE_NR_TAL"]
+    letter = frame["KILDE_LOEBE_NR_BOGSTAV"].fillna("")
+    plain = (num > 0).fillna(False) & (letter == "")
+    sub = frame.loc[plain.to_numpy(dtype=bool), keys + ["_line"]].copy()
+    sub["num"] = num[sub.index].astype("int64")
+    sub = sub.dropna(subset=["_YEAR", "_SEX"])
+    repeat = sub.duplicated(keys + ["num"], keep="first")
+    idx = sub.index[repeat.to_numpy()]
+    if len(idx):
+        fb.at(idx, "KILDE_LOEBE_NR_REPEAT", "entry number " + sub.loc[idx, "num"].astype(str)
+              + " already used in section " + _section_label(frame, idx), "KILDE_LOEBE_NR")
+    first = sub[~repeat].sort_values(keys + ["num"], kind="stable")
+    prev = first.groupby(keys, sort=False)["num"].shift()
+    prev_filled = prev.fillna(0).astype("int64")
+    gap = (first["num"] - prev_filled) > 1
+    g = first[gap.to_numpy()]
+    gaps = pd.DataFrame()
+    if len(g):
+        lo = prev_filled[g.index] + 1
+        hi = g["num"] - 1
+        missing = lo.astype(str).where(lo == hi, lo.astype(str) + "-" + hi.astype(str))
+        after = prev[g.index]
+        where = ("between " + after.astype("Int64").astype(str) + " and " + g["num"].astype(str)).where(
+            after.notna(), "before " + g["num"].astype(str) + " (the section should start at 1)")
+        label = _section_label(frame, g.index)
+        fb.at(g.index, "KILDE_LOEBE_NR_GAP", "entry numbers " + missing + " missing " + where + " " + label,
+              "KILDE_LOEBE_NR")
+        gaps = pd.DataFrame({
+            "entry_number": g["_delivery"], "book": g["_BOOK"], "year": g["_YEAR"].astype("Int64"),
+            "sex": g["_SEX"], "missing": missing, "count": (hi - lo + 1).astype(int),
+            "after": after.astype("Int64"), "before": g["num"], "line": g["_line"],
+            "page": frame.loc[g.index, "KILDE_SIDE"],
+        })
+    # Letter entries (24a, 24b…): letters after one number must run a, b, c…
+    lettered = (num > 0).fillna(False) & (letter != "")
+    lsub = frame.loc[lettered.to_numpy(dtype=bool), keys + ["_line"]].dropna(subset=["_YEAR", "_SEX"]).copy()
+    if len(lsub):
+        lsub["num"] = num[lsub.index].astype("int64")
+        lsub["ord"] = letter[lsub.index].map(ord)
+        lsub = lsub.drop_duplicates(keys + ["num", "ord"]).sort_values(keys + ["num", "ord"], kind="stable")
+        prev_ord = lsub.groupby(keys + ["num"], sort=False)["ord"].shift().fillna(ord("a") - 1)
+        lgap = (lsub["ord"] - prev_ord) > 1
+        lg = lsub[lgap.to_numpy()]
+        if len(lg):
+            missing = [f"{n}{chr(o)}" if o == e else f"{n}{chr(o)}-{n}{chr(e)}"
+                       for n, o, e in zip(lg["num"], (prev_ord[lg.index] + 1).astype(int), lg["ord"] - 1)]
+            fb.at(lg.index, "KILDE_LOEBE_NR_GAP", pd.Series(
+                [f"entry {m} missing before {n}{chr(o)} " for m, n, o in zip(missing, lg["num"], lg["ord"])],
+                index=lg.index) + _section_label(frame, lg.index), "KILDE_LOEBE_NR")
+    return gaps
+
+
+def nonstandard_suggestions(frame: pd.DataFrame, fb) -> None:
+    """'-', '--' or a lone letter after entry 24 most likely means 24a (or the next letter)."""
+    odd = frame["KILDE_LOEBE_NR_REN"].isna() & (frame["KILDE_LOEBE_NR"].fillna("").str.strip() != "")
+    if not odd.any():
+        return
+    by = frame.groupby("_delivery", sort=False)
+    prev_num = by["KILDE_LOEBE_NR_TAL"].shift()
+    prev_letter = by["KILDE_LOEBE_NR_BOGSTAV"].shift().fillna("")
+    idx = frame.index[(odd & prev_num.notna()).to_numpy(dtype=bool)]
+    suggestions = {}
+    for i in idx:
+        own = frame.at[i, "KILDE_LOEBE_NR_BOGSTAV"] or ""
+        base = int(prev_num[i])
+        if own:
+            suggestions[i] = f"{base}{own}"
+        else:
+            pl = prev_letter[i]
+            suggestions[i] = f"{base}{chr(ord(pl) + 1) if pl else 'a'}"
+    fb.suggest("KILDE_LOEBE_NR_NONSTANDARD", pd.Series(suggestions, dtype=object))
+
+
+def pages(frame: pd.DataFrame, fb, options: dict) -> None:
+    page = frame["KILDE_SIDE_REN"]
+    valid = frame[page.notna().to_numpy(dtype=bool)]
+    if not len(valid):
+        return
+    default = options.get("page_capacity", DEFAULT_PAGE_CAPACITY)
+    by_entry = options.get("page_capacity_by_entry", {})
+    counts = valid.groupby(["_delivery", "_BOOK", "KILDE_SIDE_REN"], sort=False).agg(
+        n=("_line", "size"), first=("_line", "idxmin"))
+    capacity = counts.index.get_level_values(0).map(lambda e: by_entry.get(e, default)).to_numpy()
+    over = counts[counts["n"].to_numpy() > capacity]
+    if len(over):
+        cap = pd.Series(capacity[counts["n"].to_numpy() > capacity], index=over.index)
+        msg = ("page " + over.index.get_level_values(2).astype(str) + " carries " + over["n"].astype(str)
+               + " entries; the form holds " + cap.astype(str))
+        fb.at(pd.Index(over["first"].to_numpy()), "PAGE_OVERFULL", pd.Series(msg.to_numpy()), "KILDE_SIDE",
+              line=False)
+    # Page numbers going backwards: blame the row that stands out from both neighbours.
+    keys = ["_delivery", "_BOOK"]
+    grp = valid.groupby(keys, sort=False)["KILDE_SIDE_REN"]
+    prev, nxt = grp.shift(), grp.shift(-1)
+    cur = valid["KILDE_SIDE_REN"]
+    back = (cur < prev).fillna(False)
+    prev_is_spike = (prev > nxt).fillna(False) & back
+    prev_index = pd.Series(valid.index, index=valid.index).groupby([valid[k] for k in keys], sort=False).shift()
+    blame = list(valid.index[(back & ~prev_is_spike).to_numpy(dtype=bool)])
+    blame += [int(i) for i in prev_index[prev_is_spike.to_numpy(dtype=bool)].dropna()]
+    if blame:
+        idx = pd.Index(sorted(set(blame)))
+        before = prev.reindex(idx)
+        msg = ("page " + frame.loc[idx, "KILDE_SIDE_REN"].astype(str) + " after page "
+               + before.astype("Int64").astype(str) + " while the entries go forward")
+        fb.at(idx, "PAGE_SEQUENCE", msg, "KILDE_SIDE")
+
+
+def _text(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    out = pd.Series("", index=frame.index, dtype="object")
+    for c in cols:
+        if c in frame:
+            out = out + " " + frame[c].fillna("").astype(str)
+    return out.str.upper().str.split().str.join(" ")
+
+
+def _candidate_pairs(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    sub = frame[keys].dropna()
+    sub = sub[(sub != "").all(axis=1)]
+    size = sub.groupby(keys, sort=False)[keys[0]].transform("size")
+    sub = sub[((size >= 2) & (size <= MAX_BLOCK)).to_numpy()]
+    if not len(sub):
+        return pd.DataFrame({"a": [], "b": []}, dtype="int64")
+    sub = sub.reset_index(names="_i")
+    pairs = sub.merge(sub, on=keys)
+    pairs = pairs[pairs["_i_x"] < pairs["_i_y"]]
+    return pd.DataFrame({"a": pairs["_i_x"].to_numpy(), "b": pairs["_i_y"].to_numpy()})
+
+
+def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
+    """The same event keyed twice with small differences (blocking + Jaro-Winkler)."""
+    date = f"{source.event_date}_REN"
+    work = pd.DataFrame(index=frame.index)
+    work["_delivery"] = frame["_delivery"]
+    work["date"] = frame[date]
+    work["sex"] = frame["_SEX"]
+    work["first"] = frame["FORNAVN_REN"].fillna("").str.upper()
+    work["last"] = frame["EFTERNAVN_REN"].fillna("").str.upper()
+    work["f2"] = work["first"].str.slice(0, 2)
+    work["l2"] = work["last"].str.slice(0, 2)
+    work["pos"] = frame["KILDE_SIDE_REN"].astype(str) + "/" + frame["KILDE_LOEBE_NR_REN"].fillna("").astype(str)
+    work["year"] = frame["_YEAR"].astype(str)
+    blocks = [["_delivery", "date", "sex", "l2"], ["_delivery", "date", "sex", "f2"],
+              ["_delivery", "pos", "year", "sex"]]
+    pairs = pd.concat([_candidate_pairs(work, b) for b in blocks], ignore_index=True).drop_duplicates()
+    if not len(pairs):
+        return pd.DataFrame()
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    child = _text(frame, ["FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"])
+    parents = _text(frame, ["FADERS_FORNAVN_REN", "FADERS_EFTERNAVN_REN", "MODERS_FORNAVN_REN",
+                            "MODERS_PIGENAVN_REN", "MODERS_EFTERNAVN_REN"])
+    jw = JaroWinkler.normalized_similarity
+    name_sim = process.cpdist(child.loc[a].tolist(), child.loc[b].tolist(), scorer=jw, workers=1)
+    first_sim = process.cpdist(work["first"].loc[a].tolist(), work["first"].loc[b].tolist(), scorer=jw, workers=1)
+    parent_sim = process.cpdist(parents.loc[a].tolist(), parents.loc[b].tolist(), scorer=jw, workers=1)
+    same_date = (work["date"].loc[a].to_numpy() == work["date"].loc[b].to_numpy())
+    no_parents = (parents.loc[a].to_numpy() == "") & (parents.loc[b].to_numpy() == "")
+    parent_ok = (parent_sim >= DUPLICATE_PARENT_SIMILARITY) | no_parents
+    dup = ((name_sim >= DUPLICATE_NAME_SIMILARITY) & (first_sim >= DUPLICATE_FIRST_NAME_SIMILARITY)
+           & parent_ok & same_date)
+    if not dup.any():
+        return pd.DataFrame()
+    a, b = a[dup], b[dup]
+    sim = np.round((name_sim[dup] + parent_sim[dup]) / 2, 3)
+    idx = pd.Index(b)
+    msg = pd.Series([f"same child as line {la} (LOEBE_NR {na}), similarity {s:.2f}"
+                     for la, na, s in zip(frame.loc[a, "_line"], frame.loc[a, "LOEBE_NR"], sim)], index=idx)
+    fb.at(idx, "DUPLICATE_RECORD", msg, None)
+    return pd.DataFrame({"entry_number": frame.loc[a, "_delivery"].to_numpy(), "file": frame.loc[a, "_file"].to_numpy(),
+                         "row_a": a, "row_b": b, "line_a": frame.loc[a, "_line"].to_numpy(),
+                         "line_b": frame.loc[b, "_line"].to_numpy(), "similarity": sim})
+
+
+def run(frame: pd.DataFrame, source: Source, fb, options: dict) -> dict:
+    if source.code != "KBF":
+        return {}
+    add_sections(frame, source)
+    running_numbers(frame, fb)
+    gaps = entry_numbers(frame, fb)
+    nonstandard_suggestions(frame, fb)
+    pages(frame, fb, options)
+    dups = duplicates(frame, fb, source)
+    return {"gaps": gaps, "duplicates": dups}

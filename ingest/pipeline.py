@@ -91,8 +91,9 @@ def _progress(total: int, enabled: bool | None):
 
 def _frame_for_engine(d: Delivery) -> pd.DataFrame:
     frame = d.frame
-    frame["_FRA_AAR"] = d.meta.get("FRA_AAR") or None
-    frame["_TIL_AAR"] = d.meta.get("TIL_AAR") or None
+    for key in ("FRA_AAR", "TIL_AAR"):
+        value = (d.meta.get(key) or "").strip()
+        frame[f"_{key}"] = pd.array([int(value) if value.isdigit() else None] * len(frame), dtype="Int64")
     return frame
 
 

@@ -125,7 +125,8 @@ def _check_counts_and_numbers(d: Delivery, cand: discovery.Candidate, data: RawF
               f"the file names say {named}, the metadata says {meta_entry}",
               file=d.dok_file or d.data_file, field="INDTASTNINGSNUMMER")
     if d.frame is not None and len(d.frame) and "INDTASTNINGSNUMMER" in d.frame:
-        keyed = d.frame["INDTASTNINGSNUMMER"].map(normalise_entry_number).value_counts()
+        counts = d.frame["INDTASTNINGSNUMMER"].value_counts()
+        keyed = counts.groupby(counts.index.map(normalise_entry_number)).sum().sort_values(ascending=False)
         if len(keyed):
             common = keyed.index[0]
             if meta_entry and common != meta_entry:

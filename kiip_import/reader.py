@@ -125,7 +125,9 @@ def _find_trailer(text: str) -> tuple[str, list[str] | None, list[str] | None, i
 
     Returns (body text, trailer header, trailer row, line of the trailer header).
     """
-    end = len(text.rstrip("\r\n \t"))
+    end = len(text)
+    while end > 0 and text[end - 1] in "\r\n \t":
+        end -= 1
     tail_start = end
     found: list[str] = []
     # Walk back over the last three non-empty lines without splitting the whole file.
@@ -144,18 +146,22 @@ def _find_trailer(text: str) -> tuple[str, list[str] | None, list[str] | None, i
     meta_row, meta_header = _split_csv_line(found[0]), _split_csv_line(found[1])
     if not _looks_like_meta_header(meta_header):
         return text, None, None, None
-    body = text[:tail_start]
-    # Drop the separator row(s) just before the trailer (empty, ';;;', '---' …).
+    # Drop the separator row(s) just before the trailer (empty, ';;;', '---' …),
+    # moving an index rather than copying a possibly large text.
+    body_end = tail_start
     while True:
-        trimmed = body.rstrip("\r\n")
-        nl = trimmed.rfind("\n")
-        if nl >= 0 and _is_separator(trimmed[nl + 1:]):
-            body = trimmed[:nl + 1]
+        end = body_end
+        while end > 0 and text[end - 1] in "\r\n":
+            end -= 1
+        nl = text.rfind("\n", 0, end)
+        if nl >= 0 and _is_separator(text[nl + 1:end]):
+            body_end = nl + 1
             continue
-        body = trimmed + "\n" if trimmed else ""
+        after = text.find("\n", end, tail_start)
+        body_end = after + 1 if after >= 0 else end
         break
     header_line = text.count("\n", 0, tail_start) + 1
-    return body, meta_header, meta_row, header_line
+    return text[:body_end], meta_header, meta_row, header_line
 
 
 def _nonblank_lines(body: bytes) -> np.ndarray:
@@ -179,26 +185,20 @@ def _fast_table(body: str, width: int) -> tuple[pa.Table, np.ndarray] | None:
     lines = _nonblank_lines(data)
     if len(lines) == 0:
         return None
-    irregular = []
-
-    def on_invalid(row):
-        irregular.append(row)
-        return "skip"
-
     names = [str(i) for i in range(width)]
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, newlines_in_values=False,
-                                             invalid_row_handler=on_invalid),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
+        # A ragged row or anything unusual: the exact path reports it at its line.
         return None
     data_lines = lines[1:]  # the first non-blank line is the header
-    if irregular or table.num_rows != len(data_lines):
+    if table.num_rows != len(data_lines):
         return None
     return table, data_lines
 

@@ -13,11 +13,15 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 
 from validators.catalogue import CATALOGUE
 from validators.findings import FINDING_COLUMNS, empty_frame
 from validators.schemas import check_value, field_rules
 from validators.sources import Source
+
+FAST_PATH_MIN_ROWS = 1000  # below this the fast pattern saves nothing
 
 CORRECTION_COLUMNS = ["INDTASTNINGSNUMMER", "LOEBE_NR", "file", "line", "field", "old_value", "new_value",
                       "rule", "who", "when", "why"]
@@ -52,7 +56,8 @@ class FindingBuilder:
         index = pd.Index(index)
         if len(index) == 0:
             return
-        rows = self.frame.loc[index]
+        wanted = [c for c in ("_delivery", "_file", "_line", "LOEBE_NR_REN", "KILDE_SIDE") if c in self.frame]
+        rows = self.frame.loc[index, wanted]
         part = pd.DataFrame({
             "code": code,
             "severity": CATALOGUE[code].severity.value,
@@ -92,31 +97,87 @@ class FindingBuilder:
 
 # --------------------------------------------------------------------------- field phase
 
-def _clean_columns(name: str, kind: str, results: list, codes: np.ndarray) -> dict[str, pd.Series | np.ndarray]:
-    values = np.empty(len(results), dtype=object)
-    values[:] = [r.value for r in results]
+def _spread(values: list, codes: np.ndarray, good: np.ndarray | None, raw: pa.Array | None,
+            kind: str = "str") -> pd.api.extensions.ExtensionArray:
+    """Per-distinct-value results spread back over the rows, in Arrow (no Python objects).
+
+    ``codes`` index ``values`` for the rows that were checked; rows flagged ``good`` (the
+    fast pattern matched) take ``raw`` instead (or null when ``raw`` is None).
+    """
+    typ = pa.int64() if kind == "int" else pa.string()
+    table = pa.array(values, type=typ)
+    if good is None:
+        out = table.take(pa.array(codes))
+    elif good.all():
+        # Every row passed the fast pattern: share the raw buffers, copy nothing.
+        out = raw if raw is not None else pa.nulls(len(good), typ)
+    else:
+        safe = np.where(good, 0, codes) if len(values) else None
+        taken = table.take(pa.array(safe)) if len(values) else pa.nulls(len(good), typ)
+        fill = raw if raw is not None else pa.nulls(len(good), typ)
+        out = pa.compute.if_else(pa.array(good), fill, taken)
+    if kind == "int":
+        return pd.array(out.to_pandas(), dtype="Int64") if out.null_count else pd.arrays.IntegerArray(
+            out.to_numpy(zero_copy_only=False), np.zeros(len(out), dtype=bool))
+    return pd.arrays.ArrowStringArray(out)
+
+
+def _clean_columns(name: str, kind: str, results: list, codes: np.ndarray, good: np.ndarray | None,
+                   raw: pa.Array | None) -> dict[str, object]:
+    """The clean columns of one field (see the README's column table for their meaning)."""
+    values = [r.value for r in results]
+    as_int = None
+    if good is not None and kind in ("int", "entry"):
+        as_int = pa.compute.cast(pa.compute.if_else(pa.array(good), raw, pa.scalar("0")), pa.int64())
     out: dict[str, object] = {}
     if kind == "int":
-        out[f"{name}_REN"] = pd.array(values[codes], dtype="Int64")
+        out[f"{name}_REN"] = _spread(values, codes, good, as_int, "int")
     elif kind == "date":
-        iso = np.array([r.extra.get("iso") for r in results], dtype=object)
-        out[f"{name}_REN"] = values[codes]
-        out[f"{name}_ISO"] = iso[codes]
+        iso = [r.extra.get("iso") for r in results]
+        out[f"{name}_REN"] = _spread(values, codes, good, raw)
+        out[f"{name}_ISO"] = _spread(iso, codes, good, None)
+        out[f"_{name}_YEAR"] = _spread([r.extra.get("year") for r in results], codes, good, None, "int")
+        days = np.array([np.datetime64(v, "D") if v else np.datetime64("NaT") for v in iso], dtype="datetime64[D]")
+        out[f"_{name}_DT"] = days[codes].astype("datetime64[s]") if len(days) else np.full(
+            len(codes), np.datetime64("NaT"), dtype="datetime64[s]")
     elif kind == "name":
-        without = np.array([r.extra.get("without_struck", r.value) for r in results], dtype=object)
-        struck = np.array([r.extra.get("struck") for r in results], dtype=object)
-        out[f"{name}_REN"] = values[codes]
-        out[f"{name}_UDEN_KLAMMER"] = without[codes]
-        out[f"{name}_KLAMMER"] = struck[codes]
+        out[f"{name}_REN"] = _spread(values, codes, good, raw)
+        out[f"{name}_UDEN_KLAMMER"] = _spread([r.extra.get("without_struck", r.value) for r in results], codes,
+                                              good, raw)
+        out[f"{name}_KLAMMER"] = _spread([r.extra.get("struck") for r in results], codes, good, None)
     elif kind == "entry":
-        number = np.array([r.extra.get("number") for r in results], dtype=object)
-        letter = np.array([r.extra.get("letter") or "" for r in results], dtype=object)
-        out[f"{name}_REN"] = values[codes]
-        out[f"{name}_TAL"] = pd.array(number[codes], dtype="Int64")
-        out[f"{name}_BOGSTAV"] = letter[codes]
+        out[f"{name}_REN"] = _spread(values, codes, good, raw)
+        out[f"{name}_TAL"] = _spread([r.extra.get("number") for r in results], codes, good, as_int, "int")
+        out[f"{name}_BOGSTAV"] = _spread([r.extra.get("letter") or "" for r in results], codes, good,
+                                         None if good is None else pa.array([""] * len(good)))
     else:
-        out[f"{name}_REN"] = values[codes]
+        out[f"{name}_REN"] = _spread([None if v is None else str(v) for v in values], codes, good, raw)
     return out
+
+
+def _check_column(source: Source, name: str, rule, column: pd.Series):
+    """Check a column once per distinct value.
+
+    Rows matching the rule's fast pattern are known-good without calling the checker
+    (the pattern only admits values the checker passes unchanged; a test holds them
+    together), so a column of a million running numbers costs one regex pass.
+    Returns (results per distinct value, codes per row, good-row mask or None, raw Arrow).
+    """
+    values = column.fillna("")
+    good = None
+    raw = None
+    if rule.fast is not None and len(values) >= FAST_PATH_MIN_ROWS:
+        raw = pa.array(values.astype("string").array)
+        good = pa.compute.match_substring_regex(raw, f"^(?:{rule.fast})$").to_numpy(zero_copy_only=False)
+        rest = values[~good]
+        codes_rest, uniques = pd.factorize(rest, sort=False)
+        codes = np.zeros(len(values), dtype=np.int64)
+        codes[~good] = codes_rest
+    else:
+        codes, uniques = pd.factorize(values, sort=False)
+        codes = codes.astype(np.int64)
+    results = [check_value(source.model, name, u) for u in uniques]
+    return results, codes, good, raw
 
 
 def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
@@ -129,9 +190,8 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
         rule = rules[name]
         if name not in frame:
             continue
-        codes, uniques = pd.factorize(frame[name].fillna(""), sort=False)
-        results = [check_value(source.model, name, u) for u in uniques]
-        cols = _clean_columns(name, rule.kind, results, codes)
+        results, codes, good, raw = _check_column(source, name, rule, frame[name])
+        cols = _clean_columns(name, rule.kind, results, codes, good, raw)
         clean.update(cols)
         if name == "LOEBE_NR":
             frame["LOEBE_NR_REN"] = cols["LOEBE_NR_REN"]
@@ -146,6 +206,8 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
             "auto_fix": [i.auto_fix for _, i in with_issues],
         })
         hit = np.isin(codes, issue_frame["u"].unique())
+        if good is not None:
+            hit &= ~good
         rows = pd.DataFrame({"_row": frame.index[hit], "u": codes[hit]})
         joined = rows.merge(issue_frame, on="u", how="inner")
         for (code, auto_fix), grp in joined.groupby(["code", "auto_fix"], sort=False):
@@ -153,7 +215,7 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
             fb.at(idx, code, pd.Series(grp["message"].to_numpy()), name,
                   pd.Series(grp["suggestion"].to_numpy()), bool(auto_fix))
             if auto_fix:
-                rows_fixed = frame.loc[idx]
+                rows_fixed = frame.loc[idx, ["_delivery", "LOEBE_NR_REN", "_file", "_line", name]]
                 corrections.append(pd.DataFrame({
                     "INDTASTNINGSNUMMER": rows_fixed["_delivery"].to_numpy(dtype=object),
                     "LOEBE_NR": rows_fixed["LOEBE_NR_REN"].to_numpy(dtype=object),

@@ -17,6 +17,9 @@ PARENT_AGE_LIMITS = {"MODERS": (14, 50), "FADERS": (15, 80)}
 
 def _year(frame: pd.DataFrame, col: str) -> pd.Series:
     """Year of a cleaned date column, when its four year digits are known."""
+    hidden = f"_{col.removesuffix('_REN')}_YEAR"
+    if hidden in frame:
+        return frame[hidden]
     if col not in frame:
         return pd.Series(pd.NA, index=frame.index, dtype="Int64")
     s = frame[col].astype("string")
@@ -25,6 +28,9 @@ def _year(frame: pd.DataFrame, col: str) -> pd.Series:
 
 
 def _dates(frame: pd.DataFrame, col: str) -> pd.Series:
+    hidden = f"_{col.removesuffix('_ISO')}_DT"
+    if hidden in frame:
+        return frame[hidden]
     if col not in frame:
         return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[s]")
     return pd.to_datetime(frame[col], format="%Y-%m-%d", errors="coerce")
@@ -62,8 +68,8 @@ def date_range(frame: pd.DataFrame, fb, event_col: str) -> None:
     if "_FRA_AAR" not in frame:
         return
     year = _year(frame, f"{event_col}_REN")
-    lo = pd.to_numeric(frame["_FRA_AAR"], errors="coerce") - 1
-    hi = pd.to_numeric(frame["_TIL_AAR"], errors="coerce")
+    lo = frame["_FRA_AAR"] - 1
+    hi = frame["_TIL_AAR"]
     bad = year.notna() & ((lo.notna() & (year < lo)) | (hi.notna() & (year > hi)))
     idx = frame.index[bad.fillna(False).to_numpy(dtype=bool)]
     if len(idx):

@@ -23,6 +23,8 @@ DUPLICATE_PARENT_SIMILARITY = 0.80
 
 
 def _ffill_by(frame: pd.DataFrame, values: pd.Series) -> pd.Series:
+    if not values.isna().any():
+        return values
     filled = values.groupby(frame["_delivery"], sort=False).ffill()
     return filled.groupby(frame["_delivery"], sort=False).bfill()
 
@@ -149,7 +151,7 @@ def nonstandard_suggestions(frame: pd.DataFrame, fb) -> None:
 
 def pages(frame: pd.DataFrame, fb, options: dict) -> None:
     page = frame["KILDE_SIDE_REN"]
-    valid = frame[page.notna().to_numpy(dtype=bool)]
+    valid = frame.loc[page.notna().to_numpy(dtype=bool), ["_delivery", "_BOOK", "KILDE_SIDE_REN", "_line"]]
     if not len(valid):
         return
     default = options.get("page_capacity", DEFAULT_PAGE_CAPACITY)
@@ -183,11 +185,13 @@ def pages(frame: pd.DataFrame, fb, options: dict) -> None:
 
 
 def _text(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
-    out = pd.Series("", index=frame.index, dtype="object")
+    """Upper-cased names joined by single blanks (for the similarity measure)."""
+    out = pd.Series("", index=frame.index, dtype="string")
     for c in cols:
         if c in frame:
-            out = out + " " + frame[c].fillna("").astype(str)
-    return out.str.upper().str.split().str.join(" ")
+            out = out + " " + frame[c].fillna("").astype("string")
+    # The clean name columns are already collapsed to single blanks.
+    return out.str.upper().str.strip()
 
 
 def _candidate_pairs(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -212,22 +216,28 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
     work["sex"] = frame["_SEX"]
     work["first"] = frame["FORNAVN_REN"].fillna("").str.upper()
     work["last"] = frame["EFTERNAVN_REN"].fillna("").str.upper()
-    work["f2"] = work["first"].str.slice(0, 2)
-    work["l2"] = work["last"].str.slice(0, 2)
     work["pos"] = frame["KILDE_SIDE_REN"].astype(str) + "/" + frame["KILDE_LOEBE_NR_REN"].fillna("").astype(str)
     work["year"] = frame["_YEAR"].astype(str)
-    blocks = [["_delivery", "date", "sex", "l2"], ["_delivery", "date", "sex", "f2"],
+    # Blocks: the date, one name exactly and the other's initial (misspellings rarely
+    # touch the first letter), or the same place in the book (the date may be misread).
+    work["first1"] = work["first"].str.slice(0, 1)
+    work["last1"] = work["last"].str.slice(0, 1)
+    blocks = [["_delivery", "date", "sex", "last", "first1"], ["_delivery", "date", "sex", "first", "last1"],
               ["_delivery", "pos", "year", "sex"]]
     pairs = pd.concat([_candidate_pairs(work, b) for b in blocks], ignore_index=True).drop_duplicates()
     if not len(pairs):
         return pd.DataFrame()
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    child = _text(frame, ["FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"])
-    parents = _text(frame, ["FADERS_FORNAVN_REN", "FADERS_EFTERNAVN_REN", "MODERS_FORNAVN_REN",
-                            "MODERS_PIGENAVN_REN", "MODERS_EFTERNAVN_REN"])
+    name_cols = ["FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN", "FADERS_FORNAVN_REN", "FADERS_EFTERNAVN_REN",
+                 "MODERS_FORNAVN_REN", "MODERS_PIGENAVN_REN", "MODERS_EFTERNAVN_REN"]
+    involved = frame.loc[np.union1d(a, b), [c for c in name_cols if c in frame]]
+    child = _text(involved, ["FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"])
+    parents = _text(involved, ["FADERS_FORNAVN_REN", "FADERS_EFTERNAVN_REN", "MODERS_FORNAVN_REN",
+                               "MODERS_PIGENAVN_REN", "MODERS_EFTERNAVN_REN"])
+    first = work["first"]
     jw = JaroWinkler.normalized_similarity
     name_sim = process.cpdist(child.loc[a].tolist(), child.loc[b].tolist(), scorer=jw, workers=1)
-    first_sim = process.cpdist(work["first"].loc[a].tolist(), work["first"].loc[b].tolist(), scorer=jw, workers=1)
+    first_sim = process.cpdist(first.loc[a].tolist(), first.loc[b].tolist(), scorer=jw, workers=1)
     parent_sim = process.cpdist(parents.loc[a].tolist(), parents.loc[b].tolist(), scorer=jw, workers=1)
     same_date = (work["date"].loc[a].to_numpy() == work["date"].loc[b].to_numpy())
     no_parents = (parents.loc[a].to_numpy() == "") & (parents.loc[b].to_numpy() == "")

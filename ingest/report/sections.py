@@ -1,0 +1,348 @@
+"""The report's content: each section reduced with pandas to the plain rows the template prints.
+
+Nothing here writes HTML.  Values leave as text (missing -> ""), so the template only
+loops and escapes.  Long lists are cut to a fixed number of rows; each cut says how
+many rows it left out, because findings.json always holds everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from validators.catalogue import CATALOGUE
+
+SEVERITIES = ("error", "warning", "info")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+SEVERITY_WORD = {"error": "error", "warning": "warning", "info": "note"}
+
+MAX_FINDINGS_PER_DELIVERY = 2_000
+MAX_FINDINGS_TOTAL = 20_000  # keeps the page small enough to open and to mail
+MAX_GAP_ROWS = 2_000
+MAX_DUPLICATE_PAIRS = 200
+MAX_PAGE_ROWS = 2_000
+
+PAGE_CODES = ("PAGE_OVERFULL", "PAGE_SEQUENCE")
+
+SEX_WORDS = {"M": "boys (M)", "K": "girls (K)", "U": "unknown (U)"}
+
+# Fields of a duplicate pair, in the order a person compares them, with their labels.
+DUPLICATE_FIELDS = {
+    "LOEBE_NR": "Running number (LOEBE_NR)",
+    "KILDE_SIDE": "Page (KILDE_SIDE)",
+    "KILDE_LOEBE_NR": "Entry no. in the book (KILDE_LOEBE_NR)",
+    "FOEDSELSDATO": "Birth date (FOEDSELSDATO)",
+    "FORNAVN": "First name (FORNAVN)",
+    "EFTERNAVN": "Surname (EFTERNAVN)",
+    "MODERS_FORNAVN": "Mother's first name (MODERS_FORNAVN)",
+    "MODERS_EFTERNAVN": "Mother's surname (MODERS_EFTERNAVN)",
+    "FADERS_FORNAVN": "Father's first name (FADERS_FORNAVN)",
+    "FADERS_EFTERNAVN": "Father's surname (FADERS_EFTERNAVN)",
+}
+
+
+@dataclass
+class Capped:
+    """Rows to print, out of ``total``."""
+
+    rows: list
+    total: int = 0
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.rows)
+
+
+@dataclass
+class FindingGroup:
+    entry: str
+    total: int
+    counts: dict[str, int]
+    rows: list[tuple] = field(default_factory=list)
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.rows)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Any column as display text; missing values become ""."""
+    return values.astype("string").fillna("").str.strip()
+
+
+def as_whole_numbers(values: pd.Series) -> pd.Series:
+    """Line numbers and the like: 12, not 12.0; missing or non-numeric -> ""."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    whole = numbers.where(numbers == numbers.round())
+    return whole.astype("Int64").astype("string").fillna("")
+
+
+def year_span(years: list) -> str:
+    first, last = (str(y).strip() if y else "" for y in (list(years) + [None, None])[:2])
+    if first and last:
+        return first if first == last else f"{first}\u2013{last}"
+    return first or last
+
+
+def when_text(started: str) -> str:
+    try:
+        moment = datetime.fromisoformat(started)
+    except (TypeError, ValueError):
+        return str(started)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def code_title(code: str) -> str:
+    entry = CATALOGUE.get(code)
+    return entry.title if entry else code
+
+
+# --------------------------------------------------------------------------- 1. header
+
+def run_summary(result) -> dict:
+    totals = {s: int(result.counts.get(s, 0)) for s in SEVERITIES}
+    deliveries = result.deliveries
+    n = len(deliveries)
+    records = sum(d.rows for d in deliveries)
+    with_errors = sum(1 for d in deliveries if d.counts.get("error", 0))
+    with_warnings = sum(1 for d in deliveries if d.counts.get("warning", 0))
+    if n == 0:
+        verdict, tone = "No delivery could be read.", "error"
+    elif with_errors:
+        verdict = (f"{with_errors:,} of {plural(n, 'delivery', 'deliveries')} "
+                   f"{'has errors that need' if with_errors == 1 else 'have errors that need'} fixing before "
+                   "the data can be used; start at the top of the delivery table.")
+        tone = "error"
+    elif with_warnings:
+        verdict = (f"No errors; {with_warnings:,} of {plural(n, 'delivery', 'deliveries')} "
+                   f"{'has' if with_warnings == 1 else 'have'} warnings worth checking against the scans.")
+        tone = "warning"
+    elif totals["info"]:
+        verdict, tone = "No errors or warnings; the notes below are for information only.", "info"
+    else:
+        verdict, tone = "No findings: every delivery passed every check.", "ok"
+    return {
+        "started": when_text(result.started),
+        "started_iso": result.started,
+        "deliveries": n,
+        "records": records,
+        "totals": totals,
+        "verdict": verdict,
+        "tone": tone,
+        "problems": list(result.problems),
+    }
+
+
+# --------------------------------------------------------------------------- 2. deliveries
+
+def delivery_rows(deliveries) -> list[dict]:
+    rows = []
+    for d in deliveries:
+        info = d.as_dict()
+        counts = info["findings"]
+        status = "error" if counts["error"] else "warning" if counts["warning"] else "ok"
+        rows.append({
+            "entry": info["entry_number"] or "",
+            "source": info["source"] or "",
+            "parish": info["parish"] or "",
+            "years": year_span(info["years"]),
+            "rows": info["rows"],
+            "error": counts["error"],
+            "warning": counts["warning"],
+            "info": counts["info"],
+            "status": status,
+            "files": [(f.get("name") or "", f.get("encoding") or "") for f in info["files"]],
+        })
+    rows.sort(key=lambda r: (-r["error"], -r["warning"], -r["info"], r["entry"]))
+    return rows
+
+
+# --------------------------------------------------------------------------- 3. codes
+
+def code_rows(findings: pd.DataFrame) -> list[dict]:
+    if findings.empty:
+        return []
+    entry = findings["entry_number"].astype("string").fillna("")
+    table = (findings.assign(_entry=entry)
+             .groupby(["code", "severity"], sort=False)
+             .agg(count=("code", "size"), deliveries=("_entry", "nunique"))
+             .reset_index())
+    table["_rank"] = table["severity"].map(SEVERITY_RANK).fillna(len(SEVERITIES))
+    table = table.sort_values(["_rank", "count", "code"], ascending=[True, False, True], kind="stable")
+    rows = []
+    for code, severity, count, n_deliveries in table[["code", "severity", "count", "deliveries"]].itertuples(
+            index=False, name=None):
+        known = CATALOGUE.get(code)
+        rows.append({
+            "code": code,
+            "severity": severity,
+            "title": known.title if known else "",
+            "action": known.action if known else "",
+            "count": int(count),
+            "deliveries": int(n_deliveries),
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------- 4. gaps
+
+def gap_rows(parts: list[pd.DataFrame]) -> Capped:
+    gaps = concat(parts)
+    if gaps.empty:
+        return Capped([], 0)
+    gaps = gaps.assign(_before=pd.to_numeric(gaps["before"], errors="coerce"))
+    gaps = gaps.sort_values(["entry_number", "book", "year", "sex", "_before"], kind="stable")
+    total = len(gaps)
+    shown = gaps.head(MAX_GAP_ROWS)
+    after, before = as_whole_numbers(shown["after"]), as_whole_numbers(shown["before"])
+    between = (after + " and " + before).where(after != "", "start of section and " + before)
+    sex = as_text(shown["sex"])
+    table = pd.DataFrame({
+        "entry": as_text(shown["entry_number"]),
+        "book": as_text(shown["book"]),
+        "year": as_whole_numbers(shown["year"]),
+        "sex": sex.map(SEX_WORDS).fillna(sex),
+        "missing": as_text(shown["missing"]),
+        "count": as_whole_numbers(shown["count"]),
+        "between": between,
+        "page": as_text(shown["page"]),
+        "line": as_whole_numbers(shown["line"]),
+    })
+    return Capped(table.to_dict("records"), total)
+
+
+def missing_total(parts: list[pd.DataFrame]) -> int:
+    counts = [pd.to_numeric(p["count"], errors="coerce").sum() for p in parts if len(p) and "count" in p]
+    return int(sum(counts))
+
+
+# --------------------------------------------------------------------------- 5. duplicates
+
+def _duplicate_fields(frame: pd.DataFrame) -> list[str]:
+    known = [name for name in DUPLICATE_FIELDS if f"{name}_a" in frame and f"{name}_b" in frame]
+    others = [c[:-2] for c in frame.columns
+              if c.endswith("_a") and c[:-2].isupper() and f"{c[:-2]}_b" in frame and c[:-2] not in known]
+    return known + others
+
+
+def duplicate_pairs(parts: list[pd.DataFrame]) -> Capped:
+    dups = concat(parts)
+    if dups.empty:
+        return Capped([], 0)
+    dups = dups.assign(_line=pd.to_numeric(dups["line_a"], errors="coerce"))
+    dups = dups.sort_values(["entry_number", "file", "_line"], kind="stable")
+    total = len(dups)
+    shown = dups.head(MAX_DUPLICATE_PAIRS).reset_index(drop=True)
+    names = _duplicate_fields(shown)
+    sides = {(name, side): as_text(shown[f"{name}_{side}"]).tolist() for name in names for side in "ab"}
+    entry, file = as_text(shown["entry_number"]).tolist(), as_text(shown["file"]).tolist()
+    line_a, line_b = as_whole_numbers(shown["line_a"]).tolist(), as_whole_numbers(shown["line_b"]).tolist()
+    similarity = pd.to_numeric(shown["similarity"], errors="coerce")
+    pairs = []
+    for i in range(len(shown)):
+        cells = []
+        for name in names:
+            a, b = sides[(name, "a")][i], sides[(name, "b")][i]
+            cells.append({"label": DUPLICATE_FIELDS.get(name, name), "a": a, "b": b, "differs": a != b})
+        sim = similarity.iloc[i]
+        pairs.append({
+            "entry": entry[i], "file": file[i], "line_a": line_a[i], "line_b": line_b[i],
+            "similarity": "" if pd.isna(sim) else f"{sim:.2f}",
+            "fields": cells,
+            "differences": sum(c["differs"] for c in cells),
+        })
+    return Capped(pairs, total)
+
+
+# --------------------------------------------------------------------------- 6. pages
+
+def page_rows(findings: pd.DataFrame) -> Capped:
+    if findings.empty:
+        return Capped([], 0)
+    pages = findings[findings["code"].isin(PAGE_CODES).to_numpy(dtype=bool)]
+    if pages.empty:
+        return Capped([], 0)
+    shown = pages.head(MAX_PAGE_ROWS)
+    table = pd.DataFrame({
+        "entry": as_text(shown["entry_number"]),
+        "file": as_text(shown["file"]),
+        "page": as_text(shown["page"]),
+        "line": as_whole_numbers(shown["line"]),
+        "loebe_nr": as_whole_numbers(shown["loebe_nr"]),
+        "code": as_text(shown["code"]),
+        "message": as_text(shown["message"]),
+    })
+    return Capped(table.to_dict("records"), len(pages))
+
+
+# --------------------------------------------------------------------------- 8. all findings
+
+FINDING_CELLS = ("file", "line", "loebe_nr", "field", "page", "code", "severity", "message", "suggestion",
+                 "auto_fix")
+
+
+def finding_groups(findings: pd.DataFrame, delivery_order: list[str]) -> tuple[list[FindingGroup], int]:
+    """Findings per delivery, in the delivery table's order, each group capped.
+
+    When a group is cut, the most serious findings are the ones kept (then file order).
+    Returns the groups and the number of findings left out in all.
+    """
+    if findings.empty:
+        return [], 0
+    f = findings.reset_index(drop=True)
+    entry = f["entry_number"].astype("string").fillna("(no entry number)")
+    position = {e: i for i, e in enumerate(dict.fromkeys(delivery_order))}
+    for e in sorted(set(entry.unique()) - set(position)):
+        position[e] = len(position)
+    group = entry.map(position).to_numpy(dtype=np.int64)
+    severity = f["severity"].astype("string")
+    rank = severity.map(SEVERITY_RANK).fillna(len(SEVERITIES)).to_numpy(dtype=np.int64)
+    order = pd.DataFrame({"g": group, "s": rank, "p": np.arange(len(f))}).sort_values(["g", "s", "p"])
+    within = order.groupby("g", sort=False).cumcount().to_numpy()
+    kept = order[within < MAX_FINDINGS_PER_DELIVERY].head(MAX_FINDINGS_TOTAL).sort_values(["g", "p"])
+
+    shown = f.iloc[kept["p"].to_numpy()]
+    cells = {
+        "file": as_text(shown["file"]),
+        "line": as_whole_numbers(shown["line"]),
+        "loebe_nr": as_whole_numbers(shown["loebe_nr"]),
+        "field": as_text(shown["field"]),
+        "page": as_text(shown["page"]),
+        "code": as_text(shown["code"]),
+        "severity": as_text(shown["severity"]),
+        "message": as_text(shown["message"]),
+        "suggestion": as_text(shown["suggestion"]),
+        "auto_fix": shown["auto_fix"].fillna(False).astype(bool).map({True: "yes", False: ""}),
+    }
+    rows = list(zip(*(cells[name].tolist() for name in FINDING_CELLS)))
+
+    totals = pd.Series(group).value_counts().sort_index()
+    shown_per_group = pd.Series(kept["g"].to_numpy()).value_counts()
+    by_severity = pd.crosstab(pd.Series(group, name="g"), severity.fillna("").to_numpy())
+    names = {i: e for e, i in position.items()}
+    groups, start = [], 0
+    for g, total in totals.items():
+        n = int(shown_per_group.get(g, 0))
+        counts = {s: int(by_severity.at[g, s]) if s in by_severity.columns else 0 for s in SEVERITIES}
+        groups.append(FindingGroup(names[g], int(total), counts, rows[start:start + n]))
+        start += n
+    return groups, len(f) - len(rows)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
 
@@ -127,7 +127,7 @@ def clean_columns(source_code: str, frame: pd.DataFrame, extra_columns: list[str
 
 def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_clean: bool = True,
                  options: dict | None = None, on_delivery: Callable[[Delivery], None] | None = None) -> RunResult:
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     options = dict(options or {})
     options.setdefault("when", started)
     candidates, loose, problems = find_deliveries([Path(p) for p in paths])

@@ -10,11 +10,12 @@ one broken delivery never stops the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
+import pyarrow as pa
 
 from kiip_import import discovery
 from kiip_import.headers import match_header, normalise_header
@@ -26,7 +27,7 @@ from validators.sources import BY_KILDE, BY_SUFFIX, SOURCES, Source
 
 log = logging.getLogger(__name__)
 
-PROVENANCE = ["_delivery", "_file", "_line"]
+PROVENANCE = ["_delivery", "_file", "_line", "_pos"]
 
 
 @dataclass
@@ -153,18 +154,18 @@ def _build_frame(d: Delivery, data: RawFile, source: Source) -> None:
         if name in by_name:
             columns[name] = table.column(by_name[name])
         else:
+            # Null, not empty: a column the header lacks is reported once (HEADER_MISSING_COLUMN),
+            # not once per row as an empty required field.
             if empty is None:
-                import pyarrow as pa
-                empty = pa.array([""] * n, type=pa.string())
+                empty = pa.nulls(n, type=pa.string())
             columns[name] = empty
     for pos, cell in matched.unknown:
         columns[cell] = table.column(str(pos))
         d.extra_columns.append(cell)
-    import pyarrow as pa
-
     columns["_delivery"] = pa.array([d.entry_number] * n, type=pa.string()) if n else pa.array([], pa.string())
     columns["_file"] = pa.array([data.name] * n, type=pa.string()) if n else pa.array([], pa.string())
     columns["_line"] = pa.array(data.lines, type=pa.int64())
+    columns["_pos"] = pa.array(data.positions, type=pa.int64())
     frame = pa.table(columns).to_pandas()
     d.frame = frame
 
@@ -189,10 +190,11 @@ def load_candidate(cand: discovery.Candidate) -> Delivery:
     meta_entry = normalise_entry_number(d.meta.get("INDTASTNINGSNUMMER"))
     if meta_entry:
         d.entry_number = meta_entry
-    for part in (cand.dok, cand.data):
-        if part is not None and not part.name_standard and cand.renamed_from is None:
-            d.add("FILE_NAME_NONSTANDARD", f"{part.path.name} does not start with K", file=part.path.name)
-    if cand.renamed_from:
+    named = cand.data or cand.dok
+    if not named.name_standard:
+        d.add("FILE_NAME_NONSTANDARD", f"{named.path.name} does not start with K; read as {cand.key}",
+              file=named.path.name)
+    if cand.renamed_from and normalise_entry_number(cand.renamed_from) != cand.key:
         d.add("KNOWN_RENAME", f"files named {cand.renamed_from} belong to {cand.key}: {cand.rename_reason}",
               file=(cand.dok or cand.data).path.name)
     for extra in cand.extra:

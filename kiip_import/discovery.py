@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class LooseFile:
     path: Path
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_renames() -> dict[str, tuple[str, str]]:
     with resources.files("kiip_import").joinpath("data/known_renames.csv").open(encoding="utf-8") as fh:
         rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter=";")

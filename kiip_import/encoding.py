@@ -62,7 +62,7 @@ def _repair_double_encoding(text: str) -> tuple[str, int]:
 
 
 def decode(data: bytes) -> Decoded:
-    if not data.strip():
+    if len(data) < 4096 and not data.strip() or not data:
         return Decoded(None, None, problem="the file is empty")
     if b"\x00" in data[:1_000_000]:
         return Decoded(None, None, problem="the file holds NUL bytes: binary data or UTF-16, not a KIIP export")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]")
@@ -23,7 +23,7 @@ def normalise_header(cell: str) -> str:
     return _NON_ALNUM.sub("", cell.strip().casefold().translate(_SPELL_OUT))
 
 
-@lru_cache(maxsize=None)
+@cache
 def aliases() -> dict[str, dict[str, str]]:
     """source -> {normalised alias: canonical name}; source '*' applies to all."""
     table: dict[str, dict[str, str]] = {}

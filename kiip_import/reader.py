@@ -48,6 +48,7 @@ class RawFile:
     header: list[str] = field(default_factory=list)
     table: pa.Table | None = None  # columns "0".."n-1" by header position, all strings
     lines: np.ndarray | None = None  # physical line of each row (1-based)
+    positions: np.ndarray | None = None  # ordinal of each row among all data rows, dropped ones included
     physical_rows: int = 0  # data rows found, irregular ones included
     trailer_header: list[str] | None = None
     trailer_row: list[str] | None = None
@@ -166,6 +167,10 @@ def _find_trailer(text: str) -> tuple[str, list[str] | None, list[str] | None, i
 
 def _nonblank_lines(body: bytes) -> np.ndarray:
     """1-based physical numbers of the non-blank lines of ``body``."""
+    if b"\n\n" not in body and b"\n\r\n" not in body and not body.startswith((b"\n", b"\r\n")):
+        # No blank line anywhere (the usual file): every line is a row.
+        count = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+        return np.arange(1, count + 1, dtype=np.int64)
     arr = np.frombuffer(body, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
     starts = np.concatenate(([0], newlines + 1))
@@ -203,10 +208,11 @@ def _fast_table(body: str, width: int) -> tuple[pa.Table, np.ndarray] | None:
     return table, data_lines
 
 
-def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndarray, int]:
+def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndarray, np.ndarray, int]:
     """csv-module path: exact line numbers, tolerant of quotes and ragged rows."""
     columns: list[list[str]] = [[] for _ in range(width)]
     lines: list[int] = []
+    positions: list[int] = []
     extra_empty_rows = 0
     physical = 0
     reader = csv.reader(io.StringIO(body, newline=""), delimiter=";", quotechar='"', strict=False)
@@ -234,6 +240,7 @@ def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndar
             for col, value in zip(columns, row):
                 col.append(value)
             lines.append(start)
+            positions.append(physical)
     except csv.Error as exc:
         raw.problems.append(Problem("FILE_UNREADABLE",
                                     f"{raw.name}: CSV cannot be parsed after line {previous_end}: {exc}",
@@ -244,7 +251,7 @@ def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndar
         raw.problems.append(Problem("ROW_EXTRA_EMPTY_FIELDS",
                                     f"{extra_empty_rows} row(s) carry extra empty fields after the last column; "
                                     "they were dropped"))
-    return table, np.asarray(lines, dtype=np.int64), physical
+    return table, np.asarray(lines, dtype=np.int64), np.asarray(positions, dtype=np.int64), physical
 
 
 def read_data_file(path: Path) -> RawFile:
@@ -279,6 +286,7 @@ def read_data_file(path: Path) -> RawFile:
     if fast is not None:
         raw.table, raw.lines = fast
         raw.physical_rows = raw.table.num_rows
+        raw.positions = np.arange(1, raw.physical_rows + 1, dtype=np.int64)
     else:
-        raw.table, raw.lines, raw.physical_rows = _exact_table(body, width, raw)
+        raw.table, raw.lines, raw.positions, raw.physical_rows = _exact_table(body, width, raw)
     return raw

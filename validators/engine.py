@@ -8,8 +8,9 @@ columns laid beside the raw ones, and the corrections that automatic rules made.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from validators.findings import FINDING_COLUMNS, empty_frame
 from validators.schemas import check_value, field_rules
 from validators.sources import Source
 
+FIELD_THREADS = 2
 FAST_PATH_MIN_ROWS = 1000  # below this the fast pattern saves nothing
 
 CORRECTION_COLUMNS = ["INDTASTNINGSNUMMER", "LOEBE_NR", "file", "line", "field", "old_value", "new_value",
@@ -185,13 +187,17 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
     clean: dict[str, object] = {}
     rules = field_rules(source.model)
     # LOEBE_NR first: every later finding names the running number of its row.
-    order = sorted(rules, key=lambda n: n != "LOEBE_NR")
-    for name in order:
+    order = [n for n in sorted(rules, key=lambda n: n != "LOEBE_NR") if n in frame]
+
+    def check(name: str):
         rule = rules[name]
-        if name not in frame:
-            continue
         results, codes, good, raw = _check_column(source, name, rule, frame[name])
-        cols = _clean_columns(name, rule.kind, results, codes, good, raw)
+        return results, codes, good, _clean_columns(name, rule.kind, results, codes, good, raw)
+
+    # Columns are independent; Arrow's kernels release the GIL, so two threads use both cores.
+    with ThreadPoolExecutor(max_workers=FIELD_THREADS) as pool:
+        checked = list(pool.map(check, order))
+    for name, (results, codes, good, cols) in zip(order, checked):
         clean.update(cols)
         if name == "LOEBE_NR":
             frame["LOEBE_NR_REN"] = cols["LOEBE_NR_REN"]
@@ -208,6 +214,7 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
         hit = np.isin(codes, issue_frame["u"].unique())
         if good is not None:
             hit &= ~good
+        hit &= frame[name].notna().to_numpy(dtype=bool)  # a column absent from the header
         rows = pd.DataFrame({"_row": frame.index[hit], "u": codes[hit]})
         joined = rows.merge(issue_frame, on="u", how="inner")
         for (code, auto_fix), grp in joined.groupby(["code", "auto_fix"], sort=False):
@@ -240,7 +247,7 @@ def validate_frame(frame: pd.DataFrame, source: Source, options: dict | None = N
     from validators import record_rules, set_rules
 
     options = options or {}
-    when = options.get("when") or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    when = options.get("when") or datetime.now(UTC).isoformat(timespec="seconds")
     frame = frame.reset_index(drop=True)
     fb = FindingBuilder(frame, source)
     corrections: list[pd.DataFrame] = []

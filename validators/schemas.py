@@ -13,8 +13,9 @@ it.  Three callers use the same declaration:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, WrapValidator
 from pydantic_core import PydanticCustomError

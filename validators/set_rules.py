@@ -48,7 +48,7 @@ def add_sections(frame: pd.DataFrame, source: Source) -> None:
 
 def running_numbers(frame: pd.DataFrame, fb) -> None:
     """LOEBE_NR must run 1..N through each file; report repeats and jumps, not their echo."""
-    pos = frame.groupby("_file", sort=False).cumcount() + 1
+    pos = frame["_pos"] if "_pos" in frame else frame.groupby("_file", sort=False).cumcount() + 1
     v = frame["LOEBE_NR_REN"]
     valid = v.notna()
     sub = pd.DataFrame({"_file": frame["_file"], "v": v, "pos": pos})[valid.to_numpy(dtype=bool)]
@@ -178,10 +178,25 @@ def pages(frame: pd.DataFrame, fb, options: dict) -> None:
     blame += [int(i) for i in prev_index[prev_is_spike.to_numpy(dtype=bool)].dropna()]
     if blame:
         idx = pd.Index(sorted(set(blame)))
-        before = prev.reindex(idx)
-        msg = ("page " + frame.loc[idx, "KILDE_SIDE_REN"].astype(str) + " after page "
-               + before.astype("Int64").astype(str) + " while the entries go forward")
-        fb.at(idx, "PAGE_SEQUENCE", msg, "KILDE_SIDE")
+        before, after = prev.reindex(idx), nxt.reindex(idx)
+        msg = ("page " + frame.loc[idx, "KILDE_SIDE_REN"].astype(str) + " between pages "
+               + before.astype("Int64").astype(str) + " and " + after.astype("Int64").astype(str)
+               + " while the entries go forward")
+        fb.at(idx, "PAGE_SEQUENCE", msg, "KILDE_SIDE",
+              pd.Series([_page_suggestion(c, b, a) for c, b, a in zip(cur.reindex(idx), before, after)], index=idx))
+
+
+def _page_suggestion(page, before, after) -> str | None:
+    """Digits keyed in the wrong order (15 for 51) if that fits between the neighbours,
+    else the neighbours' page when they agree."""
+    if pd.isna(before) or pd.isna(after):
+        return None
+    swapped = int(str(int(page))[::-1])
+    if before <= swapped <= after:
+        return str(swapped)
+    if after - before <= 1:
+        return str(int(before))
+    return None
 
 
 def _text(frame: pd.DataFrame, cols: list[str]) -> pd.Series:

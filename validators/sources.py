@@ -7,8 +7,8 @@ Adding a source means adding an entry here, not a second pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from pydantic import BaseModel
 

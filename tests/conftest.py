@@ -1,0 +1,55 @@
+"""Shared helpers: write small KIIP deliveries by hand for tests that need one exact defect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from validators.schemas import META_COLUMNS
+from validators.sources import KBF
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+def kbf_row(loebe_nr: int, entry: int | str, **fields) -> dict:
+    """A plausible KBF record; keyword arguments override fields."""
+    row = dict.fromkeys(KBF.columns, "")
+    row.update(
+        INDTASTNINGSNUMMER="K2697", KILDE="Fødte", LOEBE_NR=str(loebe_nr), KILDEANGIVELSE="Vejby KB 1921-1925",
+        KILDE_SIDE=str(1 + (int(entry) - 1) // 5 if str(entry).isdigit() and int(entry) > 0 else 1),
+        KILDE_LOEBE_NR=str(entry), KALENDERAAR="1921", FOEDSELSDATO=f"1921{1 + loebe_nr % 12:02d}{1 + loebe_nr % 27:02d}",
+        FOEDESTED="Vejby", FORNAVN=["Hans", "Niels", "Jens", "Peter", "Anders", "Karl", "Poul", "Erik"][loebe_nr % 8],
+        EFTERNAVN=["Jensen", "Hansen", "Larsen", "Madsen", "Olsen", "Berg", "Holm", "Krog", "Lund"][loebe_nr % 9],
+        KOEN="M", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Jensen", MODERS_ALDER="28",
+    )
+    row.update(fields)
+    return row
+
+
+def write_delivery(folder: Path, rows: list[dict], *, entry: str = "K2697", meta: dict | None = None,
+                   encoding: str = "cp1252", newline: str = "\r\n", header: list[str] | None = None,
+                   trailer: bool = True, data_suffix: str = "fd", separator: str = "") -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    m = {"INDTASTNINGSNUMMER": entry, "KILDE": "Fødte", "SOGN": "Vejby", "HERRED": "Holbo",
+         "AMT": "Frederiksborg", "FRA_AAR": "1921", "TIL_AAR": "1925", "INDTASTER": "tester",
+         "INDTASTNINGSDATO": "20240105", "ANTAL_POSTER": str(len(rows)), "DEFINITIONSFIL": "KBF.def"}
+    m.update(meta or {})
+    meta_header = ";".join(META_COLUMNS)
+    meta_row = ";".join(m[c] for c in META_COLUMNS)
+    cols = header or list(KBF.columns)
+    lines = [";".join(cols)] + [";".join(r.get(c, "") for c in KBF.columns) if header is None else
+                                ";".join(r.get(c, "") for c in cols) for r in rows]
+    if trailer:
+        lines += [separator, meta_header, meta_row]
+    dok = folder / f"{entry}dok.csv"
+    data = folder / f"{entry}{data_suffix}.csv"
+    dok.write_bytes((meta_header + newline + meta_row + newline).encode(encoding))
+    data.write_bytes((newline.join(lines) + newline).encode(encoding))
+    return dok, data
+
+
+@pytest.fixture
+def clean_rows() -> list[dict]:
+    return [kbf_row(i, i) for i in range(1, 11)]

@@ -1,0 +1,125 @@
+"""Field checkers: what a transcriber keyed, and what the system makes of it."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from validators import fields as f
+from validators.schemas import KbfRecord, check_record, check_value
+
+
+def codes(checked: f.Checked) -> list[str]:
+    return [i.code for i in checked.issues]
+
+
+@pytest.mark.parametrize("raw, value, code, suggestion, auto", [
+    ("19210312", "19210312", None, None, None),
+    ("1924????", "1924????", None, None, None),
+    ("192?0510", "192?0510", None, None, None),
+    ("????1924", "1924????", "DATE_WILDCARD_MISPLACED", "1924????", True),
+    ("??111897", "189711??", "DATE_WILDCARD_MISPLACED", "189711??", True),
+    ("2311????", "????1123", "DATE_WILDCARD_MISPLACED", "????1123", True),
+    ("19230229", None, "DATE_INVALID", None, False),
+    ("19211301", None, "DATE_INVALID", None, False),
+    ("12-3-1921", "19210312", "DATE_MALFORMED", "19210312", True),
+    ("12. marts 1921", "19210312", "DATE_MALFORMED", "19210312", True),
+    ("11-jan", "????0111", "DATE_MALFORMED", "????0111", True),
+    ("25 jan??", "????0125", "DATE_MALFORMED", "????0125", True),
+    ("12.3.21", None, "DATE_MALFORMED", "19210312", False),
+    ("ukendt", None, "DATE_MALFORMED", None, False),
+])
+def test_dates(raw, value, code, suggestion, auto):
+    res = f.check_date(raw)
+    assert res.value == value
+    if code is None:
+        assert res.issues == ()
+    else:
+        (issue,) = res.issues
+        assert (issue.code, issue.suggestion, issue.auto_fix) == (code, suggestion, auto)
+
+
+def test_iso_and_year_of_dates():
+    assert f.check_date("19210312").extra == {"iso": "1921-03-12", "year": 1921}
+    assert f.check_date("1924????").extra == {"iso": None, "year": 1924}
+
+
+@pytest.mark.parametrize("raw, value, code", [
+    ("K2697", "K2697", None), ("K2697a", "K2697a", None), ("2697", "K2697", "ENTRY_NUMBER_FORMAT"),
+    ("KK2697", None, "ENTRY_NUMBER_FORMAT"), ("k2697", "K2697", "ENTRY_NUMBER_FORMAT"),
+])
+def test_entry_numbers(raw, value, code):
+    res = f.check_entry_number(raw)
+    assert res.value == value and codes(res) == ([code] if code else [])
+
+
+@pytest.mark.parametrize("raw, value, number, letter, code", [
+    ("24", "24", 24, "", None), ("0", "0", 0, "", None), ("24a", "24a", 24, "a", None),
+    ("24 B", "24b", 24, "b", None), ("-", None, None, "", "KILDE_LOEBE_NR_NONSTANDARD"),
+    ("--", None, None, "", "KILDE_LOEBE_NR_NONSTANDARD"), ("(a)", None, None, "a", "KILDE_LOEBE_NR_NONSTANDARD"),
+    ("u.n.", None, None, "", "KILDE_LOEBE_NR_NONSTANDARD"), ("", None, None, "", "REQUIRED_MISSING"),
+])
+def test_book_entry_numbers(raw, value, number, letter, code):
+    res = f.check_book_entry_number(raw)
+    assert (res.value, res.extra["number"], res.extra["letter"]) == (value, number, letter)
+    assert codes(res) == ([code] if code else [])
+
+
+def test_names():
+    res = f.check_name("Jensen [Nielsen]")
+    assert res.value == "Jensen Nielsen"
+    assert res.extra == {"without_struck": "Jensen", "struck": "Nielsen"}
+    assert codes(res) == ["NAME_STRUCK_PART"]
+    assert codes(f.check_name("--")) == ["NAME_PLACEHOLDER"] and f.check_name("--").value is None
+    bad = f.check_name("BOLV1G")
+    assert codes(bad) == ["NAME_INVALID_CHARS"] and bad.issues[0].suggestion == "BOLVIG"
+    assert f.check_name("A&ELSEN").issues[0].suggestion == "AXELSEN"
+    assert f.check_name("K1rsten").issues[0].suggestion == "Kirsten"
+    assert f.check_name("Anne-Marie").issues == ()
+
+
+def test_sex_age_and_places():
+    assert f.check_sex("m").value == "M" and f.check_sex("m").issues[0].auto_fix
+    assert codes(f.check_sex("X")) == ["KOEN_INVALID"] and f.check_sex("X").value is None
+    assert f.check_age("19 Aar").value == 19 and f.check_age("34 år").value == 34
+    assert codes(f.check_age("19 Aar")) == ["AGE_MALFORMED"]
+    misplaced = f.make_place_checker("FADERS_FOEDSELSDAG")("18930412")
+    assert codes(misplaced) == ["FIELD_MISPLACED"] and misplaced.issues[0].suggestion == "18930412"
+    assert f.make_place_checker("FADERS_FOEDSELSDAG")("Vejby Sogn").value == "Vejby Sogn"
+
+
+def test_schema_raises_finding_codes_and_collects_warnings():
+    with pytest.raises(ValidationError) as err:
+        KbfRecord.model_validate({"FOEDSELSDATO": "19230229", "KOEN": "X"})
+    assert {e["type"] for e in err.value.errors()} == {"DATE_INVALID", "KOEN_INVALID"}
+    # Warnings and auto-fixes do not make a record invalid…
+    KbfRecord.model_validate({"MODERS_ALDER": "19 Aar", "KOEN": "k"})
+    # …but the collecting mode reports them.
+    checked = check_record(KbfRecord, {"MODERS_ALDER": "19 Aar", "KOEN": "k"})
+    assert checked["MODERS_ALDER"].value == 19 and checked["KOEN"].value == "K"
+
+
+@pytest.mark.parametrize("name, values", [
+    ("LOEBE_NR", ["1", "17", "999999999"]),
+    ("KILDE_SIDE", ["1", "200"]),
+    ("KILDE_LOEBE_NR", ["1", "24", "99999"]),
+    ("FORNAVN", ["Hans", "Anne Marie", "Søren", "Åge", "René"]),
+    ("FOEDESTED", ["Vejby", "Ny-Holte", "Sankt Jørgens"]),
+])
+def test_fast_patterns_agree_with_the_checkers(name, values):
+    """The engine skips the checker for values matching a rule's fast pattern; that is
+    only right if the checker would pass them unchanged."""
+    import re
+
+    from validators.schemas import field_rules
+
+    rule = field_rules(KbfRecord)[name]
+    for raw in values:
+        assert re.fullmatch(rule.fast, raw)
+        res = check_value(KbfRecord, name, raw)
+        assert res.issues == ()
+        assert res.value == (int(raw) if rule.kind == "int" else raw)
+        if rule.kind == "entry":
+            assert res.extra == {"number": int(raw), "letter": ""}
+        if rule.kind == "name":
+            assert res.extra == {"without_struck": raw, "struck": None}

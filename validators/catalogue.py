@@ -146,3 +146,22 @@ CATALOGUE: dict[str, Code] = _codes(
 
 def severity_of(code: str) -> Severity:
     return CATALOGUE[code].severity
+
+
+def as_markdown() -> str:
+    """The catalogue as the Markdown table in docs/findings.md."""
+    lines = ["# Finding codes", "",
+             "Generated from `validators/catalogue.py` by `python -m validators.catalogue > docs/findings.md`.",
+             "Each finding is one JSON object with the fields `code, severity, source, entry_number, file, line,",
+             "loebe_nr, field, page, message, suggestion, auto_fix` (see the README).", ""]
+    for scope in Scope:
+        lines += [f"## {scope.value.capitalize()} level", "", "| code | severity | what | what to do |",
+                  "| --- | --- | --- | --- |"]
+        lines += [f"| `{c.code}` | {c.severity.value} | {c.title} | {c.action} |"
+                  for c in CATALOGUE.values() if c.scope is scope]
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(as_markdown())

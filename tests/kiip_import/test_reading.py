@@ -154,3 +154,17 @@ def test_census_download_gets_one_clear_finding(tmp_path):
         real = run_pipeline([shared])
         files = {f["file"] for f in real.findings_json()["findings"] if f["code"] == "SOURCE_UNSUPPORTED"}
         assert files == {"C5799.csv", "C6987.csv", "D7013.csv"}
+
+
+def test_known_rename_is_applied_and_reported(tmp_path, clean_rows, monkeypatch):
+    from kiip_import import discovery
+
+    rows = [dict(r, INDTASTNINGSNUMMER="K2706") for r in clean_rows]
+    write_delivery(tmp_path, rows, entry="K2705", meta={"INDTASTNINGSNUMMER": "K2706"})
+    monkeypatch.setattr(discovery, "known_renames",
+                        lambda: {"K2705": ("K2706", "delivered under the neighbouring parish's number")})
+    result = run_pipeline([tmp_path])
+    assert [d.entry_number for d in result.deliveries] == ["K2706"]
+    renamed = codes_at(result, "KNOWN_RENAME")
+    assert len(renamed) == 1 and renamed[0]["severity"] == "info"
+    assert codes_at(result, "ENTRY_NUMBER_MISMATCH") == []

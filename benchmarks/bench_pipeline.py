@@ -1,0 +1,112 @@
+"""Throughput and peak memory of `validate` and `clean` on generated KBF deliveries.
+
+    python benchmarks/bench_pipeline.py                 # 1M-row delivery + national set
+    python benchmarks/bench_pipeline.py --rows 200000 --deliveries 200   # a quicker look
+
+Each measurement runs in a fresh Python process so that its peak resident memory is its
+own; next to it, the time pyarrow alone needs to read the same CSV bytes as strings (the
+floor any CSV-based pipeline stands on).  Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+MEASURE = r"""
+import json, resource, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+kind, data, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+if kind == "arrow":
+    import pyarrow as pa, pyarrow.csv as pacsv
+    rows = 0
+    for f in sorted(data.rglob("*")):
+        if f.suffix.lower() != ".csv" or "dok" in f.name.lower():
+            continue
+        header = f.open("rb").readline().rstrip(b"\r\n").split(b";")
+        names = [str(i) for i in range(len(header))]
+        table = pacsv.read_csv(f, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                                                  encoding="cp1252" if b"\xf8" in f.read_bytes()[:65536] else "utf8"),
+                               parse_options=pacsv.ParseOptions(delimiter=";", invalid_row_handler=lambda r: "skip"),
+                               convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}))
+        rows += table.num_rows
+else:
+    from ingest.pipeline import run_pipeline
+    result = run_pipeline([data], progress=False, keep_clean=(kind == "clean"))
+    if kind == "clean":
+        from ingest.outputs import write_outputs
+        write_outputs(result, out, "parquet")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "findings.json").write_text(json.dumps(result.findings_json(), ensure_ascii=False))
+    rows = sum(d.rows for d in result.deliveries)
+elapsed = time.perf_counter() - t0
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"rows": rows, "seconds": elapsed, "peak_mb": peak_mb}))
+"""
+
+
+def measure(kind: str, data: Path, work: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", MEASURE, kind, str(data), str(work / kind)],
+                          capture_output=True, text=True, env=env, cwd=REPO)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} on {data} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def size_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
+
+
+def report(label: str, data: Path, work: Path) -> list[str]:
+    lines = []
+    for kind in ("arrow", "validate", "clean"):
+        m = measure(kind, data, work)
+        what = {"arrow": "pyarrow read only", "validate": "mgr-ingest validate", "clean": "mgr-ingest clean"}[kind]
+        lines.append(f"| {label} | {what} | {m['rows']:,} | {m['seconds']:.1f} | {m['rows'] / m['seconds']:,.0f} "
+                     f"| {m['peak_mb']:,.0f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the single large delivery")
+    parser.add_argument("--deliveries", type=int, default=2000, help="deliveries in the national set")
+    parser.add_argument("--rows-per-delivery", type=int, default=1500)
+    parser.add_argument("--keep", type=Path, help="keep generated data here (and reuse it next time)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    from fixtures.generator import write_large_delivery, write_national_set
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="mgr-bench-"))
+    large = base / f"large-{args.rows}"
+    national = base / f"national-{args.deliveries}x{args.rows_per_delivery}"
+    t = time.perf_counter()
+    if not large.is_dir():
+        write_large_delivery(large, rows=args.rows)
+    if not national.is_dir():
+        write_national_set(national, deliveries=args.deliveries, rows_per_delivery=args.rows_per_delivery)
+    print(f"data generated in {time.perf_counter() - t:.0f} s: one delivery of {args.rows:,} rows "
+          f"({size_mb(large):,.0f} MB), {args.deliveries} deliveries of {args.rows_per_delivery:,} rows "
+          f"({size_mb(national):,.0f} MB); {os.cpu_count()} cores", flush=True)
+    print("| data | step | rows | seconds | rows/s | peak MB |")
+    print("|---|---|---:|---:|---:|---:|")
+    work = Path(tempfile.mkdtemp(prefix="mgr-bench-out-"))
+    report(f"1 delivery x {args.rows:,}", large, work)
+    report(f"{args.deliveries} deliveries x {args.rows_per_delivery:,}", national, work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The clean KBF table: raw values kept, cleaned columns beside them, every fix listed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import write_delivery
+from ingest.pipeline import corrections_frame, run_pipeline
+
+
+@pytest.fixture
+def table(tmp_path, clean_rows):
+    rows = clean_rows
+    rows[0].update(FADERS_FOEDSELSDAG="????1894", MODERS_ALDER="19 Aar")
+    rows[1].update(EFTERNAVN="Jensen [Nielsen]", MELLEMNAVNE="--")
+    rows[2].update(FORNAVN="DØDFØDT")
+    rows[3].update(KOEN="m", FOEDSELSDATO="4-5-1921")
+    rows[4].update(KILDE_LOEBE_NR="4a")
+    rows[5].update(FOEDSELSDATO="19210230")
+    write_delivery(tmp_path, rows)
+    result = run_pipeline([tmp_path], keep_clean=True)
+    return result, result.clean["KBF"][0].set_index("LOEBE_NR")
+
+
+def test_raw_values_are_kept_and_clean_columns_added(table):
+    _, t = table
+    assert t.at[1, "FADERS_FOEDSELSDAG"] == "????1894"
+    assert t.at[1, "FADERS_FOEDSELSDAG_REN"] == "1894????"
+    assert pd.isna(t.at[1, "FADERS_FOEDSELSDAG_ISO"])
+    assert t.at[1, "MODERS_ALDER"] == "19 Aar" and t.at[1, "MODERS_ALDER_REN"] == 19
+    assert t.at[4, "FOEDSELSDATO"] == "4-5-1921" and t.at[4, "FOEDSELSDATO_ISO"] == "1921-05-04"
+    assert t.at[4, "KOEN"] == "m" and t.at[4, "KOEN_REN"] == "M"
+
+
+def test_struck_out_names_and_placeholders(table):
+    _, t = table
+    assert t.at[2, "EFTERNAVN_UDEN_KLAMMER"] == "Jensen"
+    assert t.at[2, "EFTERNAVN_KLAMMER"] == "Nielsen"
+    assert t.at[2, "MELLEMNAVNE"] == "--" and pd.isna(t.at[2, "MELLEMNAVNE_REN"])
+
+
+def test_linkage_flag(table):
+    _, t = table
+    assert t.at[1, "TIL_LINKAGE"]
+    assert t.at[3, "DOED_UDEN_NAVN"] == "J" and not t.at[3, "TIL_LINKAGE"]
+    assert t.at[5, "KILDE_LOEBE_NR_TAL"] == 4 and t.at[5, "KILDE_LOEBE_NR_BOGSTAV"] == "a"
+    assert not t.at[5, "TIL_LINKAGE"]  # a child born outside the parish
+    assert t.at[6, "BLOKERENDE_FEJL"] and not t.at[6, "TIL_LINKAGE"]  # 30 February
+    assert t.at[4, "TIL_LINKAGE"]  # only automatic fixes: still linkable
+
+
+def test_every_automatic_fix_is_a_correction(table):
+    result, _ = table
+    corr = corrections_frame(result)
+    got = {(int(r.LOEBE_NR), r.field, r.old_value, r.new_value, r.rule) for r in corr.itertuples()}
+    assert got == {
+        (1, "FADERS_FOEDSELSDAG", "????1894", "1894????", "DATE_WILDCARD_MISPLACED"),
+        (1, "MODERS_ALDER", "19 Aar", "19", "AGE_MALFORMED"),
+        (2, "MELLEMNAVNE", "--", "", "NAME_PLACEHOLDER"),
+        (4, "KOEN", "m", "M", "KOEN_INVALID"),
+        (4, "FOEDSELSDATO", "4-5-1921", "19210504", "DATE_MALFORMED"),
+    }
+    assert set(corr["who"]) == {"rule"} and corr["INDTASTNINGSNUMMER"].eq("K2697").all()
+
+
+def test_fast_path_gives_the_same_table_as_the_checker(tmp_path, monkeypatch):
+    """Large columns skip the checker for known-good values; the table must not change."""
+    from conftest import kbf_row
+    from validators import engine
+
+    rows = [kbf_row(i, i, KILDE_SIDE=str(1 + (i - 1) // 5)) for i in range(1, 61)]
+    rows[7].update(EFTERNAVN="Holm [Berg]", KILDE_LOEBE_NR="-")
+    write_delivery(tmp_path, rows)
+    monkeypatch.setattr(engine, "FAST_PATH_MIN_ROWS", 10**9)
+    slow = run_pipeline([tmp_path], keep_clean=True)
+    monkeypatch.setattr(engine, "FAST_PATH_MIN_ROWS", 0)
+    fast = run_pipeline([tmp_path], keep_clean=True)
+    pd.testing.assert_frame_equal(slow.clean["KBF"][0], fast.clean["KBF"][0])
+    assert slow.findings_json()["findings"] == fast.findings_json()["findings"]

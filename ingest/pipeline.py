@@ -117,6 +117,9 @@ def clean_columns(source_code: str, frame: pd.DataFrame, extra_columns: list[str
                 if col in frame:
                     values = frame[col]
                     out[col] = values if str(values.dtype) in ("Int64", "boolean") else values.astype("string")
+    for name in ("FADERS_ALDER_REN",):  # derived from remarks, not from a column of its own
+        if name in frame:
+            out[name] = frame[name]
     for name in extra_columns:
         if name in frame and name not in out:
             out[f"EKSTRA_{name}"] = frame[name].astype("string")

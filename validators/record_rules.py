@@ -108,17 +108,40 @@ def parents_ages(frame: pd.DataFrame, fb, event_col: str) -> None:
         if len(idx):
             msg = (f"{parent.lower()} age stated " + stated[idx].astype(str) + ", birth date gives "
                    + age_lo[idx].astype(str) + "-" + age_hi[idx].astype(str))
-            fb.at(idx, "AGE_DATE_MISMATCH", msg, f"{parent}_ALDER")
+            fb.at(idx, "AGE_DATE_MISMATCH", msg, f"{parent}_ALDER" if parent == "MODERS" else "ANMAERKNINGER")
         from_date = (age_hi.notna() & ((age_hi < low) | (age_lo > high))).fillna(False)
         from_stated = (stated.notna() & ((stated < low) | (stated > high))).fillna(False)
         idx = frame.index[(from_stated & ~mismatch).to_numpy(dtype=bool)]
         if len(idx):
+            # The father's stated age comes from a remark: report it on that field.
+            stated_field = f"{parent}_ALDER" if parent == "MODERS" else "ANMAERKNINGER"
             fb.at(idx, "AGE_IMPLAUSIBLE", f"{parent.lower()} aged " + stated[idx].astype(str)
-                  + f" at the birth (expected {low}-{high})", f"{parent}_ALDER")
+                  + f" at the birth (expected {low}-{high})", stated_field)
         idx = frame.index[(from_date & ~from_stated & ~mismatch).to_numpy(dtype=bool)]
         if len(idx):
             fb.at(idx, "AGE_IMPLAUSIBLE", f"{parent.lower()}'s birth date gives age " + age_lo[idx].astype(str)
                   + f" at the birth (expected {low}-{high})", date_col)
+
+
+_FATHER_AGE = r"(?i)\bfa(?:de)?r(?:en|ens|s)?\s*(?:alder|er)?\s*[:.]?\s*(\d{2})\s*(?:aar|år)?\b"
+
+
+def father_age_from_remarks(frame: pd.DataFrame) -> None:
+    """FADERS_ALDER has no column in KIIP; transcribers wrote it in a remark ('Faders alder 34').
+
+    The age found is put in ``FADERS_ALDER_REN`` so that the parents' age rules can use it.
+    """
+    found = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    for col in ("ANMAERKNINGER", "INDTASTERS_BEMAERKNINGER", "KILDEBEMAERKNINGER"):
+        if col not in frame:
+            continue
+        text = frame[col].astype("string")
+        has = text.str.contains("fa", case=False, regex=False).fillna(False).to_numpy(dtype=bool)
+        if not has.any():
+            continue
+        ages = text[has].str.extract(_FATHER_AGE, expand=False)
+        found = found.fillna(pd.to_numeric(ages, errors="coerce").astype("Int64").reindex(frame.index))
+    frame["FADERS_ALDER_REN"] = found
 
 
 def dead_unnamed(frame: pd.DataFrame, fb) -> None:
@@ -140,6 +163,7 @@ def dead_unnamed(frame: pd.DataFrame, fb) -> None:
 def run(frame: pd.DataFrame, source: Source, fb) -> None:
     if source.code == "KBF":
         event = source.event_date
+        father_age_from_remarks(frame)
         registration_year(frame, fb, event)
         date_range(frame, fb, event)
         baptism_after_birth(frame, fb)

@@ -18,6 +18,8 @@ def table(tmp_path, clean_rows):
     rows[3].update(KOEN="m", FOEDSELSDATO="4-5-1921")
     rows[4].update(KILDE_LOEBE_NR="4a")
     rows[5].update(FOEDSELSDATO="19210230")
+    rows[6].update(ANMAERKNINGER="Faders alder 34")
+    rows[7].update(ANMAERKNINGER="Faderen 91 Aar")
     write_delivery(tmp_path, rows)
     result = run_pipeline([tmp_path], keep_clean=True)
     return result, result.clean["KBF"][0].set_index("LOEBE_NR")
@@ -38,6 +40,13 @@ def test_struck_out_names_and_placeholders(table):
     assert t.at[2, "EFTERNAVN_UDEN_KLAMMER"] == "Jensen"
     assert t.at[2, "EFTERNAVN_KLAMMER"] == "Nielsen"
     assert t.at[2, "MELLEMNAVNE"] == "--" and pd.isna(t.at[2, "MELLEMNAVNE_REN"])
+
+
+def test_fathers_age_is_read_from_the_remarks(table):
+    result, t = table
+    assert t.at[7, "FADERS_ALDER_REN"] == 34 and t.at[8, "FADERS_ALDER_REN"] == 91
+    implausible = [f for f in result.findings_json()["findings"] if f["code"] == "AGE_IMPLAUSIBLE"]
+    assert [(f["loebe_nr"], f["field"]) for f in implausible] == [(8, "ANMAERKNINGER")]
 
 
 def test_linkage_flag(table):

@@ -1,17 +1,20 @@
 """The report's content: each section reduced with pandas to the plain rows the template prints.
 
-Nothing here writes HTML.  Values leave as text (missing -> ""), so the template only
-loops and escapes.  Long lists are cut to a fixed number of rows; each cut says how
-many rows it left out, because findings.json always holds everything.
+Values leave as text (missing -> ""), so the template only loops and escapes.  The one
+exception is the table of all findings, whose rows are put together here column-wise
+(escaped the way Jinja would), because a big run has tens of thousands of them.  Long
+lists are cut to a fixed number of rows and say how many they left out: findings.json
+always holds everything.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from validators.catalogue import CATALOGUE
 
@@ -61,11 +64,12 @@ class FindingGroup:
     entry: str
     total: int
     counts: dict[str, int]
-    rows: list[tuple] = field(default_factory=list)
+    shown: int = 0
+    rows_html: Markup = field(default_factory=Markup)
 
     @property
     def omitted(self) -> int:
-        return self.total - len(self.rows)
+        return self.total - self.shown
 
 
 # --------------------------------------------------------------------------- helpers
@@ -106,7 +110,7 @@ def when_text(started: str) -> str:
     except (TypeError, ValueError):
         return str(started)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
         return moment.strftime("%Y-%m-%d %H:%M UTC")
     return moment.strftime("%Y-%m-%d %H:%M")
 
@@ -119,7 +123,8 @@ def code_title(code: str) -> str:
 # --------------------------------------------------------------------------- 1. header
 
 def run_summary(result) -> dict:
-    totals = {s: int(result.counts.get(s, 0)) for s in SEVERITIES}
+    found = result.findings["severity"].value_counts() if len(result.findings) else pd.Series(dtype="int64")
+    totals = {s: int(found.get(s, 0)) for s in SEVERITIES}
     deliveries = result.deliveries
     n = len(deliveries)
     records = sum(d.rows for d in deliveries)
@@ -132,6 +137,8 @@ def run_summary(result) -> dict:
                    f"{'has errors that need' if with_errors == 1 else 'have errors that need'} fixing before "
                    "the data can be used; start at the top of the delivery table.")
         tone = "error"
+    elif totals["error"]:
+        verdict, tone = "There are errors to fix before the data can be used; see the findings by code.", "error"
     elif with_warnings:
         verdict = (f"No errors; {with_warnings:,} of {plural(n, 'delivery', 'deliveries')} "
                    f"{'has' if with_warnings == 1 else 'have'} warnings worth checking against the scans.")
@@ -296,8 +303,38 @@ def page_rows(findings: pd.DataFrame) -> Capped:
 
 # --------------------------------------------------------------------------- 8. all findings
 
-FINDING_CELLS = ("file", "line", "loebe_nr", "field", "page", "code", "severity", "message", "suggestion",
-                 "auto_fix")
+_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;"))
+
+
+def escaped(values: pd.Series) -> pd.Series:
+    """Column-wise HTML escaping, the same replacements Jinja's autoescape makes."""
+    out = as_text(values)
+    for char, entity in _ENTITIES:
+        out = out.str.replace(char, entity, regex=False)
+    return out
+
+
+def _finding_rows_html(shown: pd.DataFrame) -> list[str]:
+    """One ``<tr>`` per finding, built column-wise: a large run prints tens of thousands
+    of these, which a template loop would take seconds over.  Every cell is escaped; codes
+    may break at their underscores when printed."""
+    severity = escaped(shown["severity"])
+    code = escaped(shown["code"])
+    titles = escaped(pd.Series({c: e.title for c, e in CATALOGUE.items()}, dtype="string"))
+    title = code.map(titles.to_dict()).fillna("")
+    word = severity.map(SEVERITY_WORD).fillna(severity)
+    fixed = shown["auto_fix"].fillna(False).astype(bool).map({True: "yes", False: ""}).astype("string")
+    rows = ('<tr class="row-' + severity + '"><td>' + escaped(shown["file"])
+            + '</td><td class="num">' + as_whole_numbers(shown["line"])
+            + '</td><td class="num">' + as_whole_numbers(shown["loebe_nr"])
+            + "</td><td>" + escaped(shown["field"])
+            + "</td><td>" + escaped(shown["page"])
+            + '</td><td class="code" title="' + title + '">' + code.str.replace("_", "_<wbr>", regex=False)
+            + '</td><td><span class="sev sev-' + severity + '">' + word
+            + '</span></td><td class="msg">' + escaped(shown["message"])
+            + "</td><td>" + escaped(shown["suggestion"])
+            + "</td><td>" + fixed + "</td></tr>")
+    return rows.tolist()
 
 
 def finding_groups(findings: pd.DataFrame, delivery_order: list[str]) -> tuple[list[FindingGroup], int]:
@@ -314,35 +351,21 @@ def finding_groups(findings: pd.DataFrame, delivery_order: list[str]) -> tuple[l
     for e in sorted(set(entry.unique()) - set(position)):
         position[e] = len(position)
     group = entry.map(position).to_numpy(dtype=np.int64)
-    severity = f["severity"].astype("string")
+    severity = f["severity"].astype("string").fillna("")
     rank = severity.map(SEVERITY_RANK).fillna(len(SEVERITIES)).to_numpy(dtype=np.int64)
     order = pd.DataFrame({"g": group, "s": rank, "p": np.arange(len(f))}).sort_values(["g", "s", "p"])
     within = order.groupby("g", sort=False).cumcount().to_numpy()
     kept = order[within < MAX_FINDINGS_PER_DELIVERY].head(MAX_FINDINGS_TOTAL).sort_values(["g", "p"])
-
-    shown = f.iloc[kept["p"].to_numpy()]
-    cells = {
-        "file": as_text(shown["file"]),
-        "line": as_whole_numbers(shown["line"]),
-        "loebe_nr": as_whole_numbers(shown["loebe_nr"]),
-        "field": as_text(shown["field"]),
-        "page": as_text(shown["page"]),
-        "code": as_text(shown["code"]),
-        "severity": as_text(shown["severity"]),
-        "message": as_text(shown["message"]),
-        "suggestion": as_text(shown["suggestion"]),
-        "auto_fix": shown["auto_fix"].fillna(False).astype(bool).map({True: "yes", False: ""}),
-    }
-    rows = list(zip(*(cells[name].tolist() for name in FINDING_CELLS)))
+    rows = _finding_rows_html(f.iloc[kept["p"].to_numpy()])
 
     totals = pd.Series(group).value_counts().sort_index()
     shown_per_group = pd.Series(kept["g"].to_numpy()).value_counts()
-    by_severity = pd.crosstab(pd.Series(group, name="g"), severity.fillna("").to_numpy())
+    by_severity = pd.crosstab(pd.Series(group, name="g"), severity.to_numpy())
     names = {i: e for e, i in position.items()}
     groups, start = [], 0
     for g, total in totals.items():
         n = int(shown_per_group.get(g, 0))
         counts = {s: int(by_severity.at[g, s]) if s in by_severity.columns else 0 for s in SEVERITIES}
-        groups.append(FindingGroup(names[g], int(total), counts, rows[start:start + n]))
+        groups.append(FindingGroup(names[g], int(total), counts, n, Markup("\n".join(rows[start:start + n]))))
         start += n
     return groups, len(f) - len(rows)

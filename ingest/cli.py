@@ -51,6 +51,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="run the whole job on the bundled fixtures")
     d.add_argument("--out", type=Path, help="working folder (default: a new temporary folder)")
+
+    sub.add_parser("ocr", help="read page numbers, entry numbers and dates off scanned pages "
+                               "(mgr-ingest ocr --help)")
     return p
 
 
@@ -148,6 +151,12 @@ COMMANDS = {"validate": cmd_validate, "clean": cmd_clean, "demo": cmd_demo}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["ocr"]:
+        # The OCR command parses its own arguments (including its own --help).
+        from ingest.ocr.pipeline import main as ocr_main
+
+        return ocr_main(argv[1:])
     args = _build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:
@@ -160,6 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CANNOT_RUN
     except MemoryError:
         print("mgr-ingest: out of memory; validate fewer deliveries at a time", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except Exception as exc:  # a bug of ours: one line for the user, the details in the debug log
+        log.debug("internal error", exc_info=True)
+        print(f"mgr-ingest: internal error ({type(exc).__name__}); run again with -vv for details "
+              "and report it", file=sys.stderr)
         return EXIT_CANNOT_RUN
 
 

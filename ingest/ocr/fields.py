@@ -107,6 +107,7 @@ class Heading:
     kind: str | None  # KBF, KBD, FT
     sex: str | None  # M / F
     year: int | None
+    year_conf: float = 0.0  # recogniser's confidence in the word holding the year
 
 
 def parse_heading(text: str) -> Heading:

@@ -114,6 +114,8 @@ def _frame_page(name: str, index: int | None, frame: Image.Image) -> LoadedPage:
         frame.load()
         upright = ImageOps.exif_transpose(frame) if index is None else frame
         gray = to_gray(upright)
+        if gray is frame:  # keep a copy: the next frame of a TIFF reuses this object
+            gray = frame.copy()
         gray.load()
     except Exception as exc:  # a damaged file can fail in many ways inside the decoders
         page.findings.append(finding(

@@ -34,6 +34,7 @@ class Layout:
     top_strip: tuple[int, int, int, int] | None = None  # area above the table
     corners: list[tuple[int, int, int, int]] = field(default_factory=list)  # page-number search regions
     heading: tuple[int, int, int, int] | None = None
+    page_number_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
     rows_ruled: bool = True
 
 
@@ -155,7 +156,59 @@ def analyse(ink: np.ndarray) -> Layout:
         (tx1 - corner_w, y_from, min(w, tx1 + int(0.03 * w)), top),
     ]
     lay.heading = (tx0 + corner_w, y_from, tx1 - corner_w, top)
+    heading, numbers = top_segments(ink, tx0, tx1, y_from, max(y_from + 1, top - 3))
+    if heading:
+        lay.heading = heading
+    lay.page_number_boxes = numbers
     return lay
+
+
+def _despeckle_mask(mask: np.ndarray) -> np.ndarray:
+    """3x3 majority filter on a boolean mask: isolated specks go, strokes two
+    pixels wide or more stay."""
+    p = np.pad(mask.astype(np.uint8), 1)
+    h, w = mask.shape
+    count = sum(p[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3))
+    return count >= 5
+
+
+def _runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    idx = np.nonzero(on)[0]
+    if len(idx) == 0:
+        return []
+    cuts = np.nonzero(np.diff(idx) > gap)[0]
+    starts = np.concatenate([[idx[0]], idx[cuts + 1]])
+    ends = np.concatenate([idx[cuts], [idx[-1]]]) + 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def top_segments(ink: np.ndarray, tx0: int, tx1: int, y0: int, y1: int):
+    """Split the printed lines above the table into words-groups: the group over the
+    middle of the table is the heading; short groups in the outer parts are page
+    number candidates. Returns (heading box or None, candidate boxes)."""
+    h, w = ink.shape
+    if y1 - y0 < 8:
+        return None, []
+    strip = _despeckle_mask(ink[y0:y1])
+    rows = strip.sum(axis=1)
+    lines = [(a, b) for a, b in _runs(rows >= 2, gap=max(2, h // 600)) if 0.006 * h <= b - a <= 0.08 * h]
+    heading, numbers = None, []
+    mid = (tx0 + tx1) / 2
+    span = max(1, tx1 - tx0)
+    for a, b in lines:
+        lh = b - a
+        cols = strip[a:b].sum(axis=0)
+        for c, d in _runs(cols >= 1, gap=max(3, int(0.9 * lh))):
+            if d - c < 0.2 * lh or strip[a:b, c:d].sum() < 0.3 * lh:
+                continue  # a speck or a stray mark
+            box = (c, y0 + a, d, y0 + b)
+            if c <= mid <= d or (d - c) > 4 * lh:
+                if heading is None or (d - c) > (heading[2] - heading[0]):
+                    heading = box
+            elif (d - c) <= 3.6 * lh and (abs((c + d) / 2 - mid) > 0.3 * span):
+                m = max(2, lh // 4)
+                numbers.append((max(0, c - m), max(0, y0 + a - m), min(w, d + m), min(h, y0 + b + m)))
+    return heading, numbers
 
 
 def ink_box(ink: np.ndarray, box: tuple[int, int, int, int], min_pixels: int = 3,

@@ -12,6 +12,8 @@ import math
 import numpy as np
 from PIL import Image, ImageFilter
 
+from . import layout
+
 TARGET_DPI = 300
 MAX_WORK_DPI = 400  # pages scanned finer than this are reduced first: it buys no accuracy
 
@@ -103,13 +105,21 @@ def rotate(gray: Image.Image, angle: float) -> Image.Image:
     return gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=255)
 
 
+MAX_WORK_PIXELS = 30_000_000  # about an A3 page at 300 dpi
+
+
 def reduce_resolution(gray: Image.Image, dpi: float | None) -> tuple[Image.Image, float | None, float]:
-    """Bring very fine scans down to MAX_WORK_DPI; returns (image, dpi, scale applied)."""
+    """Bring very fine scans down to TARGET_DPI, and any page down to MAX_WORK_PIXELS
+    (which bounds the memory of the steps after this); returns (image, dpi, scale)."""
+    w, h = gray.size
+    scale = 1.0
     if dpi and dpi > MAX_WORK_DPI:
         scale = TARGET_DPI / dpi
-        w, h = gray.size
-        return gray.resize((max(1, round(w * scale)), max(1, round(h * scale))),
-                           Image.Resampling.BOX), TARGET_DPI, scale
+    if w * h * scale * scale > MAX_WORK_PIXELS:
+        scale = math.sqrt(MAX_WORK_PIXELS / (w * h))
+    if scale < 1.0:
+        reduced = gray.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
+        return reduced, (dpi * scale if dpi else None), scale
     return gray, dpi, 1.0
 
 
@@ -144,3 +154,124 @@ def prepare_page(gray: Image.Image, dpi: float | None):
         norm = rotate(norm, -angle)
         ink = binarise(norm)
     return norm, ink, angle, dpi, scale
+
+
+def cell_image(norm: Image.Image, ink: np.ndarray, box, inset: int, target: float, multiline: bool = False,
+               ruled: bool = True):
+    """A clean black-on-white crop of one cell for recognition, and its ink box on the page.
+
+    The page's ink mask only locates the writing (ruled-line remnants removed).
+    The crop itself is cut from the light-normalised gray page, upscaled so that one
+    line of writing is about ``target`` pixels tall, and only then thresholded and
+    despeckled: thin pen strokes survive that order, and not the other.
+    ``ruled`` says the box is a cell of the ruled table (remove rule remnants).
+    Returns (None, None) for a cell without writing.
+    """
+    x0, y0, x1, y1 = (int(v) for v in box)
+    x0, y0 = max(0, x0 + inset), max(0, y0 + inset)
+    x1, y1 = min(ink.shape[1], x1 - inset), min(ink.shape[0], y1 - inset)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None, None
+    raw = ink[y0:y1, x0:x1]
+    # in a ruled cell, long straight runs are rules; in a free region (the page
+    # number, the heading) they may be the bars of a '7' or a '5'
+    if ruled:
+        # rule pixels, widened by two pixels: blurred rules leave ragged fringes
+        # beside the straight core, and a fringe next to a number reads as a '1'
+        core = raw & ~layout.clear_rules(raw)
+        if core.any():
+            grown = np.asarray(Image.fromarray(core.astype(np.uint8) * 255, "L").filter(
+                ImageFilter.MaxFilter(5))) > 0
+        else:
+            grown = core
+        sub = clear_edges(raw & ~grown)
+    else:
+        sub = raw
+    rules = raw & ~sub  # ruled-line pixels (and edge remnants) inside the cell
+    min_px = 2 if sub.shape[0] < 80 else 3
+    tb = layout.ink_box(sub, (0, 0, sub.shape[1], sub.shape[0]), min_pixels=min_px)
+    if tb is None or sub[tb[1]:tb[3], tb[0]:tb[2]].sum() < 20:
+        return None, None
+    if not multiline:
+        tb = main_line(sub, tb, min_px) or tb
+    bx0, by0, bx1, by1 = tb
+    ink_h = by1 - by0
+    line_h = float(ink_h)
+    if multiline:
+        prof = sub[by0:by1, bx0:bx1].sum(axis=1) >= min_px
+        runs = np.diff(np.concatenate([[0], prof.astype(np.int8), [0]]))
+        starts, ends = np.nonzero(runs == 1)[0], np.nonzero(runs == -1)[0]
+        tall = [e - s for s, e in zip(starts, ends) if e - s >= 0.25 * ink_h / max(1, len(starts))]
+        if tall:
+            line_h = float(np.median(tall)) if len(tall) > 1 else ink_h
+    factor = min(4.0, max(0.5, target / max(line_h, 1.0)))
+    m = 3  # keep a little paper round the writing
+    cx0, cy0 = max(0, x0 + bx0 - m), max(0, y0 + by0 - m)
+    cx1, cy1 = min(ink.shape[1], x0 + bx1 + m), min(ink.shape[0], y0 + by1 + m)
+    crop = norm.crop((cx0, cy0, cx1, cy1))
+    crop = crop.resize((max(1, round(crop.width * factor)), max(1, round(crop.height * factor))),
+                       Image.Resampling.LANCZOS if factor > 1 else Image.Resampling.BOX)
+    binary = threshold_crop(crop)
+    binary = despeckle(binary) if factor >= 1.5 else binary
+    mask = np.asarray(binary) < 128
+    # whiten what the page-level mask knew to be rules; a tight crop cannot tell a
+    # rule from the stem of a '1' by itself
+    rx0, ry0 = cx0 - x0, cy0 - y0
+    rule_crop = rules[ry0:ry0 + (cy1 - cy0), rx0:rx0 + (cx1 - cx0)]
+    if rule_crop.any():
+        up = Image.fromarray(rule_crop.astype(np.uint8) * 255, "L").resize(
+            (mask.shape[1], mask.shape[0]), Image.Resampling.NEAREST)
+        mask = mask & ~(np.asarray(up) > 0)
+    out_arr = np.where(mask, 0, 255).astype(np.uint8)
+    pad = 16
+    out = Image.new("L", (out_arr.shape[1] + 2 * pad, out_arr.shape[0] + 2 * pad), 255)
+    out.paste(Image.fromarray(out_arr, "L"), (pad, pad))
+    return out, [x0 + bx0, y0 + by0, x0 + bx1, y0 + by1]
+
+
+def clear_edges(mask: np.ndarray, band: float = 0.15, share: float = 0.3) -> np.ndarray:
+    """Drop broken or slanted rule remnants that hug a cell's edges: rows and columns
+    in the outer ``band`` of the cell that are inked over ``share`` of their length."""
+    h, w = mask.shape
+    out = mask.copy()
+    bw, bh = max(1, int(band * w)), max(1, int(band * h))
+    col = out.mean(axis=0)
+    for xs in (slice(0, bw), slice(w - bw, w)):
+        idx = np.arange(w)[xs]
+        out[:, idx[col[xs] >= share]] = False
+    row = out.mean(axis=1)
+    for ys in (slice(0, bh), slice(h - bh, h)):
+        idx = np.arange(h)[ys]
+        out[idx[row[ys] >= share], :] = False
+    return out
+
+
+def _runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Runs of True, joining runs separated by fewer than ``gap`` False values."""
+    idx = np.nonzero(on)[0]
+    if len(idx) == 0:
+        return []
+    cuts = np.nonzero(np.diff(idx) > gap)[0]
+    starts = np.concatenate([[idx[0]], idx[cuts + 1]])
+    ends = np.concatenate([idx[cuts], [idx[-1]]]) + 1
+    return list(zip(starts.tolist(), ends.tolist()))
+
+
+def main_line(mask: np.ndarray, box, min_px: int):
+    """Within ``box``, the band of rows carrying the most ink (one line of writing),
+    and within it the run of columns carrying the most ink; stray marks, dots and
+    rule remnants above, below or beside the writing are left out."""
+    bx0, by0, bx1, by1 = box
+    sub = mask[by0:by1, bx0:bx1]
+    rows = sub.sum(axis=1)
+    bands = _runs(rows >= min_px, gap=max(2, int(0.08 * sub.shape[0])))
+    if not bands:
+        return None
+    a, b = max(bands, key=lambda r: rows[r[0]:r[1]].sum())
+    line = sub[a:b]
+    cols = line.sum(axis=0)
+    spans = _runs(cols >= 1, gap=max(3, int(0.9 * (b - a))))
+    if not spans:
+        return None
+    c, d = max(spans, key=lambda r: cols[r[0]:r[1]].sum())
+    return (bx0 + c, by0 + a, bx0 + d, by0 + b)

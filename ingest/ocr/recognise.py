@@ -217,30 +217,33 @@ class CliEngine:
         pass
 
 
-_ENGINE = None
+_ENGINES: dict[str, object] = {}
 
 
 def get_engine(prefer: str | None = None):
     """The engine to use: tesserocr when it imports, else the tesseract program.
 
     ``prefer`` (or the environment variable MGR_OCR_ENGINE) may be ``tesserocr`` or
-    ``cli``. Raises OcrUnavailable when neither can run.
+    ``cli``; any other value selects neither. Engines are kept and reused.
+    Raises OcrUnavailable when none can run.
     """
-    global _ENGINE
-    prefer = prefer or os.environ.get("MGR_OCR_ENGINE") or None
-    if _ENGINE is not None and (prefer is None or prefer in (_ENGINE.name, "cli" if
-                                                            _ENGINE.name == "tesseract-cli" else "")):
-        return _ENGINE
+    prefer = prefer or os.environ.get("MGR_OCR_ENGINE") or "auto"
+    if prefer in _ENGINES:
+        return _ENGINES[prefer]
     tessdata, lang = find_tessdata("dan")
     errors = []
-    if prefer in (None, "tesserocr") and tessdata is not None:
-        try:
-            _ENGINE = TesserocrEngine(tessdata, lang)
-            _ENGINE._api("digits")  # fail now, not in the middle of a page
-            return _ENGINE
-        except Exception as exc:
-            errors.append(f"tesserocr: {type(exc).__name__}")
-    if prefer in (None, "cli"):
+    engine = None
+    if prefer in ("auto", "tesserocr"):
+        if tessdata is None:
+            errors.append("no tessdata folder with dan or eng data found")
+        else:
+            try:
+                engine = TesserocrEngine(tessdata, lang)
+                engine._api("digits")  # fail now, not in the middle of a page
+            except Exception as exc:
+                engine = None
+                errors.append(f"tesserocr: {type(exc).__name__}")
+    if engine is None and prefer in ("auto", "cli"):
         if shutil.which("tesseract") is None:
             errors.append("the tesseract program is not on PATH")
         else:
@@ -249,9 +252,13 @@ def get_engine(prefer: str | None = None):
 
                 langs = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True,
                                        timeout=30).stdout.split()
-                _ENGINE = CliEngine("dan" if "dan" in langs else "eng")
-                return _ENGINE
+                engine = CliEngine("dan" if "dan" in langs else "eng")
             except Exception as exc:
                 errors.append(f"pytesseract: {type(exc).__name__}")
-    raise OcrUnavailable("Tesseract is not available (" + "; ".join(errors or ["no tessdata found"]) +
-                         "): install tesseract-ocr and tesseract-ocr-dan")
+    if engine is None:
+        if prefer not in ("auto", "tesserocr", "cli"):
+            errors.append(f"unknown engine {prefer!r} (use tesserocr or cli)")
+        raise OcrUnavailable("Tesseract is not available (" + "; ".join(errors) +
+                             "): install tesseract-ocr and tesseract-ocr-dan")
+    _ENGINES[prefer] = engine
+    return engine

@@ -19,12 +19,13 @@ and a finding says so.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .fields import ParsedDate
 
 JUMP_COST = 1.2  # v > previous + 1
-BACK_COST = 2.2  # v <= previous
+BACK_COST = 4.0  # v <= previous: numbers never fall inside a section
 RESTART_COST = 0.8  # v == 1 where restarts are possible
 MAX_STATES = 40
 
@@ -92,7 +93,8 @@ def fit_chain(obs: list[list[tuple[int, float]]], restarts: list[bool] | None = 
                 elif restart_value is not None and v == restart_value:
                     t = 0.0 if restarts[i] else -RESTART_COST
                 elif v > u + 1:
-                    t = -JUMP_COST
+                    # a few missing numbers happen; hundreds do not
+                    t = -JUMP_COST - 0.6 * math.log10(v - u - 1)
                 else:
                     t = -BACK_COST
                 s = su + t
@@ -136,8 +138,12 @@ def fuse(conf: float, support: float) -> float:
 
 
 def resolve_numbers(cands: list[list[Candidate]], fitted: list[int | None],
-                    obs: list[list[tuple[int, float]]], infer: bool = True) -> list[tuple[Suggestion | None, str]]:
+                    obs: list[list[tuple[int, float]]], infer: bool = True,
+                    alone_cap: float = 1.0) -> list[tuple[Suggestion | None, str]]:
     """Turn fitted chain values and readings into suggestions.
+
+    ``alone_cap`` caps the confidence of a reading that no neighbour backs: for
+    handwriting, Tesseract's own confidence is not to be trusted on its own.
 
     Returns, per position, (suggestion or None, status) where status is one of
     "agree", "chosen" (an alternative reading fitted), "disagree", "inferred", "none".
@@ -155,17 +161,18 @@ def resolve_numbers(cands: list[list[Candidate]], fitted: list[int | None],
             continue
         top = ranked[0]
         if exp is None:
-            out.append((Suggestion(top.value, top.conf, top.box, "ocr", ranked[1:3]), "agree"))
+            out.append((Suggestion(top.value, min(top.conf, alone_cap), top.box, "ocr", ranked[1:3]), "agree"))
             continue
         if top.value == str(exp):
-            out.append((Suggestion(top.value, fuse(top.conf, sup), top.box, "ocr+sequence" if sup else "ocr",
+            conf = fuse(top.conf, sup) if sup else min(top.conf, alone_cap)
+            out.append((Suggestion(top.value, conf, top.box, "ocr+sequence" if sup else "ocr",
                                    ranked[1:3]), "agree"))
             continue
         fit = next((c for c in ranked if c.value == str(exp)), None)
         if fit is not None:
             others = [c for c in ranked if c is not fit][:2]
-            out.append((Suggestion(fit.value, 0.85 * fuse(fit.conf, sup), fit.box, "ocr+sequence", others),
-                        "chosen"))
+            conf = 0.85 * (fuse(fit.conf, sup) if sup else min(fit.conf, alone_cap))
+            out.append((Suggestion(fit.value, conf, fit.box, "ocr+sequence", others), "chosen"))
             continue
         if sup > 0:
             conf = min(0.6, 0.5 * sup + 0.2 * (1 - top.conf))

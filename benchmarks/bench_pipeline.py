@@ -1,7 +1,8 @@
-"""Throughput and peak memory of `validate` and `clean` on generated KBF deliveries.
+"""Throughput and peak memory of `validate` and `clean` on generated KBF deliveries and
+on a generated census (FT).
 
-    python benchmarks/bench_pipeline.py                 # 1M-row delivery + national set
-    python benchmarks/bench_pipeline.py --rows 200000 --deliveries 200   # a quicker look
+    python benchmarks/bench_pipeline.py                 # 1M-row delivery + national set + 1M-person census
+    python benchmarks/bench_pipeline.py --rows 200000 --deliveries 200 --census-rows 200000   # a quicker look
 
 Each measurement runs in a fresh Python process so that its peak resident memory is its
 own; next to it, the time pyarrow alone needs to read the same CSV bytes as strings (the
@@ -84,10 +85,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the single large delivery")
     parser.add_argument("--deliveries", type=int, default=2000, help="deliveries in the national set")
     parser.add_argument("--rows-per-delivery", type=int, default=1500)
+    parser.add_argument("--census-rows", type=int, default=1_000_000, help="persons in the census delivery (0: none)")
     parser.add_argument("--keep", type=Path, help="keep generated data here (and reuse it next time)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from fixtures.generator import write_large_delivery, write_national_set
+    from fixtures.generator_ft import write_large_ft_delivery
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="mgr-bench-"))
     large = base / f"large-{args.rows}"
@@ -97,6 +100,9 @@ def main() -> int:
         write_large_delivery(large, rows=args.rows)
     if not national.is_dir():
         write_national_set(national, deliveries=args.deliveries, rows_per_delivery=args.rows_per_delivery)
+    census = base / f"census-{args.census_rows}"
+    if args.census_rows and not census.is_dir():
+        write_large_ft_delivery(census, rows=args.census_rows)
     print(f"data generated in {time.perf_counter() - t:.0f} s: one delivery of {args.rows:,} rows "
           f"({size_mb(large):,.0f} MB), {args.deliveries} deliveries of {args.rows_per_delivery:,} rows "
           f"({size_mb(national):,.0f} MB); {os.cpu_count()} cores", flush=True)
@@ -105,6 +111,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="mgr-bench-out-"))
     report(f"1 delivery x {args.rows:,}", large, work)
     report(f"{args.deliveries} deliveries x {args.rows_per_delivery:,}", national, work)
+    if args.census_rows:
+        report(f"census (FT) x {args.census_rows:,}", census, work)
     return 0
 
 

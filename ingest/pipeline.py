@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from kiip_import.delivery import Delivery, find_deliveries, load_candidate
 from kiip_import.delivery import _loose_file_delivery as load_loose_file
@@ -66,6 +67,7 @@ class RunResult:
     gaps: list[pd.DataFrame] = field(default_factory=list)
     per_month: list[pd.DataFrame] = field(default_factory=list)  # entries per delivery and month of the event
     problems: list[str] = field(default_factory=list)
+    tables: dict[str, list[pd.DataFrame]] = field(default_factory=dict)  # further clean tables (ft_children)
 
     @property
     def counts(self) -> Counter:
@@ -89,12 +91,18 @@ def _progress(total: int, enabled: bool | None):
     return tqdm(total=total, unit="delivery", disable=not enabled, file=sys.stderr, leave=False)
 
 
-def _frame_for_engine(d: Delivery) -> pd.DataFrame:
-    frame = d.frame
+def _table_for_engine(d: Delivery) -> pa.Table:
+    """The delivery's rows with the metadata the record rules need beside each row."""
+    table = d.table
     for key in ("FRA_AAR", "TIL_AAR"):
         value = (d.meta.get(key) or "").strip()
-        frame[f"_{key}"] = pd.array([int(value) if value.isdigit() else None] * len(frame), dtype="Int64")
-    return frame
+        year = pa.scalar(int(value) if value.isdigit() else None, type=pa.int64())
+        table = table.append_column(f"_{key}", pa.repeat(year, table.num_rows))
+    return table
+
+
+def _frame_for_engine(d: Delivery) -> pd.DataFrame:
+    return _table_for_engine(d).to_pandas()
 
 
 def clean_columns(source_code: str, frame: pd.DataFrame, extra_columns: list[str]) -> pd.DataFrame:
@@ -108,6 +116,10 @@ def clean_columns(source_code: str, frame: pd.DataFrame, extra_columns: list[str
     if "DOED_UDEN_NAVN" in frame:
         out["DOED_UDEN_NAVN"] = frame["DOED_UDEN_NAVN"].astype("string")
     out["BLOKERENDE_FEJL"] = frame["BLOKERENDE_FEJL"].astype(bool)
+    for name in source.derived_columns:  # what the source's rules add (households, ages …)
+        if name in frame:
+            values = frame[name]
+            out[name] = values if str(values.dtype) in ("Int64", "boolean", "bool") else values.astype("string")
     for name in source.columns:
         raw_name = f"{name}_RAA" if name in ("INDTASTNINGSNUMMER", "LOEBE_NR") else name
         out[raw_name] = frame[name].astype("string")
@@ -149,11 +161,13 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
         batch_rows[source_code] = 0
         if not items:
             return
-        frames = [_frame_for_engine(d) for d, _ in items]
+        # One Arrow concatenation and one conversion per batch, not one per delivery.
+        tables = [_table_for_engine(d) for d, _ in items]
         extras = sorted({c for d, _ in items for c in d.extra_columns})
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+        frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+        del tables
         for d, _ in items:
-            d.frame = None  # the batch frame holds the rows now
+            d.table = d._frame = None  # the batch frame holds the rows now
         res: Result = validate_frame(frame, SOURCES[source_code], options)
         del frame
         finding_parts.append(res.findings.drop(columns=["_row"]))
@@ -163,14 +177,17 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
                 summary.counts[sev] += int(per_delivery.get((d.entry_number, sev), 0))
         if keep_clean:
             result.clean.setdefault(source_code, []).append(clean_columns(source_code, res.clean, extras))
+            for name, table in res.tables.items():
+                result.tables.setdefault(name, []).append(table)
         if len(res.corrections):
             result.corrections.append(res.corrections)
         if len(res.duplicates):
             dup = res.duplicates.copy()
             for side in ("a", "b"):
                 rows = res.clean.loc[dup[f"row_{side}"]]
-                for col in ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSDATO", "FORNAVN", "EFTERNAVN",
-                            "MODERS_FORNAVN", "MODERS_EFTERNAVN", "FADERS_FORNAVN", "FADERS_EFTERNAVN"):
+                for col in ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSDATO", "DOEDSDATO", "FULDT_NAVN",
+                            "FORNAVN", "EFTERNAVN", "MODERS_FORNAVN", "MODERS_EFTERNAVN", "FADERS_FORNAVN",
+                            "FADERS_EFTERNAVN", "FADERS_NAVN", "MODERS_NAVN", "FOEDSELSDAG", "HUSSTAND_ID"):
                     if col in rows:
                         dup[f"{col}_{side}"] = rows[col].to_numpy()
             result.duplicates.append(dup.drop(columns=["row_a", "row_b"]))
@@ -197,7 +214,7 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
                      d.rows, len(d.findings))
             if on_delivery is not None:
                 on_delivery(d)
-            if d.frame is not None and d.source in SOURCES and SOURCES[d.source].supported:
+            if d.table is not None and d.source in SOURCES and SOURCES[d.source].supported:
                 batch.setdefault(d.source, []).append((d, summary))
                 batch_rows[d.source] += d.rows
                 if batch_rows[d.source] >= BATCH_ROWS:

@@ -10,12 +10,14 @@ one broken delivery never stops the others.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kiip_import import discovery
 from kiip_import.headers import match_header, normalise_header
@@ -50,16 +52,25 @@ class Delivery:
     source: str | None
     files: list[FileInfo] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
-    frame: pd.DataFrame | None = None  # canonical columns as keyed (strings) + provenance
+    table: pa.Table | None = None  # canonical columns as keyed (strings) + provenance
     findings: list[dict] = field(default_factory=list)
     physical_rows: int = 0
     data_file: str | None = None
     dok_file: str | None = None
     extra_columns: list[str] = field(default_factory=list)
 
+    _frame: pd.DataFrame | None = None
+
     @property
     def rows(self) -> int:
-        return 0 if self.frame is None else len(self.frame)
+        return 0 if self.table is None else self.table.num_rows
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """The rows as a pandas frame (made on first use; the pipeline works on Arrow)."""
+        if self._frame is None and self.table is not None:
+            self._frame = self.table.to_pandas()
+        return self._frame
 
     def add(self, code: str, message: str, **where) -> None:
         where.setdefault("source", self.source)
@@ -74,10 +85,27 @@ def _meta_dict(header: list[str], row: list[str] | None) -> dict[str, str]:
     return {name: (row[pos].strip() if pos < len(row) else "") for pos, name in matched.mapping.items()}
 
 
-def _source_for(meta: dict[str, str], data_role: str | None) -> Source | None:
+def source_from_header(cells: list[str]) -> Source | None:
+    """The source whose own columns (those no other source has) the header matches most."""
+    scores = {}
+    for source in SOURCES.values():
+        others = {c for s in SOURCES.values() if s is not source for c in s.columns}
+        own = [c for c in source.columns if c not in others]
+        matched = match_header(cells, own, source.code)
+        scores[source.code] = len(set(matched.mapping.values()))
+    best = max(scores.values(), default=0)
+    winners = [code for code, score in scores.items() if score == best]
+    return SOURCES[winners[0]] if best > 0 and len(winners) == 1 else None
+
+
+def _source_for(meta: dict[str, str], data_role: str | None, header: list[str] | None = None) -> Source | None:
+    """KILDE says the source; without it the data header does, and last the file name."""
     kilde = meta.get("KILDE", "").strip().casefold()
     if kilde in BY_KILDE:
         return BY_KILDE[kilde]
+    by_header = source_from_header(header) if header else None
+    if by_header is not None:
+        return by_header
     if data_role in BY_SUFFIX:
         return BY_SUFFIX[data_role]
     return None
@@ -125,11 +153,13 @@ def _check_counts_and_numbers(d: Delivery, cand: discovery.Candidate, data: RawF
         d.add("ENTRY_NUMBER_MISMATCH",
               f"the file names say {named}, the metadata says {meta_entry}",
               file=d.dok_file or d.data_file, field="INDTASTNINGSNUMMER")
-    if d.frame is not None and len(d.frame) and "INDTASTNINGSNUMMER" in d.frame:
-        counts = d.frame["INDTASTNINGSNUMMER"].value_counts()
-        keyed = counts.groupby(counts.index.map(normalise_entry_number)).sum().sort_values(ascending=False)
-        if len(keyed):
-            common = keyed.index[0]
+    if d.table is not None and d.table.num_rows and "INDTASTNINGSNUMMER" in d.table.column_names:
+        keyed: dict[str | None, int] = {}
+        for item in pc.value_counts(d.table.column("INDTASTNINGSNUMMER")).to_pylist():
+            key = normalise_entry_number(item["values"])
+            keyed[key] = keyed.get(key, 0) + item["counts"]
+        if keyed:
+            common = max(keyed, key=keyed.get)
             if meta_entry and common != meta_entry:
                 d.add("ENTRY_NUMBER_MISMATCH", f"the rows say {common}, the metadata says {meta_entry}",
                       file=d.data_file, field="INDTASTNINGSNUMMER")
@@ -159,15 +189,14 @@ def _build_frame(d: Delivery, data: RawFile, source: Source) -> None:
             if empty is None:
                 empty = pa.nulls(n, type=pa.string())
             columns[name] = empty
-    for pos, cell in matched.unknown:
+    for pos, cell in sorted(matched.unknown + matched.kept):
         columns[cell] = table.column(str(pos))
         d.extra_columns.append(cell)
     columns["_delivery"] = pa.array([d.entry_number] * n, type=pa.string()) if n else pa.array([], pa.string())
     columns["_file"] = pa.array([data.name] * n, type=pa.string()) if n else pa.array([], pa.string())
     columns["_line"] = pa.array(data.lines, type=pa.int64())
     columns["_pos"] = pa.array(data.positions, type=pa.int64())
-    frame = pa.table(columns).to_pandas()
-    d.frame = frame
+    d.table = pa.table(columns)
 
 
 def load_candidate(cand: discovery.Candidate) -> Delivery:
@@ -185,7 +214,8 @@ def load_candidate(cand: discovery.Candidate) -> Delivery:
         d.files.append(_file_info(data_raw, cand.data.role))
         if not d.meta and data_raw.trailer_row is not None:
             d.meta = _meta_dict(data_raw.trailer_header or [], data_raw.trailer_row)
-    source = _source_for(d.meta, cand.data.role if cand.data else None)
+    source = _source_for(d.meta, cand.data.role if cand.data else None,
+                         data_raw.header if data_raw is not None and data_raw.readable else None)
     d.source = source.code if source else None
     meta_entry = normalise_entry_number(d.meta.get("INDTASTNINGSNUMMER"))
     if meta_entry:
@@ -228,8 +258,77 @@ def load_candidate(cand: discovery.Candidate) -> Delivery:
     return d
 
 
+def _first_line(path: Path) -> list[str]:
+    """The header cells of a file, read from its first bytes only."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return []
+    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    for codec in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return line.decode(codec).split(";")
+        except UnicodeDecodeError:
+            continue
+    return []  # pragma: no cover - latin-1 decodes any bytes
+
+
+def is_census_download(header: list[str]) -> bool:
+    """A census download of the Danish Demographic Database: its KIP number beside a
+    census year or a one-field name."""
+    names = {normalise_header(c) for c in header}
+    return "kipnr" in names and ("ftaar" in names or "kildenavn" in names)
+
+
+def _most_common(table: pa.Table, column: str) -> str | None:
+    if column not in table.column_names or table.num_rows == 0:
+        return None
+    counts = pc.value_counts(pc.utf8_trim_whitespace(table.column(column))).to_pylist()
+    counts = [c for c in counts if c["values"]]
+    return max(counts, key=lambda c: c["counts"])["values"] if counts else None
+
+
+def _census_download_delivery(path: Path) -> Delivery:
+    """A DDD census download: one file, no dok file and no trailer, read as an FT delivery
+    through the FT column aliases.  Its entry number is the KIP number in its rows."""
+    from validators.fields import check_census_year
+
+    source = SOURCES["FT"]
+    data_raw = read_data_file(path)
+    d = Delivery(entry_number=path.stem, source=source.code)
+    d.data_file = data_raw.name
+    d.files.append(_file_info(data_raw, source.data_suffix))
+    _problems_to_findings(d, data_raw)
+    if not data_raw.readable:
+        return d
+    d.physical_rows = data_raw.physical_rows
+    d.add("CENSUS_DOWNLOAD", f"{data_raw.name} is a census download (DDD layout); read as an FT delivery "
+                             "without metadata file or trailer", file=data_raw.name)
+    _build_frame(d, data_raw, source)
+    kip = _most_common(d.table, "INDTASTNINGSNUMMER")
+    if kip:
+        # Downloads may carry any file name; only one shaped like a KIP number must agree.
+        named_like_kip = re.fullmatch(r"[A-Za-z]\d{4}[a-z]?", path.stem) is not None
+        if named_like_kip and normalise_header(kip) != normalise_header(path.stem):
+            d.add("ENTRY_NUMBER_MISMATCH", f"the file is named {path.stem}, its rows say {kip}",
+                  file=data_raw.name, field="INDTASTNINGSNUMMER")
+        d.entry_number = kip
+        at = d.table.column_names.index("_delivery")
+        d.table = d.table.set_column(at, "_delivery", pa.repeat(pa.scalar(kip, pa.string()), d.table.num_rows))
+    d.meta = {"INDTASTNINGSNUMMER": d.entry_number, "KILDE": source.kilde}
+    year = check_census_year(_most_common(d.table, "TAELLINGSAAR")).value
+    if year:
+        d.meta.update(FRA_AAR=str(year), TIL_AAR=str(year))
+    return d
+
+
 def _loose_file_delivery(loose: discovery.LooseFile) -> Delivery:
-    """A CSV file not named like a KIIP file: say what it looks like, never crash."""
+    """A CSV file not named like a KIIP file: a census download is read as one; anything
+    else is said to be unrecognised, never a crash."""
+    header = _first_line(loose.path)
+    if is_census_download(header):
+        return _census_download_delivery(loose.path)
     raw = read_small_csv(loose.path)
     d = Delivery(entry_number=loose.path.stem, source=None)
     d.files.append(_file_info(raw, "unknown"))
@@ -237,14 +336,8 @@ def _loose_file_delivery(loose: discovery.LooseFile) -> Delivery:
     if not raw.readable:
         _problems_to_findings(d, raw)
         return d
-    names = {normalise_header(c) for c in raw.header}
-    if {"kipnr", "ftaar"} <= names or {"kipnr", "kildenavn"} <= names:
-        d.source = "FT"
-        d.add("SOURCE_UNSUPPORTED", f"{raw.name} is a census (FT) download; censuses are not validated by "
-                                    "this version", file=raw.name)
-    else:
-        d.add("FILE_UNRECOGNISED", f"{raw.name} is not named like a KIIP file (Knnnndok.csv, Knnnnfd.csv …) "
-                                   "and its header is not a known layout", file=raw.name)
+    d.add("FILE_UNRECOGNISED", f"{raw.name} is not named like a KIIP file (Knnnndok.csv, Knnnnfd.csv …) "
+                               "and its header is not a known layout", file=raw.name)
     return d
 
 

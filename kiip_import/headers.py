@@ -4,7 +4,9 @@ A header cell and a canonical name are the same column when they are equal after
 case folding, spelling Danish letters out (æ->ae, ø->oe, å->aa, é->e) and dropping
 everything that is not a letter or digit.  Spellings that differ beyond that come from
 the alias table ``data/column_aliases.csv`` (source;alias;canonical), which archivists
-extend without touching code.
+extend without touching code.  The canonical name ``_KEEP`` marks a column a layout is
+known to carry but the source does not validate (a census download's church
+membership, say): it is kept beside the record without a HEADER_UNKNOWN_COLUMN finding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from functools import cache
 from importlib import resources
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]")
+KEEP = "_KEEP"
 _SPELL_OUT = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ü": "u", "ö": "oe", "ä": "ae"})
 
 
@@ -39,6 +42,7 @@ class HeaderMatch:
     unknown: list[tuple[int, str]] = field(default_factory=list)  # (position, cell as written)
     duplicates: list[tuple[int, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    kept: list[tuple[int, str]] = field(default_factory=list)  # known, not validated (alias _KEEP)
 
     @property
     def known(self) -> int:
@@ -57,6 +61,9 @@ def match_header(cells: list[str], canonical: list[str], source: str,
         if name is None:
             if cell.strip():
                 result.unknown.append((pos, cell))
+            continue
+        if name == KEEP:
+            result.kept.append((pos, cell))
             continue
         if name in seen:
             result.duplicates.append((pos, cell))

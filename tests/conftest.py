@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from validators.schemas import META_COLUMNS
-from validators.sources import KBF
+from validators.sources import FT, KBD, KBF, Source
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -28,19 +28,50 @@ def kbf_row(loebe_nr: int, entry: int | str, **fields) -> dict:
     return row
 
 
+def kbd_row(loebe_nr: int, entry: int | str, **fields) -> dict:
+    """A plausible KBD record (a man of 70 who died in March 1921); keyword arguments override fields."""
+    row = dict.fromkeys(KBD.columns, "")
+    day = 1 + loebe_nr % 27
+    row.update(
+        INDTASTNINGSNUMMER="K2750", KILDE="Døde", LOEBE_NR=str(loebe_nr), KILDEANGIVELSE="Vejby KB 1921-1925 Døde",
+        KILDE_SIDE=str(1 + (int(entry) - 1) // 5 if str(entry).isdigit() and int(entry) > 0 else 1),
+        KILDE_LOEBE_NR=str(entry), KALENDERAAR="1921", DOEDSDATO=f"192103{day:02d}",
+        BEGRAVELSESDAG=f"192104{day:02d}", FORNAVN=["Hans", "Niels", "Jens", "Peter", "Anders"][loebe_nr % 5],
+        EFTERNAVN=["Jensen", "Hansen", "Larsen", "Madsen", "Olsen", "Berg", "Holm"][loebe_nr % 7], KOEN="M",
+        CIVILSTAND="Gift", FOEDSELSDATO=f"185102{day:02d}", ALDER="70", STEDNAVN="Vejby",
+    )
+    row.update(fields)
+    return row
+
+
+def ft_row(loebe_nr: int, position: str, **fields) -> dict:
+    """A census person of 1930 (KIIP layout); keyword arguments override fields."""
+    row = dict.fromkeys(FT.columns, "")
+    row.update(INDTASTNINGSNUMMER="K3801", KILDE="Folketælling", TAELLINGSAAR="1930", LOEBE_NR=str(loebe_nr),
+               SKEMA_NR="1", EJENDOMMENS_MATR_NR="1a", FAMILIE_LOEBE_NR="1", STILLING_I_HUSSTANDEN=position,
+               AEGTESKABELIG_STILLING="Ugift", KOEN="M", FOEDSELSDAG="19000101")
+    row.update(fields)
+    return row
+
+
+SOURCE_META = {"KBF": ("fd", "KBF.def"), "KBD": ("dd", "KBD.def"), "FT": ("ft", "FT1930.def")}
+
+
 def write_delivery(folder: Path, rows: list[dict], *, entry: str = "K2697", meta: dict | None = None,
                    encoding: str = "cp1252", newline: str = "\r\n", header: list[str] | None = None,
-                   trailer: bool = True, data_suffix: str = "fd", separator: str = "") -> tuple[Path, Path]:
+                   trailer: bool = True, data_suffix: str | None = None, separator: str = "",
+                   source: Source = KBF) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    m = {"INDTASTNINGSNUMMER": entry, "KILDE": "Fødte", "SOGN": "Vejby", "HERRED": "Holbo",
+    data_suffix = data_suffix or SOURCE_META[source.code][0]
+    m = {"INDTASTNINGSNUMMER": entry, "KILDE": source.kilde, "SOGN": "Vejby", "HERRED": "Holbo",
          "AMT": "Frederiksborg", "FRA_AAR": "1921", "TIL_AAR": "1925", "INDTASTER": "tester",
-         "INDTASTNINGSDATO": "20240105", "ANTAL_POSTER": str(len(rows)), "DEFINITIONSFIL": "KBF.def"}
+         "INDTASTNINGSDATO": "20240105", "ANTAL_POSTER": str(len(rows)),
+         "DEFINITIONSFIL": SOURCE_META[source.code][1]}
     m.update(meta or {})
     meta_header = ";".join(META_COLUMNS)
     meta_row = ";".join(m[c] for c in META_COLUMNS)
-    cols = header or list(KBF.columns)
-    lines = [";".join(cols)] + [";".join(r.get(c, "") for c in KBF.columns) if header is None else
-                                ";".join(r.get(c, "") for c in cols) for r in rows]
+    cols = header or list(source.columns)
+    lines = [";".join(cols)] + [";".join(r.get(c, "") for c in cols) for r in rows]
     if trailer:
         lines += [separator, meta_header, meta_row]
     dok = folder / f"{entry}dok.csv"
@@ -53,3 +84,15 @@ def write_delivery(folder: Path, rows: list[dict], *, entry: str = "K2697", meta
 @pytest.fixture
 def clean_rows() -> list[dict]:
     return [kbf_row(i, i) for i in range(1, 11)]
+
+
+# Figures a test wants shown in every run (not only with -s): collected here, printed in
+# pytest's terminal summary.
+SUMMARY_LINES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY_LINES:
+        terminalreporter.section("figures")
+        for line in SUMMARY_LINES:
+            terminalreporter.write_line(line)

@@ -76,6 +76,9 @@ CATALOGUE: dict[str, Code] = _codes(
          "The files were recognised but this source cannot be validated by this version."),
     Code("DUPLICATE_DELIVERY", NOTE, D, "Same bytes already imported",
          "Nothing was imported twice."),
+    Code("CENSUS_DOWNLOAD", NOTE, D, "Census download read without metadata file or trailer",
+         "The file is a census download from the Danish Demographic Database (one file, no dok file, "
+         "no trailer); it was read as an FT delivery through its column aliases."),
     # Record level.
     Code("ENTRY_NUMBER_FORMAT", ERR, R, "Entry number not Knnnn or Knnnna",
          "Correct the entry number; bare digits are given a K automatically."),
@@ -121,6 +124,10 @@ CATALOGUE: dict[str, Code] = _codes(
          "Move the value to the field named in the suggestion."),
     Code("DEATH_BEFORE_BIRTH", ERR, R, "Death date before birth date",
          "Check both dates on the scan."),
+    Code("BURIAL_BEFORE_DEATH", ERR, R, "Burial date before death date",
+         "Check both dates on the scan; one was probably misread."),
+    Code("CIVILSTAND_INVALID", WARN, R, "Civil status not a known status",
+         "Key the status as written (Ugift, Gift, Enke, Enkemand, Fraskilt, Separeret) or as U, G, E, F, S."),
     # Set level.
     Code("KILDE_LOEBE_NR_GAP", WARN, S, "Gap in the book's entry numbers (missing child?)",
          "Look at the scan between the neighbouring entries: a child may have been forgotten."),
@@ -141,6 +148,13 @@ CATALOGUE: dict[str, Code] = _codes(
          "Code the parents by hand."),
     Code("HOUSEHOLD_MANUAL", NOTE, H, "Three or more married persons in a household",
          "Code the families of this household by hand."),
+    # The store: versions of a delivery and the manual corrections laid over them.
+    Code("DELIVERY_NEW_VERSION", NOTE, D, "New version of a delivery already imported",
+         "The earlier version is kept, marked superseded; see the correction findings beside this one."),
+    Code("CORRECTION_CONFLICT", WARN, R, "Manual correction not carried over: the keyed value changed",
+         "Compare the new value with the correction and the scan; make the correction again if it still applies."),
+    Code("CORRECTION_RECORD_GONE", WARN, R, "Manual correction not carried over: the record is gone",
+         "The new export has no record with this running number; find out whether it was deleted or renumbered."),
 )
 
 

@@ -36,6 +36,7 @@ class Result:
     corrections: pd.DataFrame
     duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
     gaps: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # further clean tables (ft_children)
 
 
 class FindingBuilder:
@@ -261,10 +262,15 @@ def validate_frame(frame: pd.DataFrame, source: Source, options: dict | None = N
     blocking = findings.loc[(findings["severity"] == "error") & ~findings["auto_fix"].astype(bool)
                             & (findings["_row"] >= 0), "_row"].unique()
     work["BLOKERENDE_FEJL"] = work.index.isin(blocking)
-    entry_ok = (work.get("KILDE_LOEBE_NR_TAL", pd.Series(pd.NA, index=work.index)).fillna(0) > 0) & (
-        work.get("KILDE_LOEBE_NR_BOGSTAV", pd.Series("", index=work.index)).fillna("") == "")
+    if "KILDE_LOEBE_NR_TAL" in work:  # church books: only entries of the parish's own count
+        entry_ok = (work["KILDE_LOEBE_NR_TAL"].fillna(0) > 0) & (work["KILDE_LOEBE_NR_BOGSTAV"].fillna("") == "")
+    else:
+        entry_ok = pd.Series(True, index=work.index)
     dead = work.get("DOED_UDEN_NAVN", pd.Series("N", index=work.index)) == "J"
-    work["TIL_LINKAGE"] = (entry_ok & ~dead & ~work["BLOKERENDE_FEJL"]).astype(bool)
+    left_out = work.get("_UDELADT", pd.Series(False, index=work.index)).astype(bool)
+    work["TIL_LINKAGE"] = (entry_ok & ~dead & ~left_out & ~work["BLOKERENDE_FEJL"]).astype(bool)
     corr = pd.concat(corrections, ignore_index=True) if corrections else pd.DataFrame(columns=CORRECTION_COLUMNS)
+    tables = {k: v for k, v in extra.items() if k not in ("duplicates", "gaps")}
     return Result(clean=work, findings=findings, corrections=corr,
-                  duplicates=extra.get("duplicates", pd.DataFrame()), gaps=extra.get("gaps", pd.DataFrame()))
+                  duplicates=extra.get("duplicates", pd.DataFrame()), gaps=extra.get("gaps", pd.DataFrame()),
+                  tables=tables)

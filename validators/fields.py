@@ -391,3 +391,183 @@ def make_place_checker(date_field: str | None):
 def check_free_text(raw: str | None) -> Checked:
     s = _strip(raw)
     return Checked(s or None)
+
+
+# --------------------------------------------------------------------------- deaths (KBD)
+
+check_name_kbd = make_name_checker(PLACEHOLDERS_KBD)
+
+# One number with its unit: '74', '74 år', '3 mdr', '2 Uger', '5 dage', '½ aar'.
+_AGE_PART = re.compile(r"(\d{1,3}|½)\s*([a-zæøå]*)\.?", re.I)
+_YEAR_UNITS = {"", "aar", "år", "a", "aa", "år.", "years", "year", "aar."}
+_SUB_YEAR_UNITS = {"mdr", "md", "mnd", "maaned", "maaneder", "måned", "måneder", "uge", "uger", "dag", "dage",
+                   "dg", "time", "timer", "t", "min", "minutter"}
+
+
+def check_age_at_death(raw: str | None) -> Checked:
+    """Age at death in whole years.
+
+    A plain number is the age; ``74 år`` / ``74 Aar`` is read as 74 (auto-fix, as for
+    the mothers' ages of KBF).  Infants' ages in months, weeks, days or hours (``3 mdr``,
+    ``5 dage``) are the books' own way of writing them and read as 0 years without a
+    finding; ``extra['under_one_year']`` says so.
+    """
+    s = _strip(raw)
+    if not s:
+        return EMPTY
+    if s.isdigit() and s.isascii():
+        return Checked(int(s))
+    parts = [m for m in _AGE_PART.finditer(s)]
+    rebuilt = "".join(m.group(0) for m in parts).replace(" ", "")
+    if parts and rebuilt == s.replace(" ", "") and all(
+            m.group(2).lower() in _YEAR_UNITS | _SUB_YEAR_UNITS for m in parts):
+        years = [m for m in parts if m.group(2).lower() in _YEAR_UNITS and m.group(1) != "½"]
+        if not years:
+            return Checked(0, (), {"under_one_year": True})
+        n = int(years[0].group(1))
+        return Checked(n, (Issue("AGE_MALFORMED", f"age '{s}' is not a plain number", str(n), True),))
+    shown = s if len(s) <= 20 else s[:20] + "…"
+    return Checked(None, (Issue("AGE_MALFORMED", f"age '{shown}' is not a number"),))
+
+
+# --------------------------------------------------------------------------- censuses (FT)
+
+_CENSUS_ENTRY = re.compile(r"[A-Z]\d{4}[a-z]?")
+
+
+def check_census_entry_number(raw: str | None) -> Checked:
+    """A census delivery's entry number: KIIP's ``Knnnn``, or the DDD's KIP number, a
+    capital letter and four digits (``C5799``, ``D7013``)."""
+    s = _strip(raw)
+    if _CENSUS_ENTRY.fullmatch(s):
+        return Checked(s)
+    return check_entry_number(raw)
+
+
+_CENSUS_YEAR = re.compile(r"(?:FT|Folket(?:æ|ae)lling)?[\s-]*(\d{4})", re.I)
+
+
+def check_census_year(raw: str | None) -> Checked:
+    """TAELLINGSAAR: ``1921`` as KIIP writes it, ``FT-1890`` as the DDD does."""
+    s = _strip(raw)
+    if not s:
+        return EMPTY
+    m = _CENSUS_YEAR.fullmatch(s)
+    if m and 1700 <= int(m.group(1)) <= 2100:
+        return Checked(int(m.group(1)))
+    shown = s if len(s) <= 20 else s[:20] + "…"
+    return Checked(None, (Issue("DATE_MALFORMED", f"census year '{shown}' is not a year"),))
+
+
+def check_optional_year(raw: str | None) -> Checked:
+    """A four-digit year that may be empty (FOEDEAAR)."""
+    s = _strip(raw)
+    if not s:
+        return EMPTY
+    if len(s) == 4 and s.isdigit() and 1500 <= int(s) <= 2100:
+        return Checked(int(s))
+    shown = s if len(s) <= 20 else s[:20] + "…"
+    return Checked(None, (Issue("DATE_MALFORMED", f"year '{shown}' is not a four-digit year"),))
+
+
+_ZERO_DATE = re.compile(r"[0\s./-]*0[0\s./-]*")
+_DMY_CENSUS = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
+LAST_CENSUS_YEAR = 1970  # a zero month or day is "unknown" only in a year a census can hold
+
+
+def _wild(part: int, width: int) -> str:
+    return "?" * width if part == 0 else f"{part:0{width}d}"
+
+
+def check_census_date(raw: str | None) -> Checked:
+    """A census date in any of the layouts' forms.
+
+    KIIP keys ``YYYYMMDD`` with ``?`` for unknown digits; the DDD downloads write
+    ``d-m-yyyy`` and mark unknown parts with zeros (``00-00-1890``, ``18560000``), and a
+    date of zeros only (``00-00-0000``) for no date at all.  These forms are the
+    layouts' own and are read without a finding; a bare year (``1867``, as the DDD
+    keys the year of marriage) becomes ``1867????``.  Everything else goes through the
+    KBF date rules (malformed, invalid, misplaced wildcards).
+    """
+    s = _strip(raw)
+    if not s or _ZERO_DATE.fullmatch(s):
+        return EMPTY
+    if len(s) == 4 and s.isdigit() and 1500 <= int(s) <= LAST_CENSUS_YEAR:
+        return _date_result(s + "????")
+    if len(s) == 8 and s.isdigit() and 1500 <= int(s[:4]) <= LAST_CENSUS_YEAR and (
+            s[4:6] == "00" or s[6:] == "00"):
+        y, m, d = int(s[:4]), int(s[4:6]), int(s[6:])
+        if (m == 0 and d != 0) or m > 12:
+            return check_date(s)  # a day without its month is not a date
+        return _date_result(f"{y:04d}{_wild(m, 2)}{_wild(d, 2)}")
+    m = _DMY_CENSUS.fullmatch(s)
+    if m:
+        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if y == 0:
+            return EMPTY
+        if 1500 <= y <= 2100 and mo <= 12 and (mo or not d):
+            if mo and d and not _real_date(y, mo, d):
+                return Checked(None, (Issue("DATE_INVALID", f"{s} is not a date"),), {"iso": None, "year": None})
+            if not (mo and d) or _real_date(y, mo, d):
+                return _date_result(f"{y:04d}{_wild(mo, 2)}{_wild(d, 2)}")
+    return check_date(s)
+
+
+_CENSUS_SEX = {"mand": "M", "kvinde": "K", "dreng": "M", "pige": "K", "?": "U", "??": "U", "???": "U"}
+
+
+def check_sex_census(raw: str | None) -> Checked:
+    """Sex in a census: K, M, U; the DDD downloads also write ``Mand``, ``Kvinde`` and
+    ``??`` (unreadable), read as M, K and U without a finding."""
+    s = _strip(raw)
+    word = _CENSUS_SEX.get(s.casefold())
+    if word:
+        return Checked(word)
+    return check_sex(raw)
+
+
+CIVIL_STATUS = {
+    "u": "U", "ugift": "U", "ug": "U", "ugifte": "U",
+    "g": "G", "gift": "G", "gifte": "G",
+    "e": "E", "enke": "E", "enkemand": "E", "enkefrue": "E", "enkekone": "E",
+    "f": "F", "fraskilt": "F", "fraskilte": "F", "skilt": "F",
+    "s": "S", "separeret": "S", "separerede": "S", "separeret fra": "S",
+}
+
+
+def check_civil_status(raw: str | None) -> Checked:
+    """Civil status as a one-letter code: U (unmarried), G (married), E (widowed),
+    F (divorced), S (separated).  Words and letters are both the books' own forms;
+    ``?`` marks alone mean unknown."""
+    s = _strip(raw)
+    if not s or set(s) <= {"?"}:
+        return EMPTY
+    code = CIVIL_STATUS.get(_collapse(s.casefold().rstrip(".")))
+    if code:
+        return Checked(code)
+    shown = s if len(s) <= 20 else s[:20] + "…"
+    return Checked(None, (Issue("CIVILSTAND_INVALID", f"civil status '{shown}' is not a known status"),))
+
+
+_UNDER_ONE = re.compile(r"under\s+(?:et|1|eet|ét)\s+aa?r\b.*", re.I)
+_NUMBER_QUERIED = re.compile(r"(\d{1,3})\s*\?+")
+_DATE_IN_AGE = re.compile(r"\d{1,2}\s*/\s*\d{1,2}(?:\s*-\s*\d{2,4})?")
+
+
+def check_age_census(raw: str | None) -> Checked:
+    """A census age: a plain number; ``under et aar`` (with or without the birth day
+    after it) is 0; ``31?`` is probably 31 but uncertain; a day/month keyed in the age
+    field is reported as such."""
+    s = _strip(raw)
+    if not s:
+        return EMPTY
+    if s.isdigit() and s.isascii():
+        return Checked(int(s))
+    if _UNDER_ONE.fullmatch(s):
+        return Checked(0, (Issue("AGE_MALFORMED", f"age '{s[:30]}' read as 0 (under one year)", "0", True),))
+    m = _NUMBER_QUERIED.fullmatch(s)
+    if m:
+        return Checked(None, (Issue("AGE_MALFORMED", f"age '{s}' is marked uncertain", m.group(1), False),))
+    if _DATE_IN_AGE.fullmatch(s):
+        return Checked(None, (Issue("AGE_MALFORMED", f"a day and month ('{s}') were keyed for the age"),))
+    return check_age(raw)

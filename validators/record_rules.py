@@ -43,14 +43,14 @@ def completed_years(born: pd.Series, at: pd.Series) -> pd.Series:
     return (years - before_birthday.astype("Int64")).astype("Int64")
 
 
-def registration_year(frame: pd.DataFrame, fb, event_col: str) -> None:
+def registration_year(frame: pd.DataFrame, fb, event_col: str, verb: str = "born") -> None:
     reg = frame["KALENDERAAR_REN"]
     born = _year(frame, f"{event_col}_REN")
     diff = reg - born
     bad = diff.notna() & ~diff.isin([0, 1])
     idx = frame.index[bad.fillna(False).to_numpy(dtype=bool)]
     if len(idx):
-        msg = ("registration year " + reg[idx].astype(str) + " but born " + born[idx].astype(str))
+        msg = ("registration year " + reg[idx].astype(str) + f" but {verb} " + born[idx].astype(str))
         fb.at(idx, "KALENDERAAR_INCONSISTENT", msg, "KALENDERAAR")
     # A one-digit year (keyed '1' for 1921): suggest the birth year's decade.
     raw = frame["KALENDERAAR"].astype("string").str.strip()
@@ -64,7 +64,7 @@ def registration_year(frame: pd.DataFrame, fb, event_col: str) -> None:
         fb.suggest("KALENDERAAR_INCONSISTENT", guess[fits].astype(str))
 
 
-def date_range(frame: pd.DataFrame, fb, event_col: str) -> None:
+def date_range(frame: pd.DataFrame, fb, event_col: str, verb: str = "born") -> None:
     if "_FRA_AAR" not in frame:
         return
     year = _year(frame, f"{event_col}_REN")
@@ -73,7 +73,7 @@ def date_range(frame: pd.DataFrame, fb, event_col: str) -> None:
     bad = year.notna() & ((lo.notna() & (year < lo)) | (hi.notna() & (year > hi)))
     idx = frame.index[bad.fillna(False).to_numpy(dtype=bool)]
     if len(idx):
-        msg = ("born " + year[idx].astype(str) + ", outside the book's years "
+        msg = (f"{verb} " + year[idx].astype(str) + ", outside the book's years "
                + frame.loc[idx, "_FRA_AAR"].astype(str) + "-" + frame.loc[idx, "_TIL_AAR"].astype(str))
         fb.at(idx, "DATE_OUT_OF_RANGE", msg, event_col)
 
@@ -160,12 +160,20 @@ def dead_unnamed(frame: pd.DataFrame, fb) -> None:
     fb.at(frame.index[dead], "DEAD_UNNAMED", "the child died unnamed; not used for linkage", "FORNAVN")
 
 
+def kbf_rules(frame: pd.DataFrame, source: Source, fb) -> None:
+    event = source.event_date
+    father_age_from_remarks(frame)
+    registration_year(frame, fb, event)
+    date_range(frame, fb, event)
+    baptism_after_birth(frame, fb)
+    parents_ages(frame, fb, event)
+    dead_unnamed(frame, fb)
+
+
 def run(frame: pd.DataFrame, source: Source, fb) -> None:
-    if source.code == "KBF":
-        event = source.event_date
-        father_age_from_remarks(frame)
-        registration_year(frame, fb, event)
-        date_range(frame, fb, event)
-        baptism_after_birth(frame, fb)
-        parents_ages(frame, fb, event)
-        dead_unnamed(frame, fb)
+    """The record rules of ``source``; KBD and FT keep theirs in modules of their own."""
+    from validators import ft_rules, kbd_rules
+
+    rules = {"KBF": kbf_rules, "KBD": kbd_rules.record_rules, "FT": ft_rules.record_rules}
+    if source.code in rules:
+        rules[source.code](frame, source, fb)

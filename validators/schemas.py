@@ -138,10 +138,110 @@ class KbfRecord(Record):
     LOEBENR_KONTROL: str | None = None
 
 
-def _required_date(raw: str | None) -> f.Checked:
+def _required_date(raw: str | None, what: str = "birth date") -> f.Checked:
     if raw is None or not str(raw).strip():
-        return f.Checked(None, (f.Issue("REQUIRED_MISSING", "birth date is empty"),), {"iso": None, "year": None})
+        return f.Checked(None, (f.Issue("REQUIRED_MISSING", f"{what} is empty"),), {"iso": None, "year": None})
     return f.check_date(raw)
+
+
+# Death records name people with placeholders of their own (UOP, XXXXXXX, a lone A or E);
+# the plain-name fast pattern would let 'A' and 'UOP' through, so every value is checked.
+KbdName = Checked(Rule(f.check_name_kbd, "name"))
+CivilStatus = Checked(Rule(f.check_civil_status))
+
+
+class KbdRecord(Record):
+    """One deceased person in a church book of deaths (KIIP ``dd`` file)."""
+
+    INDTASTNINGSNUMMER: EntryNumber = None
+    KILDE: KildeIs("Døde") = None
+    LOEBE_NR: RunningNumber = None
+    KILDEANGIVELSE: RequiredText = None
+    KILDE_SIDE: Page = None
+    KILDE_LOEBE_NR: BookEntry = None
+    KALENDERAAR: Year = None
+    DOEDSDATO: Checked(Rule(lambda v: _required_date(v, "death date"), "date")) = None
+    DOEDSSTED: PlaceOrDate("DOEDSDATO") = None
+    BEGRAVELSESDAG: Date = None
+    BEGRAVELSESSTED: Place = None
+    FORNAVN: KbdName = None
+    MELLEMNAVNE: KbdName = None
+    EFTERNAVN: KbdName = None
+    KOEN: Sex = None
+    CIVILSTAND: CivilStatus = None
+    ERHVERV: str | None = None
+    STEDNAVN: Place = None
+    FOEDSELSDATO: Date = None
+    FOEDESTED: PlaceOrDate("FOEDSELSDATO") = None
+    ALDER: Checked(Rule(f.check_age_at_death, "int", r"[0-9]{1,3}")) = None
+    PRAESTENS_NAVN: str | None = None
+    FADERS_NAVN: KbdName = None
+    FADERS_ERHVERV: str | None = None
+    FADERS_STEDNAVN: Place = None
+    MODERS_NAVN: KbdName = None
+    MODERS_PIGENAVN: KbdName = None
+    MODERS_ERHVERV: str | None = None
+    MODERS_STEDNAVN: Place = None
+    AEGTEFAELLES_NAVN: KbdName = None
+    AEGTEFAELLES_ERHVERV: str | None = None
+    AEGTEFAELLES_STEDNAVN: Place = None
+    ANDEN_SLAEGTNING_TYPE: str | None = None
+    ANDEN_SLAEGTNING_NAVN: KbdName = None
+    ANDEN_SLAEGTNING_ERHVERV: str | None = None
+    ANDEN_SLAEGTNING_STEDNAVN: Place = None
+    ANMAERKNINGER: str | None = None
+    KILDEBEMAERKNINGER: str | None = None
+    INDTASTERS_BEMAERKNINGER: str | None = None
+    LOEBENR_KONTROL: str | None = None
+
+
+# No fast pattern: the engine derives the ISO date and year from the checker's result.
+CensusDate = Checked(Rule(f.check_census_date, "date"))
+
+
+class FtRecord(Record):
+    """One person in a census household (KIIP ``ft`` file, or a DDD census download).
+
+    The KIIP columns of the 1921-1965 censuses, plus two that the DDD downloads carry:
+    the full name in one field (``FULDT_NAVN``) and the stated age (``ALDER``).  Later or
+    older census layouts reach these names through the alias table.
+    """
+
+    INDTASTNINGSNUMMER: Checked(Rule(f.check_census_entry_number)) = None
+    KILDE: KildeIs("Folketælling") = None
+    TAELLINGSAAR: Checked(Rule(f.check_census_year, "int", r"1[7-9][0-9]{2}")) = None
+    LOEBE_NR: RunningNumber = None
+    KILDEANGIVELSE: str | None = None
+    SKEMA_NR: str | None = None
+    BYENS_NAVN: str | None = None
+    EJERLAV: str | None = None
+    EJENDOMMENS_MATR_NR: str | None = None
+    GADENS_NAVN: str | None = None
+    GADENUMMER: str | None = None
+    FAMILIE_LOEBE_NR: str | None = None
+    EFTERNAVN: Name = None
+    MELLEMNAVNE: Name = None
+    FORNAVN: Name = None
+    PIGENAVN: Name = None
+    FULDT_NAVN: Name = None
+    KOEN: Checked(Rule(f.check_sex_census, "plain", "[KMU]")) = None
+    BOPAEL_ANDETSTEDS: str | None = None
+    OPHOLDSSTED: str | None = None
+    FOEDSELSDAG: CensusDate = None
+    FOEDEAAR: Checked(Rule(f.check_optional_year, "int", r"1[5-9][0-9]{2}")) = None
+    ALDER: Checked(Rule(f.check_age_census, "int", r"[0-9]{1,3}")) = None
+    FOEDESTED: PlaceOrDate("FOEDSELSDAG") = None
+    STATSBORGERFORHOLD: str | None = None
+    AEGTESKABELIG_STILLING: CivilStatus = None
+    VIELSESDATO: CensusDate = None
+    STILLING_I_HUSSTANDEN: str | None = None
+    ERHVERV: str | None = None
+    VIRKSOMHED: str | None = None
+    HJAELPER_FAMILIEOVERHOVED: str | None = None
+    HANDIKAP: str | None = None
+    KILDEBEMAERKNINGER: str | None = None
+    INDTASTERS_BEMAERKNINGER: str | None = None
+    LOEBENR_KONTROL: str | None = None
 
 
 class DeliveryMeta(Record):

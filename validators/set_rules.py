@@ -243,18 +243,18 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
     if not len(pairs):
         return pd.DataFrame()
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
-    name_cols = ["FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN", "FADERS_FORNAVN_REN", "FADERS_EFTERNAVN_REN",
-                 "MODERS_FORNAVN_REN", "MODERS_PIGENAVN_REN", "MODERS_EFTERNAVN_REN"]
+    # The person's own names, and the names of the people beside them (parents, spouse).
+    name_cols = list(source.person_names) + list(source.relation_names)
     involved = frame.loc[np.union1d(a, b), [c for c in name_cols if c in frame]]
-    child = _text(involved, ["FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"])
-    parents = _text(involved, ["FADERS_FORNAVN_REN", "FADERS_EFTERNAVN_REN", "MODERS_FORNAVN_REN",
-                               "MODERS_PIGENAVN_REN", "MODERS_EFTERNAVN_REN"])
+    child = _text(involved, list(source.person_names))
+    parents = _text(involved, list(source.relation_names))
     first = work["first"]
     jw = JaroWinkler.normalized_similarity
     name_sim = process.cpdist(child.loc[a].tolist(), child.loc[b].tolist(), scorer=jw, workers=1)
     first_sim = process.cpdist(first.loc[a].tolist(), first.loc[b].tolist(), scorer=jw, workers=1)
     parent_sim = process.cpdist(parents.loc[a].tolist(), parents.loc[b].tolist(), scorer=jw, workers=1)
-    same_date = (work["date"].loc[a].to_numpy() == work["date"].loc[b].to_numpy())
+    dates = work["date"].fillna("").to_numpy(dtype=object)
+    same_date = (dates[a] == dates[b]) & (dates[a] != "")
     no_parents = (parents.loc[a].to_numpy() == "") & (parents.loc[b].to_numpy() == "")
     parent_ok = (parent_sim >= DUPLICATE_PARENT_SIMILARITY) | no_parents
     dup = ((name_sim >= DUPLICATE_NAME_SIMILARITY) & (first_sim >= DUPLICATE_FIRST_NAME_SIMILARITY)
@@ -264,7 +264,7 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
     a, b = a[dup], b[dup]
     sim = np.round((name_sim[dup] + parent_sim[dup]) / 2, 3)
     idx = pd.Index(b)
-    msg = pd.Series([f"same child as line {la} (LOEBE_NR {na}), similarity {s:.2f}"
+    msg = pd.Series([f"same {source.record_noun} as line {la} (LOEBE_NR {na}), similarity {s:.2f}"
                      for la, na, s in zip(frame.loc[a, "_line"], frame.loc[a, "LOEBE_NR"], sim)], index=idx)
     fb.at(idx, "DUPLICATE_RECORD", msg, None)
     return pd.DataFrame({"entry_number": frame.loc[a, "_delivery"].to_numpy(), "file": frame.loc[a, "_file"].to_numpy(),
@@ -273,7 +273,13 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
 
 
 def run(frame: pd.DataFrame, source: Source, fb, options: dict) -> dict:
-    if source.code != "KBF":
+    """The set rules of ``source``: church books (KBF, KBD) share the book rules below;
+    censuses have households instead (``validators.ft_rules``)."""
+    if source.code == "FT":
+        from validators import ft_rules
+
+        return ft_rules.set_rules(frame, source, fb, options)
+    if source.code not in ("KBF", "KBD"):
         return {}
     add_sections(frame, source)
     running_numbers(frame, fb)

@@ -2,33 +2,17 @@
 
 A source is a schema (``validators.schemas``), the value KIIP writes in ``KILDE``, the
 suffix of its data file, its required columns, and the record and set rules that apply.
-Adding a source means adding an entry here, not a second pipeline.
+Adding a source means adding an entry here (and its rules to the dispatch tables of
+``record_rules`` and ``set_rules``), not a second pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from validators.schemas import KbfRecord
-
-KBD_COLUMNS = (
-    "INDTASTNINGSNUMMER;KILDE;LOEBE_NR;KILDEANGIVELSE;KILDE_SIDE;KILDE_LOEBE_NR;KALENDERAAR;DOEDSDATO;"
-    "DOEDSSTED;BEGRAVELSESDAG;BEGRAVELSESSTED;FORNAVN;MELLEMNAVNE;EFTERNAVN;KOEN;CIVILSTAND;ERHVERV;"
-    "STEDNAVN;FOEDSELSDATO;FOEDESTED;ALDER;PRAESTENS_NAVN;FADERS_NAVN;FADERS_ERHVERV;FADERS_STEDNAVN;"
-    "MODERS_NAVN;MODERS_PIGENAVN;MODERS_ERHVERV;MODERS_STEDNAVN;AEGTEFAELLES_NAVN;AEGTEFAELLES_ERHVERV;"
-    "AEGTEFAELLES_STEDNAVN;ANDEN_SLAEGTNING_TYPE;ANDEN_SLAEGTNING_NAVN;ANDEN_SLAEGTNING_ERHVERV;"
-    "ANDEN_SLAEGTNING_STEDNAVN;ANMAERKNINGER;KILDEBEMAERKNINGER;INDTASTERS_BEMAERKNINGER;LOEBENR_KONTROL"
-).split(";")
-FT_COLUMNS = (
-    "INDTASTNINGSNUMMER;KILDE;TAELLINGSAAR;LOEBE_NR;KILDEANGIVELSE;SKEMA_NR;BYENS_NAVN;EJERLAV;"
-    "EJENDOMMENS_MATR_NR;GADENS_NAVN;GADENUMMER;FAMILIE_LOEBE_NR;EFTERNAVN;MELLEMNAVNE;FORNAVN;PIGENAVN;"
-    "KOEN;BOPAEL_ANDETSTEDS;OPHOLDSSTED;FOEDSELSDAG;FOEDEAAR;FOEDESTED;STATSBORGERFORHOLD;"
-    "AEGTESKABELIG_STILLING;VIELSESDATO;STILLING_I_HUSSTANDEN;ERHVERV;VIRKSOMHED;HJAELPER_FAMILIEOVERHOVED;"
-    "HANDIKAP;KILDEBEMAERKNINGER;INDTASTERS_BEMAERKNINGER;LOEBENR_KONTROL"
-).split(";")
+from validators.schemas import FtRecord, KbdRecord, KbfRecord
 
 
 @dataclass(frozen=True)
@@ -41,6 +25,13 @@ class Source:
     model: type[BaseModel] | None = None  # None: recognised but not validated yet
     section_fields: tuple[str, ...] = ()  # what a book section is (entry numbers restart)
     event_date: str | None = None
+    # Name columns of the person the record is about, and of the people named beside
+    # them (parents, spouse): the duplicate check compares both.
+    person_names: tuple[str, ...] = ()
+    relation_names: tuple[str, ...] = ()
+    record_noun: str = "record"  # how messages speak of one record ("child", "person")
+    # Columns the record and set rules add that belong in the clean table, after the flags.
+    derived_columns: tuple[str, ...] = ()
     options: dict = field(default_factory=dict)
 
     @property
@@ -48,27 +39,45 @@ class Source:
         return self.model is not None
 
 
+BOOK_REQUIRED = ("INDTASTNINGSNUMMER", "KILDE", "LOEBE_NR", "KILDEANGIVELSE", "KILDE_SIDE", "KILDE_LOEBE_NR",
+                 "KALENDERAAR")
+
 KBF = Source(
     code="KBF", kilde="Fødte", data_suffix="fd",
     columns=tuple(KbfRecord.model_fields),
-    required=("INDTASTNINGSNUMMER", "KILDE", "LOEBE_NR", "KILDEANGIVELSE", "KILDE_SIDE", "KILDE_LOEBE_NR",
-              "KALENDERAAR", "FOEDSELSDATO", "FORNAVN", "EFTERNAVN", "KOEN"),
+    required=BOOK_REQUIRED + ("FOEDSELSDATO", "FORNAVN", "EFTERNAVN", "KOEN"),
     model=KbfRecord,
     section_fields=("KALENDERAAR", "KOEN"),
     event_date="FOEDSELSDATO",
+    person_names=("FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"),
+    relation_names=("FADERS_FORNAVN_REN", "FADERS_EFTERNAVN_REN", "MODERS_FORNAVN_REN", "MODERS_PIGENAVN_REN",
+                    "MODERS_EFTERNAVN_REN"),
+    record_noun="child",
 )
 KBD = Source(
-    code="KBD", kilde="Døde", data_suffix="dd", columns=tuple(KBD_COLUMNS),
-    required=("INDTASTNINGSNUMMER", "KILDE", "LOEBE_NR", "KILDEANGIVELSE", "KILDE_SIDE", "KILDE_LOEBE_NR",
-              "KALENDERAAR", "DOEDSDATO", "KOEN"),
+    code="KBD", kilde="Døde", data_suffix="dd",
+    columns=tuple(KbdRecord.model_fields),
+    required=BOOK_REQUIRED + ("DOEDSDATO", "KOEN"),
+    model=KbdRecord,
+    section_fields=("KALENDERAAR", "KOEN"),
+    event_date="DOEDSDATO",
+    person_names=("FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"),
+    relation_names=("FADERS_NAVN_REN", "MODERS_NAVN_REN", "AEGTEFAELLES_NAVN_REN"),
+    record_noun="person",
+    derived_columns=("ALDER_VED_DOED",),
 )
 FT = Source(
-    code="FT", kilde="Folketælling", data_suffix="ft", columns=tuple(FT_COLUMNS),
+    code="FT", kilde="Folketælling", data_suffix="ft",
+    columns=tuple(FtRecord.model_fields),
     required=("INDTASTNINGSNUMMER", "LOEBE_NR", "KOEN"),
+    model=FtRecord,
+    person_names=("FULDT_NAVN_REN", "FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"),
+    record_noun="person",
+    derived_columns=("HUSSTAND_ID", "HUSSTAND_NR", "FAMILIEROLLE", "STILLING_KODE", "ROLLE_REGEL",
+                     "FAR_LOEBE_NR", "MOR_LOEBE_NR", "FORAELDRE_REGEL", "HUSSTAND_REGEL", "TAELLINGSDATO",
+                     "ALDER_BEREGNET", "NAVN_SAMLET", "EFTERNAVN_UDLEDT", "BOR_ANDETSTEDS"),
 )
 
 SOURCES: dict[str, Source] = {s.code: s for s in (KBF, KBD, FT)}
 BY_SUFFIX: dict[str, Source] = {s.data_suffix: s for s in SOURCES.values()}
 BY_KILDE: dict[str, Source] = {s.kilde.casefold(): s for s in SOURCES.values()}
-
-RecordRule = Callable

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import write_delivery
+
 from ingest.pipeline import corrections_frame, run_pipeline
 
 
@@ -76,6 +76,7 @@ def test_every_automatic_fix_is_a_correction(table):
 def test_fast_path_gives_the_same_table_as_the_checker(tmp_path, monkeypatch):
     """Large columns skip the checker for known-good values; the table must not change."""
     from conftest import kbf_row
+
     from validators import engine
 
     rows = [kbf_row(i, i, KILDE_SIDE=str(1 + (i - 1) // 5)) for i in range(1, 61)]

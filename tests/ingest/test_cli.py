@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import kbf_row, write_delivery
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kbf"

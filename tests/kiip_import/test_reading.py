@@ -139,21 +139,25 @@ def test_missing_partner_file_and_missing_column(tmp_path, clean_rows):
     assert [(f["file"], f["field"]) for f in missing] == [("K2702fd.csv", "KILDEANGIVELSE")]
 
 
-def test_census_download_gets_one_clear_finding(tmp_path):
+def test_census_download_is_read_as_an_ft_delivery(tmp_path):
     shared = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "ddd-census-vejby"
     folder = tmp_path / "census"
     folder.mkdir()
     (folder / "C5799.csv").write_bytes(
-        "KIPnr;Løbenr;Kildestednavn;Husstands/familienr.;Kildenavn;Køn;FTår\nC5799;1;Vejby;1;Jens;M;FT-1890\n"
-        .encode("latin-1"))
-    result = run_pipeline([folder])
+        "KIPnr;Løbenr;Kildestednavn;Husstands/familienr.;Kildenavn;Køn;Stilling_i_husstanden;FTår\n"
+        "C5799;1;Vejby;1;Jens Hansen;M;Husfader;FT-1890\n".encode("latin-1"))
+    result = run_pipeline([folder], keep_clean=True)
     findings = result.findings_json()["findings"]
-    assert len(findings) == 1
-    assert findings[0]["code"] == "SOURCE_UNSUPPORTED" and findings[0]["file"] == "C5799.csv"
+    assert [(f["code"], f["severity"], f["file"]) for f in findings] == [("CENSUS_DOWNLOAD", "info", "C5799.csv")]
+    (delivery,) = result.deliveries
+    assert (delivery.entry_number, delivery.source, delivery.rows) == ("C5799", "FT", 1)
+    table = result.clean["FT"][0]
+    assert table.at[0, "FULDT_NAVN"] == "Jens Hansen" and table.at[0, "TAELLINGSAAR_REN"] == 1890
     if shared.is_dir():
         real = run_pipeline([shared])
-        files = {f["file"] for f in real.findings_json()["findings"] if f["code"] == "SOURCE_UNSUPPORTED"}
-        assert files == {"C5799.csv", "C6987.csv", "D7013.csv"}
+        assert {(d.entry_number, d.source) for d in real.deliveries} == {
+            ("C5799", "FT"), ("C6987", "FT"), ("D7013", "FT")}
+        assert not any(f["code"] == "SOURCE_UNSUPPORTED" for f in real.findings_json()["findings"])
 
 
 def test_known_rename_is_applied_and_reported(tmp_path, clean_rows, monkeypatch):

@@ -52,6 +52,10 @@ def _build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the whole job on the bundled fixtures")
     d.add_argument("--out", type=Path, help="working folder (default: a new temporary folder)")
 
+    sub.add_parser("names", help="name database: count spellings, suggest groups, import accepted ones "
+                                 "(mgr-ingest names --help)")
+    sub.add_parser("places", help="parish register: unresolved birthplaces, import a register "
+                                  "(mgr-ingest places --help)")
     sub.add_parser("ocr", help="read page numbers, entry numbers and dates off scanned pages "
                                "(mgr-ingest ocr --help)")
     return p
@@ -152,6 +156,11 @@ COMMANDS = {"validate": cmd_validate, "clean": cmd_clean, "demo": cmd_demo}
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["names"], ["places"]):
+        # Curation commands for the name database and the parish register parse their own arguments.
+        from validators.curation_cli import names_main, places_main
+
+        return (names_main if argv[0] == "names" else places_main)(argv[1:])
     if argv[:1] == ["ocr"]:
         # The OCR command parses its own arguments (including its own --help).
         from ingest.ocr.pipeline import main as ocr_main

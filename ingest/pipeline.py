@@ -22,6 +22,8 @@ from kiip_import.delivery import Delivery, find_deliveries, load_candidate
 from kiip_import.delivery import _loose_file_delivery as load_loose_file
 from validators.engine import CORRECTION_COLUMNS, Result, validate_frame
 from validators.findings import FINDING_COLUMNS, to_records
+from validators.match_keys import add_match_keys
+from validators.places import parish_of_deliveries
 from validators.schemas import field_rules
 from validators.sources import SOURCES
 
@@ -176,8 +178,15 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
             for sev in ("error", "warning", "info"):
                 summary.counts[sev] += int(per_delivery.get((d.entry_number, sev), 0))
         if keep_clean:
-            result.clean.setdefault(source_code, []).append(clean_columns(source_code, res.clean, extras))
+            # Match keys for linkage: standard names, birth date, birth parish code; a
+            # birthplace like 'her i sognet' resolves to the delivery's own parish.
+            own = parish_of_deliveries(d for d, _ in items)
+            part = clean_columns(source_code, res.clean, extras)
+            part = add_match_keys(part, source_code, part["INDTASTNINGSNUMMER"].map(own))
+            result.clean.setdefault(source_code, []).append(part)
             for name, table in res.tables.items():
+                if name == "ft_children":
+                    table = add_match_keys(table, "FT_CHILDREN", table["INDTASTNINGSNUMMER"].map(own))
                 result.tables.setdefault(name, []).append(table)
         if len(res.corrections):
             result.corrections.append(res.corrections)

@@ -1,0 +1,169 @@
+"""Match keys beside the clean columns: what a linker joins and compares on."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import ft_row, kbd_row, kbf_row, write_delivery
+
+from ingest.pipeline import run_pipeline
+from validators.match_keys import add_match_keys
+from validators.places import load_parish_register, parish_of_deliveries
+from validators.sources import FT, KBD
+
+
+@pytest.fixture
+def keyed(tmp_path):
+    rows = [kbf_row(i, i) for i in range(1, 11)]
+    rows[0].update(FORNAVN="Christian", MELLEMNAVNE="Aage", EFTERNAVN="Jensen [Nielsen]", FOEDSELSDATO="19210309",
+                   FOEDESTED="her i sognet")
+    rows[1].update(FORNAVN="Kristian", MELLEMNAVNE="--", EFTERNAVN="[NIELSEN] HOLM", FOEDESTED="Tibirke Sogn")
+    rows[2].update(FORNAVN="DØDFØDT", EFTERNAVN="Larsen", FOEDESTED="")
+    rows[3].update(FORNAVN="Hans-Peter", EFTERNAVN="Sörensen", FOEDESTED="Valby")
+    rows[4].update(FOEDSELSDATO="19210230", FOEDESTED="Hillerød")
+    rows[5].update(MODERS_FORNAVN="Karen", MODERS_EFTERNAVN="Jensen", MODERS_PIGENAVN="Nielsd.",
+                   MODERS_FOEDSELSDAG="18951103", MODERS_FOEDESTED="Oelstykke")
+    rows[6].update(FADERS_FORNAVN="Carl", FADERS_EFTERNAVN="Pedersen", FADERS_FOEDSELSDAG="1894????",
+                   FADERS_FOEDESTED="her")
+    write_delivery(tmp_path, rows)  # the delivery's SOGN is Vejby (Holbo Herred, Frederiksborg Amt)
+    result = run_pipeline([tmp_path], keep_clean=True, progress=False)
+    clean = result.clean["KBF"][0]
+    own = clean["INDTASTNINGSNUMMER"].map(parish_of_deliveries(result.deliveries))
+    return add_match_keys(clean, "KBF", own).set_index("LOEBE_NR")
+
+
+def test_raw_and_clean_columns_are_kept(keyed):
+    assert keyed.at[1, "FORNAVN"] == "Christian" and keyed.at[1, "EFTERNAVN"] == "Jensen [Nielsen]"
+    assert keyed.at[1, "EFTERNAVN_UDEN_KLAMMER"] == "Jensen"
+
+
+def test_name_keys_with_and_without_the_struck_out_part(keyed):
+    assert keyed.at[1, "NAVN_NOEGLE"] == "CHRISTIANÅGEJENSENNIELSEN"
+    assert keyed.at[1, "NAVN_UDEN_KLAMMER_NOEGLE"] == "CHRISTIANÅGEJENSEN"
+    assert keyed.at[1, "NAVN_KUN_KLAMMER_NOEGLE"] == "CHRISTIANÅGENIELSEN"
+    assert keyed.at[2, "NAVN_UDEN_KLAMMER_NOEGLE"] == "KRISTIANHOLM"  # "--" means no middle name
+    assert keyed.at[2, "NAVN_KUN_KLAMMER_NOEGLE"] == "KRISTIANNIELSEN"
+    assert pd.isna(keyed.at[4, "NAVN_KUN_KLAMMER_NOEGLE"])  # no struck-out part
+
+
+def test_standard_names_use_the_name_database(keyed):
+    assert keyed.at[1, "FORNAVN_GRUNDNAVN"] == "KRISTIAN"
+    assert keyed.at[1, "NAVN_UDEN_KLAMMER_STANDARD"] == "KRISTIANÅGEJENSEN"
+    assert keyed.at[2, "NAVN_UDEN_KLAMMER_STANDARD"] == "KRISTIANHOLM"
+    assert keyed.at[1, "NAVN_STANDARD"] == "KRISTIANÅGEJENSENNIELSEN"
+    assert keyed.at[7, "FADERS_FORNAVN_GRUNDNAVN"] == "KARL"
+
+
+def test_blanks_and_hyphens_do_not_count(keyed):
+    assert keyed.at[4, "NAVN_NOEGLE"] == "HANSPETERSØRENSEN"
+    assert keyed.at[4, "FORNAVN_GRUNDNAVN"] == "HANS PETER"
+
+
+def test_birth_date_key_is_iso_and_empty_when_not_a_date(keyed):
+    assert keyed.at[1, "FOEDSELSDATO_NOEGLE"] == "1921-03-09"
+    assert pd.isna(keyed.at[5, "FOEDSELSDATO_NOEGLE"])  # 30 February
+    assert pd.isna(keyed.at[7, "FADERS_FOEDSELSDATO_NOEGLE"])  # 1894????
+    assert keyed.at[6, "MODERS_FOEDSELSDATO_NOEGLE"] == "1895-11-03"
+
+
+def test_birth_parish_codes(keyed):
+    reg = load_parish_register()
+    vejby = reg.own_code("Vejby")
+    assert keyed.at[1, "FOEDESTED_SOGNEKODE"] == vejby
+    assert keyed.at[1, "FOEDESTED_SOGNEKODE_METODE"] == "eget_sogn"
+    assert keyed.at[2, "FOEDESTED_SOGNEKODE"] == reg.own_code("Tibirke")
+    assert keyed.at[4, "FOEDESTED_SOGNEKODE"] == reg.own_code("Valby, Holbo Herred")  # Vejby lies in Frederiksborg
+    assert pd.isna(keyed.at[5, "FOEDESTED_SOGNEKODE"])
+    assert keyed.at[5, "FOEDESTED_SOGNEKODE_METODE"] == "ukendt"
+    assert keyed.at[6, "MODERS_FOEDESTED_SOGNEKODE"] == reg.own_code("Ølstykke")
+    assert keyed.at[7, "FADERS_FOEDESTED_SOGNEKODE"] == vejby
+
+
+def test_mothers_maiden_name_variant_and_patronymic(keyed):
+    assert keyed.at[6, "MODERS_NAVN_PIGENAVN_NOEGLE"] == "KARENNIELSDATTER"
+    assert keyed.at[6, "MODERS_PIGENAVN_GRUNDNAVN"] == "NIELSDATTER"
+
+
+def test_dead_unnamed_child_is_flagged_by_the_clean_layer(keyed):
+    assert keyed.at[3, "DOED_UDEN_NAVN"] == "J"
+    assert not keyed.at[3, "TIL_LINKAGE"]
+
+
+def test_one_parish_for_the_whole_table_and_kbd_digit_fixes():
+    kbd = pd.DataFrame({"FORNAVN": ["Bolv1g", "UOP"], "FORNAVN_REN": ["Bolv1g", None], "EFTERNAVN": ["A&elsen", "Hansen"],
+                        "FOEDSELSDATO": ["19010203", "1901"], "FOEDESTED": ["her", "Vejby"],
+                        "FADERS_NAVN": ["Jens Chr. Axelsen", ""], "DOEDSDATO": ["19250101", "19251301"]},
+                       dtype="string")
+    out = add_match_keys(kbd, "KBD", "Tibirke")
+    assert out.at[0, "NAVN_NOEGLE"] == "BOLVIGAXELSEN"
+    assert out.at[1, "NAVN_NOEGLE"] == "HANSEN"  # UOP read as empty by the clean layer
+    assert out.at[0, "FOEDSELSDATO_NOEGLE"] == "1901-02-03" and pd.isna(out.at[1, "FOEDSELSDATO_NOEGLE"])
+    assert out.at[0, "FOEDESTED_SOGNEKODE"] == load_parish_register().own_code("Tibirke")
+    assert out.at[0, "FADERS_NAVN_NOEGLE"] == "JENSCHRAXELSEN"
+    assert pd.isna(out.at[1, "FADERS_NAVN_NOEGLE"])
+    assert out.at[0, "DOEDSDATO_NOEGLE"] == "1925-01-01" and pd.isna(out.at[1, "DOEDSDATO_NOEGLE"])
+
+
+def test_ft_full_name_fills_in_when_the_parts_are_empty():
+    ft = pd.DataFrame({"FORNAVN": ["Ane", None], "EFTERNAVN": ["Hansen", None], "FULDT_NAVN": [None, "Caren Marie Holm"],
+                       "KOEN": ["K", "K"]}, dtype="string")
+    out = add_match_keys(ft, "FT")
+    assert list(out["NAVN_NOEGLE"]) == ["ANEHANSEN", "CARENMARIEHOLM"]
+    assert out.at[1, "NAVN_STANDARD"] == "KARENMARIEHOLM"
+
+
+def test_an_unknown_source_is_refused():
+    with pytest.raises(ValueError, match="XYZ"):
+        add_match_keys(pd.DataFrame({"FORNAVN": ["A"]}), "XYZ")
+
+
+def test_keys_are_the_same_on_a_large_table_as_row_by_row():
+    from validators.names import load_name_database
+
+    db = load_name_database()
+    names = pd.Series(["Christian", "Aage", None, "Jensen [Nielsen]", "-"] * 2000, dtype="string")
+    frame = pd.DataFrame({"FORNAVN": names, "EFTERNAVN": names.iloc[::-1].reset_index(drop=True)})
+    out = add_match_keys(frame, "CPR")
+    for i in (0, 1, 2, 3, 4, 9999):
+        parts = [db.rules.key(db.rules.normalise(v)) for v in (frame.at[i, "FORNAVN"], frame.at[i, "EFTERNAVN"])
+                 if not pd.isna(v)]
+        expected = "".join(p for p in parts if p) or None
+        got = out.at[i, "NAVN_NOEGLE"]
+        assert (None if pd.isna(got) else got) == expected
+
+
+def test_kbd_deliveries_get_keys_through_the_pipeline(tmp_path):
+    rows = [kbd_row(i, i) for i in range(1, 6)]
+    rows[0].update(FORNAVN="Bolv1g", EFTERNAVN="A&elsen", FOEDESTED="her i Sognet")
+    rows[1].update(FADERS_NAVN="Chr. Aagesen", FOEDESTED="Tibirke", DOEDSSTED="Helsinge Sogn")
+    write_delivery(tmp_path, rows, entry="K2750", source=KBD, meta={"SOGN": "Vejby"})
+    result = run_pipeline([tmp_path], keep_clean=True, progress=False)
+    clean = result.clean["KBD"][0]
+    keyed = add_match_keys(clean, "KBD", clean["INDTASTNINGSNUMMER"].map(parish_of_deliveries(result.deliveries)))
+    keyed = keyed.set_index("LOEBE_NR")
+    reg = load_parish_register()
+    assert keyed.at[1, "NAVN_NOEGLE"] == "BOLVIGAXELSEN"
+    assert keyed.at[1, "FOEDESTED_SOGNEKODE"] == reg.own_code("Vejby")
+    assert keyed.at[2, "FOEDESTED_SOGNEKODE"] == reg.own_code("Tibirke")
+    assert keyed.at[2, "FADERS_NAVN_NOEGLE"] == "CHRÅGESEN"
+    assert keyed.at[2, "DOEDSSTED_SOGNEKODE"] == reg.own_code("Helsinge")
+    assert keyed.at[1, "DOEDSDATO_NOEGLE"].startswith("1921-03-")
+
+
+def test_the_census_per_child_table_gets_keys_for_child_and_parents(tmp_path):
+    rows = [ft_row(1, "Husfader", FORNAVN="Carl", EFTERNAVN="Holm", KOEN="M", AEGTESKABELIG_STILLING="Gift",
+                   FOEDSELSDAG="18950101", FOEDESTED="Vejby"),
+            ft_row(2, "Hustru", FORNAVN="Karen", EFTERNAVN="Holm", KOEN="K", AEGTESKABELIG_STILLING="Gift",
+                   FOEDSELSDAG="18970202", FOEDESTED="Oelstykke"),
+            ft_row(3, "Søn", FORNAVN="Aage", EFTERNAVN="Holm", KOEN="M", FOEDSELSDAG="19250303", FOEDESTED="her")]
+    write_delivery(tmp_path, rows, entry="K3801", source=FT, meta={"SOGN": "Vejby"})
+    result = run_pipeline([tmp_path], keep_clean=True, progress=False)
+    children = pd.concat(result.tables["ft_children"], ignore_index=True)
+    own = children["INDTASTNINGSNUMMER"].map(parish_of_deliveries(result.deliveries))
+    keyed = add_match_keys(children, "FT_CHILDREN", own)
+    reg = load_parish_register()
+    row = keyed.iloc[0]
+    assert row["BARN_NAVN_NOEGLE"] == "ÅGEHOLM" and row["BARN_FOEDSELSDATO_NOEGLE"] == "1925-03-03"
+    assert row["BARN_FOEDESTED_SOGNEKODE"] == reg.own_code("Vejby")
+    assert row["FAR_NAVN_STANDARD"] == "KARLHOLM"
+    assert row["MOR_FOEDESTED_SOGNEKODE"] == reg.own_code("Ølstykke")

@@ -1,0 +1,169 @@
+"""The name database: importing a CSV, giving each single name its grundnavn, counting spellings."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import kbf_row, write_delivery
+
+from ingest.pipeline import run_pipeline
+from validators.curation_cli import names_main
+from validators.names import (
+    NameDatabaseError,
+    build_name_database,
+    count_spellings,
+    import_name_database,
+    load_name_database,
+)
+
+
+def _write(tmp_path, text: str, name: str = "names.csv", encoding: str = "utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+SMALL = """# a comment line is allowed
+variant;grundnavn;kind;sex
+Christian;Kristian;fornavn;M
+Kristian;Kristian;fornavn;M
+Caren;Karen;fornavn;K
+Petersen;Petersen;efternavn;
+Pedersen;Pedersen;efternavn;
+"""
+
+
+def test_import_and_apply(tmp_path):
+    db = import_name_database(_write(tmp_path, SMALL))
+    assert db.standardise("Christian") == "KRISTIAN"
+    assert db.standardise("Kristian") == "KRISTIAN"
+    assert db.standardise("Caren Marie") == "KAREN MARIE"  # unknown names keep their normalised spelling
+    assert db.standardise("Hans-Christian") == "HANS KRISTIAN"
+
+
+def test_aa_and_å_meet_without_a_row_of_their_own(tmp_path):
+    db = import_name_database(_write(tmp_path, SMALL + "Åge;Åge;fornavn;M\n"))
+    assert db.standardise("Aage") == db.standardise("Åge") == "ÅGE"
+
+
+def test_different_surnames_stay_different():
+    db = load_name_database()
+    assert db.standardise("Petersen", "efternavn") == "PETERSEN"
+    assert db.standardise("Pedersen", "efternavn") == "PEDERSEN"
+    assert db.standardise("Christensen", "efternavn") != db.standardise("Kristensen", "efternavn")
+
+
+def test_related_first_names_are_not_merged_in_the_seed():
+    db = load_name_database()
+    assert db.standardise("Bente") == "BENTE"
+    assert db.standardise("Benedicte") == db.standardise("Benedikte") == "BENEDIKTE"
+    assert db.standardise("Karen") != db.standardise("Karin")
+    assert db.standardise("Kristian") != db.standardise("Kristen")
+    assert db.standardise("Christian") == db.standardise("Kristian") == "KRISTIAN"
+    assert db.standardise("Caren") == "KAREN"
+
+
+def test_the_seed_imports_cleanly():
+    db = load_name_database()
+    assert db.warnings == []
+    assert len(db) > 300
+
+
+def test_a_name_field_is_looked_up_among_its_own_kind_first(tmp_path):
+    text = "variant;grundnavn;kind;sex\nHolm;Holm;efternavn;\nHolme;Holm;efternavn;\nHolme;Holmer;fornavn;M\n"
+    db = import_name_database(_write(tmp_path, text))
+    assert db.standardise("Holme", "efternavn") == "HOLM"
+    assert db.standardise("Holme", "fornavn") == "HOLMER"
+    assert db.standardise("Holm", "fornavn") == "HOLM"  # a middle name that is a family name
+
+
+def test_sex_specific_grundnavn(tmp_path):
+    text = "variant;grundnavn;kind;sex\nFrede;Frede;fornavn;M\nFrede;Frederikke;fornavn;K\n"
+    db = import_name_database(_write(tmp_path, text))
+    assert db.sex_specific
+    assert db.standardise("Frede", sex="M") == "FREDE"
+    assert db.standardise("Frede", sex="K") == "FREDERIKKE"
+    s = db.standardise_series(pd.Series(["Frede", "Frede", None], dtype="string"), "fornavn",
+                              pd.Series(["M", "K", "K"], dtype="string"))
+    assert list(s.iloc[:2]) == ["FREDE", "FREDERIKKE"] and pd.isna(s.iloc[2])
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    text = ("variant;grundnavn;kind;sex\n"
+            "Christian;Kristian;fornavn;M\n"
+            "Christian;Karsten;fornavn;M\n"      # a second grundnavn for the same spelling
+            "Hans Peter;Hans;fornavn;M\n"        # not one single name
+            "Ole;Ole;mellemnavn;M\n"             # unknown kind
+            "Ib;Ib;fornavn;X\n"                  # unknown sex
+            ";Ole;fornavn;M\n")                  # empty variant
+    with pytest.raises(NameDatabaseError) as err:
+        import_name_database(_write(tmp_path, text))
+    assert len(err.value.problems) == 5
+    assert "line 3" in err.value.problems[0] and "KARSTEN" in err.value.problems[0]
+
+
+def test_a_chain_is_followed_to_its_end_with_a_warning():
+    db = build_name_database([
+        {"variant": "Chresten", "grundnavn": "Christen", "kind": "fornavn", "sex": "M"},
+        {"variant": "Christen", "grundnavn": "Kristen", "kind": "fornavn", "sex": "M"},
+    ])
+    assert db.standardise("Chresten") == "KRISTEN"
+    assert any("CHRISTEN" in w for w in db.warnings)
+
+
+def test_a_missing_column_is_named(tmp_path):
+    with pytest.raises(NameDatabaseError, match="grundnavn"):
+        import_name_database(_write(tmp_path, "variant;kind;sex\nOle;fornavn;M\n"))
+
+
+def test_a_windows_1252_file_imports(tmp_path):
+    path = _write(tmp_path, "variant;grundnavn;kind;sex\nSören;Søren;fornavn;M\n", encoding="cp1252")
+    assert import_name_database(path).standardise("Sören") == "SØREN"
+
+
+# --------------------------------------------------------------------------- counts and the CLI
+
+def test_spellings_are_counted_per_source(tmp_path):
+    rows = [kbf_row(i, i) for i in range(1, 7)]
+    rows[0].update(FORNAVN="Christian", EFTERNAVN="Jensen")
+    rows[1].update(FORNAVN="Kristian", EFTERNAVN="Jensen [Nielsen]")
+    rows[2].update(FORNAVN="Kristian Christian")
+    rows[3].update(FORNAVN="Aage")
+    rows[4].update(FORNAVN="Åge", MELLEMNAVNE="-")
+    write_delivery(tmp_path, rows)
+    clean = run_pipeline([tmp_path], keep_clean=True, progress=False).clean["KBF"][0]
+    counts = count_spellings(clean, "KBF")
+    first = counts[counts["kind"] == "fornavn"].set_index("spelling")
+    assert first.at["KRISTIAN", "occurrences"] == 2
+    assert first.at["CHRISTIAN", "occurrences"] == 2
+    assert first.at["CHRISTIAN", "grundnavn"] == "KRISTIAN"
+    assert first.at["ÅGE", "occurrences"] == 2
+    last = counts[counts["kind"] == "efternavn"].set_index("spelling")
+    assert last.at["NIELSEN", "occurrences"] == 1  # the struck-out part counts as a spelling met
+    assert set(counts["source"]) == {"KBF"}
+    assert "-" not in set(counts["spelling"])
+    few = count_spellings(clean, "KBF", min_count=3)
+    assert (few["occurrences"] >= 3).all()
+
+
+def test_names_import_adds_accepted_rows_and_keeps_the_file(tmp_path, capsys):
+    db_file = _write(tmp_path, SMALL)
+    accepted = _write(tmp_path, "variant;grundnavn;kind;sex\nKristjan;Kristian;fornavn;M\nCaren;Karen;fornavn;K\n",
+                      "accepted.csv")
+    assert names_main(["import", str(accepted), "--db", str(db_file), "--check"]) == 0
+    assert "Kristjan" not in db_file.read_text(encoding="utf-8")
+    assert names_main(["import", str(accepted), "--db", str(db_file)]) == 0
+    text = db_file.read_text(encoding="utf-8")
+    assert text.startswith("# a comment line is allowed")
+    assert "Kristjan;Kristian;fornavn;M" in text and text.count("Caren;") == 1
+    assert import_name_database(db_file).standardise("Kristjan") == "KRISTIAN"
+    assert "1 spellings added" in capsys.readouterr().out
+
+
+def test_names_import_refuses_a_conflict_and_changes_nothing(tmp_path, capsys):
+    db_file = _write(tmp_path, SMALL)
+    before = db_file.read_text(encoding="utf-8")
+    bad = _write(tmp_path, "variant;grundnavn;kind;sex\nChristian;Karsten;fornavn;M\n", "bad.csv")
+    assert names_main(["import", str(bad), "--db", str(db_file)]) == 1
+    assert db_file.read_text(encoding="utf-8") == before
+    assert "nothing was imported" in capsys.readouterr().err

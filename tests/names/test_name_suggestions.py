@@ -1,0 +1,136 @@
+"""The curation aid: proposed groups of spellings, largest first, never merging different names."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import kbf_row, write_delivery
+
+from validators.curation_cli import names_main
+from validators.names import (
+    build_name_database,
+    import_name_database,
+    load_name_database,
+    phonetic_key,
+    suggest_name_groups,
+    suggestions_as_database_rows,
+)
+
+EMPTY_DB = build_name_database([])
+
+COUNTS = {"Christian": 50, "Kristian": 40, "Aage": 30, "Åge": 20, "AAGE": 3, "Bente": 100, "Benedikte": 10,
+          "Benedicte": 5, "Karen": 40, "Caren": 4, "Karin": 10, "Carl": 20, "Karl": 30, "Ellen": 7}
+
+
+def _groups(frame: pd.DataFrame) -> list[set[str]]:
+    return [set(g["variant"]) for _, g in frame.groupby("group", sort=True)]
+
+
+def test_spelling_variants_are_grouped():
+    groups = _groups(suggest_name_groups(COUNTS, EMPTY_DB))
+    assert {"CHRISTIAN", "KRISTIAN"} in groups
+    assert {"KARL", "CARL"} in groups
+    assert {"KAREN", "CAREN"} in groups
+
+
+def test_aage_and_åge_are_one_spelling_with_both_forms_shown():
+    out = suggest_name_groups(COUNTS, EMPTY_DB)
+    row = out.set_index("variant").loc["ÅGE"]
+    assert set(row["spellings"].split("|")) == {"Aage", "Åge"}
+    assert row["occurrences"] == 53
+
+
+def test_bente_and_benedikte_are_never_grouped():
+    for db in (EMPTY_DB, load_name_database()):
+        out = suggest_name_groups(COUNTS, db, include_settled=True)
+        for members in _groups(out):
+            assert not {"BENTE", "BENEDIKTE"} <= members
+    # Benedicte/Benedikte are one name spelled two ways: that group is proposed.
+    assert {"BENEDIKTE", "BENEDICTE"} in _groups(suggest_name_groups(COUNTS, EMPTY_DB))
+
+
+def test_a_bridge_spelling_does_not_join_names_kept_apart():
+    # "Bendte" is close to Bente and looks like a link towards Benedikte; the relation
+    # Bente/Benedikte (name_relations.csv) still keeps the two groups apart.
+    counts = {"Bente": 100, "Bendte": 3, "Benedikte": 50, "Bendikte": 2}
+    for members in _groups(suggest_name_groups(counts, EMPTY_DB, jw_min=0.5, typo_min=0.5)):
+        assert not {"BENTE", "BENEDIKTE"} <= members
+
+
+def test_established_surnames_are_not_merged():
+    counts = pd.DataFrame({"spelling": ["Petersen", "Pedersen", "Christensen", "Kristensen", "Jenssen", "Jensen"],
+                           "occurrences": [100, 90, 80, 70, 3, 500], "kind": "efternavn"})
+    groups = _groups(suggest_name_groups(counts, load_name_database(), include_settled=True))
+    for a, b in (("PETERSEN", "PEDERSEN"), ("CHRISTENSEN", "KRISTENSEN")):
+        assert not any({a, b} <= g for g in groups)
+    assert {"JENSEN", "JENSSEN"} in groups
+
+
+def test_related_names_are_not_merged_even_without_the_database():
+    groups = _groups(suggest_name_groups(COUNTS, EMPTY_DB))
+    assert not any({"KAREN", "KARIN"} <= g for g in groups)
+
+
+def test_groups_are_ranked_by_the_records_they_touch():
+    out = suggest_name_groups(COUNTS, EMPTY_DB)
+    firsts = out.groupby("group")["group_occurrences"].first()
+    assert list(firsts) == sorted(firsts, reverse=True)
+    assert set(out[out["group"] == 1]["variant"]) == {"CHRISTIAN", "KRISTIAN"}  # 90 records
+
+
+def test_groups_the_database_already_settles_are_left_out():
+    out = suggest_name_groups({"Christian": 50, "Kristian": 40, "Kristjan": 2}, load_name_database())
+    assert set(out["variant"]) == {"CHRISTIAN", "KRISTIAN", "KRISTJAN"}  # shown because Kristjan is new
+    assert set(out["grundnavn"]) == {"KRISTIAN"}  # the database's grundnavn is proposed
+    assert suggest_name_groups({"Christian": 50, "Kristian": 40}, load_name_database()).empty
+
+
+def test_accepted_suggestions_import_and_then_are_settled(tmp_path):
+    out = suggest_name_groups({"Kristjan": 3, "Christian": 50, "Kristian": 40}, load_name_database())
+    rows = suggestions_as_database_rows(out)
+    assert rows.to_dict("records") == [{"variant": "Kristjan", "grundnavn": "Kristian", "kind": "fornavn", "sex": ""}]
+    db_file = tmp_path / "names.csv"
+    db_file.write_text("variant;grundnavn;kind;sex\nChristian;Kristian;fornavn;M\nKristian;Kristian;fornavn;M\n",
+                       encoding="utf-8")
+    accepted = tmp_path / "accepted.csv"
+    rows.to_csv(accepted, sep=";", index=False)
+    assert names_main(["import", str(accepted), "--db", str(db_file)]) == 0
+    db = import_name_database(db_file)
+    assert suggest_name_groups({"Kristjan": 3, "Christian": 50, "Kristian": 40}, db).empty
+
+
+def test_phonetic_key_is_coarse_on_spelling_only():
+    assert phonetic_key("CHRISTIAN") == phonetic_key("KRISTIAN")
+    assert phonetic_key("SOPHIE") == phonetic_key("SOFIE")
+    assert phonetic_key("BENTE") != phonetic_key("BENEDIKTE")
+    assert phonetic_key("PETERSEN") != phonetic_key("PEDERSEN")
+
+
+def test_names_suggest_command_on_deliveries(tmp_path, capsys):
+    rows = [kbf_row(i, i) for i in range(1, 10)]
+    for i, name in enumerate(["Kristjan", "Kristjan", "Kristjan", "Christian", "Kristian", "Bente", "Benedikte",
+                              "Bente", "Benedikte"]):
+        rows[i]["FORNAVN"] = name
+    write_delivery(tmp_path / "d", rows)
+    out_file = tmp_path / "suggestions.csv"
+    assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--out", str(out_file)]) == 0
+    table = pd.read_csv(out_file, sep=";")
+    assert {"KRISTJAN", "KRISTIAN"} <= set(table["variant"])
+    assert not ({"BENTE", "BENEDIKTE"} <= set(table["variant"]))
+    assert names_main(["suggest", str(tmp_path / "d")]) == 0  # default --min-count 3
+    printed = capsys.readouterr().out
+    assert "KRISTJAN" in printed and "CHRISTIAN" not in printed
+
+
+def test_two_common_spellings_one_letter_apart_are_not_taken_for_a_slip():
+    counts = {"Johanne": 67, "Johannes": 40, "Laursen": 120, "Larsen": 100, "Johane": 1, "Larssen": 2}
+    groups = _groups(suggest_name_groups(counts, EMPTY_DB))
+    assert not any({"JOHANNE", "JOHANNES"} <= g for g in groups)
+    assert not any({"LAURSEN", "LARSEN"} <= g for g in groups)
+    assert {"JOHANNE", "JOHANE"} in groups
+    assert any({"LARSEN", "LARSSEN"} <= g for g in groups)
+
+
+def test_a_name_and_its_patronymic_are_not_grouped():
+    groups = _groups(suggest_name_groups({"Anders": 56, "Andersen": 3, "Christian": 45, "Christiansen": 10},
+                                         EMPTY_DB))
+    assert not any(len(g) > 1 for g in groups)

@@ -1,0 +1,278 @@
+"""Match keys in the clean tables: the columns a linker joins and compares on.
+
+``add_match_keys(clean, source, parish)`` lays, beside the raw and clean columns, for the
+person a record is about (and for the parents or spouse named beside them):
+
+=====================================  =====================================================
+``NAVN_NOEGLE``                        full name, minimal cleaning (upper case, AA->Å, É->E,
+                                       Ö->Ø; blanks, hyphens, brackets removed), struck-out
+                                       part kept -- the pilot's match 1 (p.37, 85)
+``NAVN_UDEN_KLAMMER_NOEGLE``           the same without the struck-out part (match 4)
+``NAVN_KUN_KLAMMER_NOEGLE``            first names + only the struck-out part of the surname,
+                                       where there is one (match 2: the surname at birth)
+``NAVN_STANDARD``                      every single name replaced by its grundnavn from the
+                                       name database, as a key (no blanks)
+``NAVN_UDEN_KLAMMER_STANDARD``         the same without the struck-out part
+``<field>_GRUNDNAVN``                  the grundnavne of one name field, blank-separated
+``FOEDSELSDATO_NOEGLE``                birth date, ISO ``YYYY-MM-DD`` (null when not a full date)
+``FOEDESTED_SOGNEKODE`` (+ ``_METODE``)  birth parish code from the parish register, and how
+                                       it was found (``validators.places``)
+``DOEDSDATO_NOEGLE``, ``DOEDSSTED_SOGNEKODE``  KBD: death date and death parish
+=====================================  =====================================================
+
+Parents' columns carry their prefix (``FADERS_NAVN_NOEGLE``, ``MODERS_FOEDSELSDATO_NOEGLE``,
+``MODERS_NAVN_PIGENAVN_NOEGLE``: the mother's name with her maiden name as surname).
+
+Everything runs once per distinct value of a column and is spread back with Arrow, so a
+million rows cost their few thousand distinct spellings plus some array concatenations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from validators.names.database import NameDatabase, load_name_database
+from validators.names.transforms import ARROW_STR, WITH_STRUCK, WITHOUT_STRUCK, to_arrow_strings
+from validators.person_fields import OTHER_DATES, OTHER_PLACES, PERSONS, RULES_OF, PersonFields
+from validators.places import ParishRegister, load_parish_register
+
+__all__ = ["PersonFields", "PERSONS", "add_match_keys", "name_key_columns"]
+
+
+# --------------------------------------------------------------------------- per distinct value
+
+@dataclass
+class _FieldKeys:
+    """The keys of one name field as row-aligned Arrow arrays.
+
+    The key arrays hold "" (not null) for an empty field, so that the row-wise joins
+    need neither null handling nor a clean-up pass; nulls come back at the very end.
+    """
+
+    key_with: pa.Array
+    key_without: pa.Array
+    std_key_with: pa.Array  # grundnavne as a key (no blanks)
+    std_key_without: pa.Array
+    struck: pa.Array  # key of the struck-out part alone
+    std_with: pa.Array  # grundnavne, blank-separated, null when empty (the _GRUNDNAVN column)
+
+
+_KEY_FIELDS = ("key_with", "key_without", "std_key_with", "std_key_without", "struck", "std_with")
+_NULL = pa.scalar(None, ARROW_STR)
+
+
+def _usable(clean: pd.DataFrame, column: str) -> pa.Array | None:
+    """The keyed value, masked to null where the clean layer read a placeholder (``-``, ``UOP``)."""
+    if column not in clean:
+        return None
+    raw = to_arrow_strings(clean[column])
+    ren = f"{column}_REN"
+    if ren in clean:
+        empty = pc.is_null(to_arrow_strings(clean[ren]))
+        raw = pc.if_else(empty, _NULL, raw)
+    return raw
+
+
+def _distinct_keys(raw: str, kind: str, sex: str | None, source: str, db: NameDatabase) -> tuple:
+    rules = db.rules
+    with_ = rules.normalise(raw, source, WITH_STRUCK)
+    without = rules.normalise(raw, source, WITHOUT_STRUCK)
+    std_with = [db.grundnavn(s, kind, sex) or s for s in rules.single_names(with_, source)]
+    std_without = [db.grundnavn(s, kind, sex) or s for s in rules.single_names(without, source)]
+    struck = ""
+    if "[" in raw:
+        inside = " ".join(part.split("]")[0] for part in raw.split("[")[1:])
+        struck = rules.key(rules.normalise(inside, source), source) or ""
+    return (rules.key(with_, source) or "", rules.key(without, source) or "",
+            "".join(std_with).replace(" ", ""), "".join(std_without).replace(" ", ""), struck,
+            " ".join(std_with) or None)
+
+
+def _field_keys(values: pa.Array, kind: str, sex: str | None, source: str, db: NameDatabase) -> _FieldKeys:
+    encoded = pc.dictionary_encode(values)
+    distinct = encoded.dictionary.to_pylist()
+    rows = [_distinct_keys(raw, kind, sex, source, db) for raw in distinct]
+    rows.append(("", "", "", "", "", None))  # what an empty field gives
+    idx = pc.fill_null(encoded.indices, len(distinct))
+    columns = list(zip(*rows))
+    return _FieldKeys(*[pa.array(col, type=ARROW_STR).take(idx) for col in columns])
+
+
+def _field_keys_by_sex(values: pa.Array, kind: str, sex, source: str, db: NameDatabase) -> _FieldKeys:
+    """As ``_field_keys``; when the database has sex-specific grundnavne, per sex group."""
+    if isinstance(sex, str) or sex is None or not db.sex_specific:
+        return _field_keys(values, kind, sex if isinstance(sex, str) else None, source, db)
+    sexes = pc.fill_null(pc.utf8_upper(to_arrow_strings(sex)), "")
+    parts: list[tuple[np.ndarray, _FieldKeys]] = []
+    for s in ("M", "K", None):
+        mask = pc.equal(sexes, s) if s else pc.and_(pc.not_equal(sexes, "M"), pc.not_equal(sexes, "K"))
+        rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        if len(rows):
+            parts.append((rows, _field_keys(values.take(pa.array(rows)), kind, s, source, db)))
+    order = np.empty(len(values), dtype=np.int64)
+    offset = 0
+    for rows, _ in parts:
+        order[rows] = np.arange(offset, offset + len(rows))
+        offset += len(rows)
+    take = pa.array(order)
+    return _FieldKeys(*[pa.concat_arrays([getattr(k, f) for _, k in parts]).take(take) for f in _KEY_FIELDS])
+
+
+def _join(arrays: list[pa.Array]) -> pa.Array:
+    """Row-wise concatenation of key arrays ("" for empty); null where the result is empty."""
+    joined = arrays[0] if len(arrays) == 1 else pc.binary_join_element_wise(*arrays, pa.scalar("", ARROW_STR))
+    return pc.if_else(pc.equal(joined, ""), _NULL, joined)
+
+
+def name_key_columns(clean: pd.DataFrame, person: PersonFields, source: str,
+                     db: NameDatabase | None = None) -> dict[str, pa.Array]:
+    """The name keys of one person of a table (Arrow arrays by column name)."""
+    db = load_name_database() if db is None else db
+    p = person.prefix
+    sex = person.sex
+    if sex and sex not in ("M", "K"):
+        sex_col = f"{sex}_REN" if f"{sex}_REN" in clean else sex
+        sex = clean[sex_col] if sex_col in clean else None
+    fields: list[tuple[str, _FieldKeys]] = []
+    for column, kind in ((person.first, "fornavn"), (person.middle, "fornavn"), (person.last, "efternavn")):
+        values = _usable(clean, column) if column else None
+        if values is not None:
+            fields.append((column, _field_keys_by_sex(values, kind, sex, source, db)))
+    out: dict[str, pa.Array] = {}
+    full = _usable(clean, person.full) if person.full else None
+    full_keys = _full_name_keys(full, source, db, sex) if full is not None else None
+    firsts = [k for c, k in fields if c != person.last]
+    if fields:
+        keys = [k for _, k in fields]
+        out[f"{p}NAVN_NOEGLE"] = _join([k.key_with for k in keys])
+        out[f"{p}NAVN_UDEN_KLAMMER_NOEGLE"] = _join([k.key_without for k in keys])
+        out[f"{p}NAVN_STANDARD"] = _join([k.std_key_with for k in keys])
+        out[f"{p}NAVN_UDEN_KLAMMER_STANDARD"] = _join([k.std_key_without for k in keys])
+        last = next((k for c, k in fields if c == person.last), None)
+        if last is not None:
+            only_struck = _join([*(k.key_without for k in firsts), last.struck])
+            out[f"{p}NAVN_KUN_KLAMMER_NOEGLE"] = pc.if_else(pc.equal(last.struck, ""), _NULL, only_struck)
+        for column, k in fields:
+            out[f"{column}_GRUNDNAVN"] = k.std_with
+        if full_keys is not None:
+            # Where the parts are empty but the whole name was keyed (FT's FULDT_NAVN).
+            for name in ("NAVN_NOEGLE", "NAVN_UDEN_KLAMMER_NOEGLE", "NAVN_STANDARD", "NAVN_UDEN_KLAMMER_STANDARD"):
+                out[f"{p}{name}"] = pc.coalesce(out[f"{p}{name}"], full_keys[name])
+    elif full_keys is not None:
+        for name in ("NAVN_NOEGLE", "NAVN_UDEN_KLAMMER_NOEGLE", "NAVN_STANDARD", "NAVN_UDEN_KLAMMER_STANDARD"):
+            out[f"{p}{name}"] = full_keys[name]
+        out[f"{person.full}_GRUNDNAVN"] = full_keys["readable"]
+    if person.maiden:
+        maiden = _usable(clean, person.maiden)
+        if maiden is not None:
+            mk = _field_keys(maiden, "efternavn", None, source, db)
+            joined = _join([*(k.key_without for k in firsts), mk.key_without])
+            out[f"{p}NAVN_PIGENAVN_NOEGLE"] = pc.if_else(pc.equal(mk.key_without, ""), _NULL, joined)
+            out[f"{person.maiden}_GRUNDNAVN"] = mk.std_with
+    return out
+
+
+def _full_name_keys(values: pa.Array, source: str, db: NameDatabase, sex) -> dict[str, pa.Array]:
+    """Keys of a one-column full name: the last single name is read as the surname."""
+    rules = db.rules
+    fixed_sex = sex if isinstance(sex, str) else None
+    encoded = pc.dictionary_encode(values)
+    rows = []
+    for raw in encoded.dictionary.to_pylist():
+        row = {}
+        for variant, suffix in ((WITH_STRUCK, ""), (WITHOUT_STRUCK, "_UDEN_KLAMMER")):
+            norm = rules.normalise(raw, source, variant)
+            singles = rules.single_names(norm, source)
+            std = [db.grundnavn(s, "efternavn" if i == len(singles) - 1 else "fornavn", fixed_sex) or s
+                   for i, s in enumerate(singles)]
+            row[f"NAVN{suffix}_NOEGLE"] = rules.key(norm, source)
+            row[f"NAVN{suffix}_STANDARD"] = "".join(std).replace(" ", "") or None
+            if not suffix:
+                row["readable"] = " ".join(std) or None
+        rows.append(row)
+    names = ("NAVN_NOEGLE", "NAVN_STANDARD", "NAVN_UDEN_KLAMMER_NOEGLE", "NAVN_UDEN_KLAMMER_STANDARD", "readable")
+    return {n: pa.array([r[n] for r in rows], type=ARROW_STR).take(encoded.indices) for n in names}
+
+
+# --------------------------------------------------------------------------- dates and places
+
+def _date_key(clean: pd.DataFrame, column: str) -> pa.Array | None:
+    """ISO date from the clean layer's ``_ISO`` column, else from a plain ``YYYYMMDD``."""
+    iso = f"{column}_ISO"
+    if iso in clean:
+        return to_arrow_strings(clean[iso])
+    if column not in clean:
+        return None
+    raw = pc.utf8_trim_whitespace(to_arrow_strings(clean[column]))
+    ok = pc.match_substring_regex(raw, r"^(1[5-9]|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
+    as_iso = pc.binary_join_element_wise(pc.utf8_slice_codeunits(raw, 0, 4), pc.utf8_slice_codeunits(raw, 4, 6),
+                                         pc.utf8_slice_codeunits(raw, 6, 8), pa.scalar("-", ARROW_STR))
+    parsed = pc.strptime(pc.if_else(ok, raw, pa.scalar(None, ARROW_STR)), format="%Y%m%d", unit="s",
+                         error_is_null=True)
+    return pc.if_else(pc.is_valid(parsed), as_iso, pa.scalar(None, ARROW_STR))
+
+
+def _own_parish(parish, n: int, index) -> pd.Series | str | None:
+    if parish is None or isinstance(parish, str):
+        return parish
+    if isinstance(parish, pd.Series):
+        return parish.set_axis(index) if len(parish) == n else parish.reindex(index)
+    return pd.Series(list(parish), index=index)
+
+
+# --------------------------------------------------------------------------- entry point
+
+def add_match_keys(clean: pd.DataFrame, source: str, parish: pd.Series | str | None = None, *,
+                   db: NameDatabase | None = None, register: ParishRegister | None = None) -> pd.DataFrame:
+    """``clean`` with the match-key columns added (see the module docstring).
+
+    ``source``: KBF, KBD, FT, FT_CHILDREN (the census's per-child table), or CPR for a
+    register extract with the FORNAVN/MELLEMNAVNE/EFTERNAVN/FOEDSELSDATO/KOEN columns.
+    ``parish``: the record's own parish for "her i sognet" -- one value for the whole
+    table, or a Series aligned with ``clean`` (e.g. the delivery metadata's SOGN per row,
+    see ``validators.places.parish_of_deliveries``); a parish code or its name.
+    Columns the table lacks are skipped, so a partial table still gets what it can.
+    """
+    source = source.upper()
+    if source not in PERSONS:
+        raise ValueError(f"no match keys are defined for source {source!r} (known: {sorted(PERSONS)})")
+    db = load_name_database() if db is None else db
+    register = load_parish_register() if register is None else register
+    own = _own_parish(parish, len(clean), clean.index)
+    added: dict[str, pa.Array | pd.Series] = {}
+    rules_source = RULES_OF.get(source, source)
+    for person in PERSONS[source]:
+        added.update(name_key_columns(clean, person, rules_source, db))
+        if person.birth:
+            key = _date_key(clean, person.birth)
+            if key is not None:
+                added[f"{person.prefix}FOEDSELSDATO_NOEGLE"] = key
+        if person.place and person.place in clean:
+            texts = clean[f"{person.place}_REN"] if f"{person.place}_REN" in clean else clean[person.place]
+            resolved = register.resolve_series(texts, own)
+            added[f"{person.prefix}FOEDESTED_SOGNEKODE"] = resolved["SOGNEKODE"]
+            added[f"{person.prefix}FOEDESTED_SOGNEKODE_METODE"] = resolved["METODE"]
+    for column in OTHER_DATES.get(source, ()):
+        key = _date_key(clean, column)
+        if key is not None:
+            added[f"{column}_NOEGLE"] = key
+    for column in OTHER_PLACES.get(source, ()):
+        if column in clean:
+            texts = clean[f"{column}_REN"] if f"{column}_REN" in clean else clean[column]
+            resolved = register.resolve_series(texts, own)
+            added[f"{column}_SOGNEKODE"] = resolved["SOGNEKODE"]
+            added[f"{column}_SOGNEKODE_METODE"] = resolved["METODE"]
+    columns = {}
+    for name, values in added.items():
+        if isinstance(values, pd.Series):
+            columns[name] = values.set_axis(clean.index)
+        else:
+            columns[name] = pd.Series(pd.arrays.ArrowStringArray(values), index=clean.index)
+    keep = clean.drop(columns=[c for c in columns if c in clean])
+    return pd.concat([keep, pd.DataFrame(columns, index=clean.index)], axis=1)
+

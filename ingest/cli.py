@@ -52,6 +52,9 @@ def _build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the whole job on the bundled fixtures")
     d.add_argument("--out", type=Path, help="working folder (default: a new temporary folder)")
 
+    from ingest import cli_store
+
+    COMMANDS.update(cli_store.register(sub))
     sub.add_parser("names", help="name database: count spellings, suggest groups, import accepted ones "
                                  "(mgr-ingest names --help)")
     sub.add_parser("places", help="parish register: unresolved birthplaces, import a register "

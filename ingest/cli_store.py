@@ -1,0 +1,224 @@
+"""The store's commands: ``import``, ``run``, ``schedule`` and ``status``.
+
+``ingest.cli`` adds them with ``register(subparsers)``, which returns the command
+functions by name. Exit codes as for every command: 0 = done, no error-severity finding;
+1 = done, some findings are errors; 2 = could not run (database unreachable or full, lock
+held, bad argument), with one line on stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+# The same numbers as ingest.cli's. This module does not import ingest.cli: under
+# `python -m ingest.cli` that would load a second copy of it, whose exception classes the
+# running copy would not catch.
+EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
+
+log = logging.getLogger("mgr_ingest")
+
+
+class CannotRun(Exception):
+    """A problem that stops a store command; shown as one line, exit code 2."""
+
+
+def _one_line_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn every expected failure of a store command into one line on stderr and exit 2."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        from ingest.store import LockHeld, StoreError
+
+        try:
+            return command(args)
+        except (CannotRun, StoreError, LockHeld) as exc:
+            print(f"mgr-ingest: {exc}", file=sys.stderr)
+            return EXIT_CANNOT_RUN
+
+    return run
+
+WORK_ENV = "MGR_WORK"
+
+
+def _default_work() -> Path:
+    return Path(os.environ.get(WORK_ENV) or "mgr-work")
+
+
+def _seconds(text: str, *, allow_zero: bool = False) -> float:
+    from ingest.inbox import parse_interval
+
+    if allow_zero and text.strip() in ("0", "0s"):
+        return 0.0
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--work", type=Path, default=None,
+                   help="work folder: SQLite database, archive/, quarantine/, reports/ (default ./mgr-work, "
+                        f"or ${WORK_ENV})")
+    p.add_argument("--db", help="database URL, e.g. postgresql://user@host/dbname (default $MGR_DB_URL, "
+                                "else WORK/mgr.sqlite)")
+    p.add_argument("--page-capacity", type=int, default=5, help="entries a book page holds (default 5)")
+
+
+def _inbox_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inbox", type=Path, required=True, help="folder where deliveries are dropped")
+    p.add_argument("--settle", type=lambda t: _seconds(t, allow_zero=True), default=5.0, metavar="TIME",
+                   help="a file must keep its size and time this long to count as complete (default 5s)")
+    p.add_argument("--pair-wait", type=_seconds, default=24 * 3600.0, metavar="TIME",
+                   help="how long half a pair waits for its other file before it is handled alone "
+                        "(default 24h)")
+
+
+def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
+    """Add the store's commands to the ``mgr-ingest`` parser; return them by name."""
+    imp = subparsers.add_parser("import", help="validate deliveries and store them in the database")
+    imp.add_argument("paths", nargs="+", type=Path, help="delivery files or folders (searched recursively)")
+    _store_options(imp)
+
+    run = subparsers.add_parser("run", help="one pass over an inbox: import what is complete, move it out")
+    _inbox_options(run)
+    _store_options(run)
+
+    sch = subparsers.add_parser("schedule", help="run inbox passes at a fixed interval, in the foreground")
+    _inbox_options(sch)
+    sch.add_argument("--every", type=_seconds, default=900.0, metavar="TIME",
+                     help="time between passes: 30s, 15m, 1h … (default 15m)")
+    sch.add_argument("--passes", type=int, default=None, help=argparse.SUPPRESS)  # for tests: stop after N
+    _store_options(sch)
+
+    st = subparsers.add_parser("status", help="imported deliveries by status, with counts of findings")
+    st.add_argument("--json", action="store_true", help="one JSON document for programs")
+    st.add_argument("--work", type=Path, default=None, help="work folder (default ./mgr-work)")
+    st.add_argument("--db", help="database URL (default $MGR_DB_URL, else WORK/mgr.sqlite)")
+    return {name: _one_line_errors(command) for name, command in
+            (("import", cmd_import), ("run", cmd_run), ("schedule", cmd_schedule), ("status", cmd_status))}
+
+
+# --------------------------------------------------------------------------- commands
+
+def _work(args) -> Path:
+    return args.work or _default_work()
+
+
+def _open(args, *, migrate: bool = True):
+    from ingest.store import StoreError, open_store
+
+    try:
+        return open_store(_work(args), args.db, migrate=migrate)
+    except StoreError as exc:
+        raise CannotRun(str(exc)) from None
+
+
+def cmd_import(args) -> int:
+    from ingest.inbox import write_run_report
+    from ingest.store import LockHeld, StoreError, WorkLock, import_paths
+
+    missing = [p for p in args.paths if not p.exists()]
+    if missing and len(missing) == len(args.paths):
+        raise CannotRun(f"{missing[0]}: no such file or folder")
+    store = _open(args)
+    try:
+        with WorkLock(store.work, store):
+            run = import_paths(store, args.paths, options={"page_capacity": args.page_capacity})
+            if not run.outcomes:
+                raise CannotRun(run.result.problems[0] if run.result.problems else
+                                f"no CSV files found in {', '.join(str(p) for p in args.paths)}")
+            report = write_run_report(store, run.run_id, run)
+    except (StoreError, LockHeld) as exc:
+        raise CannotRun(str(exc)) from None
+    finally:
+        store.close()
+    for problem in run.result.problems:
+        print(f"mgr-ingest: {problem}", file=sys.stderr)
+    s = run.summary()
+    print(f"run {run.run_id}: {s['imported']} imported, {s['new_version']} new versions, {s['duplicate']} duplicates, "
+          f"{s['rejected']} rejected; {s['rows']:,} rows stored, {s['errors']} error findings", file=sys.stderr)
+    if report is not None:
+        print(report / "report.html")
+    return EXIT_FINDINGS if run.errors else EXIT_OK
+
+
+def _settings(args):
+    from ingest.inbox import PassSettings
+
+    if not args.inbox.is_dir():
+        raise CannotRun(f"the inbox {args.inbox} is not a folder")
+    return PassSettings(inbox=args.inbox, work=_work(args), db=args.db, settle_s=args.settle,
+                        pair_wait_s=args.pair_wait, options={"page_capacity": args.page_capacity})
+
+
+def cmd_run(args) -> int:
+    from ingest.inbox import run_pass
+    from ingest.store import LockHeld, StoreError
+
+    settings = _settings(args)
+    try:
+        result = run_pass(settings)
+    except (StoreError, LockHeld) as exc:
+        raise CannotRun(str(exc)) from None
+    print(f"run {result.run_id}: {result.line()}", file=sys.stderr)
+    if result.report is not None:
+        print(result.report / "report.html")
+    return EXIT_FINDINGS if result.errors else EXIT_OK
+
+
+def cmd_schedule(args) -> int:
+    from ingest.inbox import schedule
+
+    settings = _settings(args)
+    _open(args).close()  # an unreachable database is reported now, not at the first pass
+
+    def said(outcome) -> None:
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        if isinstance(outcome, Exception):
+            print(f"{stamp} pass not run: {outcome}", file=sys.stderr, flush=True)
+        else:
+            print(f"{stamp} run {outcome.run_id}: {outcome.line()}", file=sys.stderr, flush=True)
+
+    print(f"mgr-ingest: a pass over {settings.inbox} every {args.every:g} s; stop with Ctrl-C or SIGTERM",
+          file=sys.stderr, flush=True)
+    schedule(settings, args.every, passes=args.passes, on_pass=said)
+    return EXIT_OK
+
+
+def cmd_status(args) -> int:
+    from ingest.store.database import DB_ENV
+    from ingest.store.status import by_status, format_overview, overview
+
+    work = _work(args)
+    if not args.db and not os.environ.get(DB_ENV) and not (work / "mgr.sqlite").exists():
+        rows = []  # nothing imported yet, and no reason to create a database to say so
+    else:
+        store = _open(args)
+        try:
+            from ingest.store import StoreError
+
+            rows = overview(store)
+        except StoreError as exc:
+            raise CannotRun(str(exc)) from None
+        finally:
+            store.close()
+    try:
+        if args.json:
+            json.dump({"by_status": by_status(rows), "deliveries": rows}, sys.stdout, ensure_ascii=False, indent=1)
+            print()
+        else:
+            print(format_overview(rows))
+    except BrokenPipeError:  # `mgr-ingest status | head`
+        sys.stderr.close()
+    return EXIT_OK
+
+
+__all__ = ["register"]

@@ -1,0 +1,189 @@
+"""Rebuilding the clean table of a source from the store: raw rows + corrections.
+
+Nothing clean is stored: the clean table is made again whenever it is wanted, from the
+raw rows of the current version of every delivery, the validators as they are today and
+the manual corrections in force. So a fixed rule, a new rule or a new correction reaches
+every table built after it, and the raw layer is never touched.
+
+How a manual correction is laid over the table: its new value takes the place of the raw
+value *as input to the validators*, so that everything derived from the field follows it
+(the ``_REN``/``_ISO`` columns, ``BLOKERENDE_FEJL``, ``TIL_LINKAGE``, gaps and duplicates);
+the raw column of the table keeps the value as keyed, as it does for automatic fixes. With
+no manual corrections the result is exactly the table ``mgr-ingest clean`` writes for the
+same files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Text, cast, select
+
+from ingest.pipeline import _frame_for_engine, clean_columns
+from ingest.store import rawrows
+from ingest.store.corrections import manual_for
+from ingest.store.database import Store
+from ingest.store.importer import BATCH_ROWS
+from ingest.store.models import KIND_MANUAL, STATUS_CURRENT, deliveries, delivery_files, raw_rows
+from kiip_import.delivery import Delivery
+from validators.engine import validate_frame
+from validators.findings import FINDING_COLUMNS
+from validators.sources import SOURCES
+
+KEY_RAW_NAMES = {"INDTASTNINGSNUMMER": "INDTASTNINGSNUMMER_RAA", "LOEBE_NR": "LOEBE_NR_RAA"}
+
+
+@dataclass
+class Rebuilt:
+    clean: pd.DataFrame  # as ingest.pipeline.clean_columns makes it
+    findings: pd.DataFrame  # what the validators say about the corrected rows today
+    corrections: pd.DataFrame  # rule corrections of this build + manual corrections applied
+    tables: dict[str, pd.DataFrame] = dataclasses.field(default_factory=dict)  # e.g. ft_children
+
+
+def _with_rows(d: Delivery, table: pa.Table) -> Delivery:
+    names = {f.name for f in dataclasses.fields(Delivery)}
+    if "table" in names:
+        d.table = table
+    else:
+        d.frame = table.to_pandas()
+    return d
+
+
+def _version_table(conn, version, source) -> pa.Table:
+    """The rows of one stored version, as the importer's table was (provenance included)."""
+    # As text: both databases would otherwise decode every row's JSON one by one.
+    fields_sql = cast(raw_rows.c.fields, Text)
+    rows = conn.execute(
+        select(fields_sql, raw_rows.c.line, raw_rows.c.pos, delivery_files.c.name)
+        .join(delivery_files, delivery_files.c.id == raw_rows.c.file_id)
+        .where(raw_rows.c.delivery_id == version.id).order_by(raw_rows.c.row_no)
+        .execution_options(yield_per=20_000)).all()
+    texts = [r[0] for r in rows]
+    extras = list(version.extra_columns)
+    table = rawrows.decode_rows(texts, list(source.columns) + extras, list(version.columns) + extras)
+    n = len(rows)
+    table = table.append_column("_delivery", pa.array([version.entry_number] * n, pa.string()))
+    table = table.append_column("_file", pa.array([r[3] for r in rows], pa.string()))
+    table = table.append_column("_line", pa.array([r[1] for r in rows], pa.int64()))
+    table = table.append_column("_pos", pa.array([r[2] for r in rows], pa.int64()))
+    return table
+
+
+def rebuild(store: Store, source_code: str = "KBF", *, options: dict | None = None,
+            batch_rows: int = BATCH_ROWS, entry_numbers: list[str] | None = None) -> Rebuilt:
+    """The clean table of ``source_code`` from the current version of every stored delivery."""
+    if source_code not in SOURCES or not SOURCES[source_code].supported:
+        raise ValueError(f"no clean table for source {source_code!r}")
+    options = dict(options or {})
+    options.setdefault("page_capacity", 5)
+    clean_parts: list[pd.DataFrame] = []
+    finding_parts: list[pd.DataFrame] = []
+    correction_parts: list[pd.DataFrame] = []
+    table_parts: dict[str, list[pd.DataFrame]] = {}
+    with store.reading() as conn:
+        query = select(deliveries).where(deliveries.c.source == source_code,
+                                         deliveries.c.status == STATUS_CURRENT)
+        if entry_numbers is not None:
+            query = query.where(deliveries.c.entry_number.in_(entry_numbers))
+        versions = list(conn.execute(query.order_by(deliveries.c.entry_number, deliveries.c.id)))
+        batch: list = []
+        rows = 0
+
+        def flush():
+            nonlocal batch, rows
+            if batch:
+                _rebuild_batch(conn, batch, source_code, options, clean_parts, finding_parts, correction_parts,
+                               table_parts)
+            batch, rows = [], 0
+
+        for version in versions:
+            if not version.rows_stored:
+                continue  # a delivery without rows adds nothing to the table
+            batch.append(version)
+            rows += version.rows_stored
+            if rows >= batch_rows:
+                flush()
+        flush()
+    clean = pd.concat(clean_parts, ignore_index=True) if clean_parts else pd.DataFrame(
+        {"INDTASTNINGSNUMMER": pd.Series(dtype="string"), "LOEBE_NR": pd.Series(dtype="Int64")})
+    found = pd.concat(finding_parts, ignore_index=True) if finding_parts else pd.DataFrame(columns=FINDING_COLUMNS)
+    fixes = pd.concat(correction_parts, ignore_index=True) if correction_parts else pd.DataFrame()
+    tables = {name: pd.concat(parts, ignore_index=True) for name, parts in table_parts.items()}
+    return Rebuilt(clean, found, fixes, tables)
+
+
+def rebuild_clean(store: Store, source_code: str = "KBF", **kwargs) -> pd.DataFrame:
+    """The clean table of a source, in the shape of ``ingest.pipeline.clean_columns``."""
+    return rebuild(store, source_code, **kwargs).clean
+
+
+def _with_match_keys(table: pd.DataFrame, kind: str, versions) -> pd.DataFrame:
+    """The linkage match keys, added as ``mgr-ingest clean`` adds them (standard names, birth
+    date, birth parish, where 'her i sognet' is the delivery's own parish)."""
+    try:
+        from validators.match_keys import add_match_keys
+        from validators.places import parish_of_deliveries
+    except ImportError:  # a version without match keys
+        return table
+    own = parish_of_deliveries(versions)
+    return add_match_keys(table, kind, table["INDTASTNINGSNUMMER"].map(own))
+
+
+def _rebuild_batch(conn, versions, source_code, options, clean_parts, finding_parts, correction_parts,
+                   table_parts) -> None:
+    source = SOURCES[source_code]
+    tables, kept = [], []
+    for version in versions:
+        table = _version_table(conn, version, source)
+        d = _with_rows(Delivery(entry_number=version.entry_number, source=source_code, meta=dict(version.meta or {}),
+                                extra_columns=list(version.extra_columns)), table)
+        tables.append(_frame_for_engine(d))
+        kept.append(version)
+    frame = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0].reset_index(drop=True)
+    del tables
+    extras = sorted({c for v in kept for c in v.extra_columns})
+    manual = manual_for(conn, [v.id for v in kept])
+    keyed_before: list[tuple[int, str, object]] = []
+    applied = []
+    if manual:
+        keys = pd.Series([rawrows.record_key(v) if isinstance(v, str) else None for v in frame["LOEBE_NR"]],
+                         index=frame.index, dtype="object")
+        entry_of = {v.id: v.entry_number for v in kept}
+        for c in manual:
+            hit = frame.index[(frame["_delivery"] == entry_of[c.delivery_id]) & (keys == c.loebe_nr)]
+            if len(hit) != 1 or c.field not in frame:
+                continue  # the importer reported it (CORRECTION_CONFLICT); never guess
+            row = hit[0]
+            keyed_before.append((row, c.field, frame.at[row, c.field]))
+            frame.at[row, c.field] = c.new_value if c.new_value is not None else ""
+            applied.append(c)
+    result = validate_frame(frame, source, options)
+    del frame
+    table = clean_columns(source_code, result.clean, extras)
+    table = _with_match_keys(table, source_code, kept)
+    for row, name, value in keyed_before:
+        table.at[row, KEY_RAW_NAMES.get(name, name)] = value  # the raw column shows what was keyed
+    clean_parts.append(table)
+    for name, extra_table in (getattr(result, "tables", None) or {}).items():
+        if name == "ft_children":
+            extra_table = _with_match_keys(extra_table, "FT_CHILDREN", kept)
+        table_parts.setdefault(name, []).append(extra_table)
+    finding_parts.append(result.findings.drop(columns=["_row"]))
+    if len(result.corrections):
+        correction_parts.append(result.corrections)
+    if applied:
+        correction_parts.append(pd.DataFrame({
+            "INDTASTNINGSNUMMER": [c.entry_number for c in applied],
+            "LOEBE_NR": pd.array([c.loebe_nr for c in applied], dtype="Int64"),
+            "file": [c.file for c in applied], "line": [c.line for c in applied], "field": [c.field for c in applied],
+            "old_value": [c.old_value for c in applied], "new_value": [c.new_value for c in applied],
+            "rule": [None] * len(applied), "who": [c.who for c in applied],
+            "when": [c.made_at.isoformat() if c.made_at else None for c in applied],
+            "why": [c.why for c in applied], "kind": [KIND_MANUAL] * len(applied)}))
+
+
+__all__ = ["Rebuilt", "rebuild", "rebuild_clean"]

@@ -77,7 +77,7 @@ def _ensure_folder(path: Path) -> Path:
     return path
 
 
-def _run(paths: list[Path], page_capacity: int, progress, keep_clean: bool):
+def _run(paths: list[Path], page_capacity: int, progress, keep_clean: bool, spill_dir: Path | None = None):
     from ingest.pipeline import NothingToDo, run_pipeline
 
     missing = [p for p in paths if not p.exists()]
@@ -85,7 +85,7 @@ def _run(paths: list[Path], page_capacity: int, progress, keep_clean: bool):
         raise CannotRun(f"{missing[0]}: no such file or folder")
     try:
         return run_pipeline(paths, progress=progress, keep_clean=keep_clean,
-                            options={"page_capacity": page_capacity})
+                            options={"page_capacity": page_capacity}, spill_dir=spill_dir)
     except NothingToDo as exc:
         raise CannotRun(str(exc)) from None
 
@@ -122,8 +122,8 @@ def cmd_validate(args) -> int:
 def cmd_clean(args) -> int:
     from ingest.outputs import write_outputs
 
-    result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True)
     out = _ensure_folder(args.out)
+    result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True, spill_dir=out / ".parts")
     written = write_outputs(result, out, args.format)
     from ingest.report import write_report
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,13 @@ from ingest.pipeline import RunResult, corrections_frame
 TABLE_NAMES = {"KBF": "kbf", "KBD": "kbd", "FT": "ft"}
 
 
+def _statistics(columns: list[str]) -> list[str] | bool:
+    # Min/max statistics only for the key columns: they are what readers filter on, and
+    # computing them for every text column costs a third of the write time.
+    keys = [c for c in ("INDTASTNINGSNUMMER", "LOEBE_NR") if c in columns]
+    return keys or False
+
+
 def _write(frame: pd.DataFrame, path_base: Path, fmt: str) -> Path:
     if fmt == "csv":
         path = path_base.with_suffix(".csv")
@@ -21,11 +29,52 @@ def _write(frame: pd.DataFrame, path_base: Path, fmt: str) -> Path:
     else:
         path = path_base.with_suffix(".parquet")
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        # Min/max statistics only for the key columns: they are what readers filter on,
-        # and computing them for every text column costs a third of the write time.
-        keys = [c for c in ("INDTASTNINGSNUMMER", "LOEBE_NR") if c in table.column_names]
-        pq.write_table(table, path, compression="zstd", write_statistics=keys or False)
+        pq.write_table(table, path, compression="zstd", write_statistics=_statistics(table.column_names))
     return path
+
+
+def spill(frame: pd.DataFrame, folder: Path, name: str) -> Path:
+    """Write one batch's part of a table to disk so that memory holds one batch at a time."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{len(list(folder.glob(f'{name}-*.parquet'))):05d}.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="lz4",
+                   write_statistics=False)
+    return path
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A part laid onto the table's full schema: missing columns null, same order and types."""
+    columns = []
+    for fld in schema:
+        if fld.name in table.column_names:
+            columns.append(table.column(fld.name).cast(fld.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, fld.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _merge_parts(paths: list[Path], path_base: Path, fmt: str) -> Path:
+    """Spilled parts -> one file, streamed part by part (columns that only some batches
+    have, such as unknown extra columns, are null elsewhere)."""
+    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths], promote_options="permissive")
+    if fmt == "csv":
+        path = path_base.with_suffix(".csv")
+        for i, part in enumerate(paths):
+            frame = _conform(pq.read_table(part), schema).to_pandas()
+            frame.to_csv(path, sep=";", index=False, encoding="utf-8", mode="w" if i == 0 else "a", header=i == 0)
+        return path
+    path = path_base.with_suffix(".parquet")
+    with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=_statistics(schema.names)) as writer:
+        for part in paths:
+            writer.write_table(_conform(pq.read_table(part), schema))
+    return path
+
+
+def _write_parts(parts: list, path_base: Path, fmt: str) -> Path:
+    if all(isinstance(p, Path) for p in parts):
+        return _merge_parts(parts, path_base, fmt)
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return _write(frame, path_base, fmt)
 
 
 def write_outputs(result: RunResult, out: Path, fmt: str = "parquet") -> list[Path]:
@@ -34,11 +83,9 @@ def write_outputs(result: RunResult, out: Path, fmt: str = "parquet") -> list[Pa
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for source, parts in result.clean.items():
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        written.append(_write(frame, out / TABLE_NAMES[source], fmt))
+        written.append(_write_parts(parts, out / TABLE_NAMES[source], fmt))
     for name, parts in result.tables.items():
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        written.append(_write(frame, out / name, fmt))
+        written.append(_write_parts(parts, out / name, fmt))
     if "KBF" not in result.clean:
         # Programs rely on the name: write an empty KBF table rather than none.
         from ingest.pipeline import clean_columns  # noqa: F401 - documents where the columns come from
@@ -49,4 +96,6 @@ def write_outputs(result: RunResult, out: Path, fmt: str = "parquet") -> list[Pa
     with findings_path.open("w", encoding="utf-8") as fh:
         json.dump(result.findings_json(), fh, ensure_ascii=False, indent=1)
     written.append(findings_path)
+    if result.spill_dir is not None:
+        shutil.rmtree(result.spill_dir, ignore_errors=True)
     return written

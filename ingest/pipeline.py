@@ -69,6 +69,9 @@ class RunResult:
     gaps: list[pd.DataFrame] = field(default_factory=list)
     per_month: list[pd.DataFrame] = field(default_factory=list)  # entries per delivery and month of the event
     problems: list[str] = field(default_factory=list)
+    # When set, clean tables are written here batch by batch (parts are then file paths,
+    # not frames) so that a national run holds one batch in memory, not the country.
+    spill_dir: Path | None = None
     tables: dict[str, list[pd.DataFrame]] = field(default_factory=dict)  # further clean tables (ft_children)
 
     @property
@@ -143,7 +146,8 @@ def clean_columns(source_code: str, frame: pd.DataFrame, extra_columns: list[str
 
 
 def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_clean: bool = True,
-                 options: dict | None = None, on_delivery: Callable[[Delivery], None] | None = None) -> RunResult:
+                 options: dict | None = None, on_delivery: Callable[[Delivery], None] | None = None,
+                 spill_dir: Path | None = None) -> RunResult:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     options = dict(options or {})
     options.setdefault("when", started)
@@ -152,7 +156,7 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
         where = ", ".join(str(p) for p in paths)
         raise NothingToDo(problems[0] if problems else f"no CSV files found in {where}")
     result = RunResult(started=started, deliveries=[], findings=pd.DataFrame(columns=FINDING_COLUMNS),
-                       problems=problems)
+                       problems=problems, spill_dir=spill_dir)
     finding_parts: list[pd.DataFrame] = []
     delivery_findings: list[dict] = []
     batch: dict[str, list[tuple[Delivery, DeliverySummary]]] = {}
@@ -183,10 +187,16 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
             own = parish_of_deliveries(d for d, _ in items)
             part = clean_columns(source_code, res.clean, extras)
             part = add_match_keys(part, source_code, part["INDTASTNINGSNUMMER"].map(own))
+            if spill_dir is not None:
+                from ingest.outputs import spill
+
+                part = spill(part, spill_dir, source_code.lower())
             result.clean.setdefault(source_code, []).append(part)
             for name, table in res.tables.items():
                 if name == "ft_children":
                     table = add_match_keys(table, "FT_CHILDREN", table["INDTASTNINGSNUMMER"].map(own))
+                if spill_dir is not None:
+                    table = spill(table, spill_dir, name)
                 result.tables.setdefault(name, []).append(table)
         if len(res.corrections):
             result.corrections.append(res.corrections)

@@ -88,3 +88,30 @@ def test_fast_path_gives_the_same_table_as_the_checker(tmp_path, monkeypatch):
     fast = run_pipeline([tmp_path], keep_clean=True)
     pd.testing.assert_frame_equal(slow.clean["KBF"][0], fast.clean["KBF"][0])
     assert slow.findings_json()["findings"] == fast.findings_json()["findings"]
+
+
+def test_batches_spilled_to_disk_make_the_same_table(tmp_path, monkeypatch):
+    """A national run writes each batch to disk; the merged table equals the in-memory one,
+    including an unknown column that only one delivery has."""
+    from conftest import kbf_row
+    from ingest import pipeline
+    from ingest.outputs import write_outputs
+    from validators.sources import KBF
+
+    for i, entry in enumerate(["K2701", "K2702", "K2703"]):
+        rows = [kbf_row(n, n, INDTASTNINGSNUMMER=entry) for n in range(1, 8)]
+        header = list(KBF.columns) + (["Praestens_note"] if i == 1 else [])
+        for r in rows:
+            r["Praestens_note"] = "x"
+        write_delivery(tmp_path / "in" / entry, rows, entry=entry, header=header)
+    monkeypatch.setattr(pipeline, "BATCH_ROWS", 5)  # one delivery per batch
+    whole = run_pipeline([tmp_path / "in"], keep_clean=True)
+    spilled = run_pipeline([tmp_path / "in"], keep_clean=True, spill_dir=tmp_path / "out" / ".parts")
+    assert len(spilled.clean["KBF"]) == 3
+    write_outputs(spilled, tmp_path / "out")
+    merged = pd.read_parquet(tmp_path / "out" / "kbf.parquet")
+    expected = pd.concat(whole.clean["KBF"], ignore_index=True)
+    assert list(merged.columns) == list(expected.columns)
+    assert merged["EKSTRA_Praestens_note"].notna().sum() == 7
+    pd.testing.assert_frame_equal(merged.astype(str), expected.astype(str))
+    assert not (tmp_path / "out" / ".parts").exists()

@@ -94,6 +94,7 @@ def test_batches_spilled_to_disk_make_the_same_table(tmp_path, monkeypatch):
     """A national run writes each batch to disk; the merged table equals the in-memory one,
     including an unknown column that only one delivery has."""
     from conftest import kbf_row
+
     from ingest import pipeline
     from ingest.outputs import write_outputs
     from validators.sources import KBF

@@ -56,7 +56,10 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 def _merge_parts(paths: list[Path], path_base: Path, fmt: str) -> Path:
     """Spilled parts -> one file, streamed part by part (columns that only some batches
     have, such as unknown extra columns, are null elsewhere)."""
-    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths], promote_options="permissive")
+    schemas = [pq.read_schema(p) for p in paths]
+    schema = pa.unify_schemas([sch.remove_metadata() for sch in schemas], promote_options="permissive")
+    # Keep the first part's pandas metadata, so readers get the same column types back.
+    schema = schema.with_metadata(schemas[0].metadata)
     if fmt == "csv":
         path = path_base.with_suffix(".csv")
         for i, part in enumerate(paths):

@@ -88,6 +88,31 @@ class RunResult:
         }
 
 
+DUPLICATE_SIDE_COLUMNS = ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSDATO", "DOEDSDATO", "FULDT_NAVN",
+                          "FORNAVN", "EFTERNAVN", "MODERS_FORNAVN", "MODERS_EFTERNAVN", "FADERS_FORNAVN",
+                          "FADERS_EFTERNAVN", "FADERS_NAVN", "MODERS_NAVN", "FOEDSELSDAG", "HUSSTAND_ID")
+
+
+def add_report_extras(result: RunResult, res: Result, source_code: str) -> None:
+    """What the QA report shows beyond the findings, gathered from one checked batch:
+    duplicate pairs side by side, likely missing children, entries per month."""
+    if len(res.duplicates):
+        dup = res.duplicates.copy()
+        for side in ("a", "b"):
+            rows = res.clean.loc[dup[f"row_{side}"]]
+            for col in DUPLICATE_SIDE_COLUMNS:
+                if col in rows:
+                    dup[f"{col}_{side}"] = rows[col].to_numpy()
+        result.duplicates.append(dup.drop(columns=["row_a", "row_b"]))
+    if len(res.gaps):
+        result.gaps.append(res.gaps)
+    event_date = SOURCES[source_code].event_date
+    if event_date and f"{event_date}_ISO" in res.clean:
+        month = res.clean[f"{event_date}_ISO"].astype("string").str.slice(0, 7)
+        counts = res.clean.groupby([res.clean["_delivery"], month], sort=True).size()
+        result.per_month.append(counts.rename_axis(["entry_number", "month"]).reset_index(name="entries"))
+
+
 def _progress(total: int, enabled: bool | None):
     from tqdm import tqdm
 
@@ -200,23 +225,7 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
                 result.tables.setdefault(name, []).append(table)
         if len(res.corrections):
             result.corrections.append(res.corrections)
-        if len(res.duplicates):
-            dup = res.duplicates.copy()
-            for side in ("a", "b"):
-                rows = res.clean.loc[dup[f"row_{side}"]]
-                for col in ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSDATO", "DOEDSDATO", "FULDT_NAVN",
-                            "FORNAVN", "EFTERNAVN", "MODERS_FORNAVN", "MODERS_EFTERNAVN", "FADERS_FORNAVN",
-                            "FADERS_EFTERNAVN", "FADERS_NAVN", "MODERS_NAVN", "FOEDSELSDAG", "HUSSTAND_ID"):
-                    if col in rows:
-                        dup[f"{col}_{side}"] = rows[col].to_numpy()
-            result.duplicates.append(dup.drop(columns=["row_a", "row_b"]))
-        if len(res.gaps):
-            result.gaps.append(res.gaps)
-        event_iso = f"{SOURCES[source_code].event_date}_ISO"
-        if event_iso in res.clean:
-            month = res.clean[event_iso].astype("string").str.slice(0, 7)
-            counts = res.clean.groupby([res.clean["_delivery"], month], sort=True).size()
-            result.per_month.append(counts.rename_axis(["entry_number", "month"]).reset_index(name="entries"))
+        add_report_extras(result, res, source_code)
 
     with _progress(len(candidates) + len(loose), progress) as bar:
         loaded = ((load_candidate, c) for c in candidates)

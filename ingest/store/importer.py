@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, func, insert, select, update
 
-from ingest.pipeline import DeliverySummary, RunResult, _frame_for_engine
+from ingest.pipeline import DeliverySummary, RunResult, _frame_for_engine, add_report_extras
 from ingest.store import rawrows
 from ingest.store.audit import audit, checkpoint, now
 from ingest.store.corrections import carry_over
@@ -368,25 +368,8 @@ class Importer:
             arrival.delivery = arrival.raw = None
 
     def _report_extras(self, res, source: str) -> None:
-        """Gaps, duplicate pairs and entries per month for the run's QA report (as the
-        pipeline gathers them for ``mgr-ingest clean``)."""
-        if len(res.duplicates):
-            dup = res.duplicates.copy()
-            for side in ("a", "b"):
-                rows = res.clean.loc[dup[f"row_{side}"]]
-                for col in ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSDATO", "DOEDSDATO", "FULDT_NAVN",
-                            "FORNAVN", "EFTERNAVN", "MODERS_FORNAVN", "MODERS_EFTERNAVN", "FADERS_FORNAVN",
-                            "FADERS_EFTERNAVN", "FADERS_NAVN", "MODERS_NAVN", "FOEDSELSDAG", "HUSSTAND_ID"):
-                    if col in rows:
-                        dup[f"{col}_{side}"] = rows[col].to_numpy()
-            self.result.duplicates.append(dup.drop(columns=["row_a", "row_b"]))
-        if len(res.gaps):
-            self.result.gaps.append(res.gaps)
-        event_date = SOURCES[source].event_date
-        if event_date and f"{event_date}_ISO" in res.clean:
-            month = res.clean[f"{event_date}_ISO"].astype("string").str.slice(0, 7)
-            counts = res.clean.groupby([res.clean["_delivery"], month], sort=True).size()
-            self.result.per_month.append(counts.rename_axis(["entry_number", "month"]).reset_index(name="entries"))
+        """Gaps, duplicate pairs and entries per month for the run's QA report."""
+        add_report_extras(self.result, res, source)
 
     # ---------------------------------------------------------------- storing
 

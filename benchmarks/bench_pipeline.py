@@ -41,15 +41,17 @@ if kind == "arrow":
                                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}))
         rows += table.num_rows
 else:
-    from ingest.pipeline import run_pipeline
-    result = run_pipeline([data], progress=False, keep_clean=(kind == "clean"))
+    # The real command, as a user runs it (clean also writes the QA report).
+    from ingest.cli import main
+    out.mkdir(parents=True, exist_ok=True)
     if kind == "clean":
-        from ingest.outputs import write_outputs
-        write_outputs(result, out, "parquet")
+        code = main(["clean", str(data), "--out", str(out), "--no-progress"])
     else:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "findings.json").write_text(json.dumps(result.findings_json(), ensure_ascii=False))
-    rows = sum(d.rows for d in result.deliveries)
+        code = main(["validate", str(data), "--json", str(out / "findings.json"), "--no-progress"])
+    if code == 2:
+        raise SystemExit(f"mgr-ingest {kind} could not run")
+    report = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    rows = report["run"]["rows"]
 elapsed = time.perf_counter() - t0
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"rows": rows, "seconds": elapsed, "peak_mb": peak_mb}))

@@ -182,11 +182,9 @@ def _nonblank_lines(body: bytes) -> np.ndarray:
     return np.flatnonzero(keep) + 1
 
 
-def _fast_table(body: str, width: int) -> tuple[pa.Table, np.ndarray] | None:
-    """pyarrow path: only for unquoted files whose every row has the header's width."""
-    if '"' in body:
-        return None
-    data = body.encode("utf-8")
+def _fast_table(data: bytes, width: int) -> tuple[pa.Table, np.ndarray] | None:
+    """pyarrow path (``data`` is the body as UTF-8): only for unquoted files whose every
+    row has the header's width."""
     lines = _nonblank_lines(data)
     if len(lines) == 0:
         return None
@@ -274,6 +272,7 @@ def read_data_file(path: Path) -> RawFile:
         raw.problems.append(Problem("ENCODING_REPAIRED",
                                     f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
     text = decoded.text
+    decoded = None  # the text is the only copy held from here on
     body, raw.trailer_header, raw.trailer_row, raw.trailer_line = _find_trailer(text)
     del text
     header_text = _first_nonblank_line(body)
@@ -284,7 +283,15 @@ def read_data_file(path: Path) -> RawFile:
         raw.problems.append(Problem("FILE_UNREADABLE",
                                     f"{path.name}: line 1 is not a ';'-separated header"))
         return raw
-    fast = _fast_table(body, width)
+    fast = None
+    if '"' not in body:
+        # Hold the body once, as UTF-8 bytes for pyarrow, not also as text.
+        encoded = body.encode("utf-8")
+        del body
+        fast = _fast_table(encoded, width)
+        if fast is None:
+            body = encoded.decode("utf-8")
+        del encoded
     if fast is not None:
         raw.table, raw.lines = fast
         raw.physical_rows = raw.table.num_rows

@@ -145,9 +145,14 @@ def _clean_columns(name: str, kind: str, results: list, codes: np.ndarray, good:
             len(codes), np.datetime64("NaT"), dtype="datetime64[s]")
     elif kind == "name":
         out[f"{name}_REN"] = _spread(values, codes, good, raw)
-        out[f"{name}_UDEN_KLAMMER"] = _spread([r.extra.get("without_struck", r.value) for r in results], codes,
-                                              good, raw)
-        out[f"{name}_KLAMMER"] = _spread([r.extra.get("struck") for r in results], codes, good, None)
+        if any(r.extra.get("struck") for r in results):
+            out[f"{name}_UDEN_KLAMMER"] = _spread([r.extra.get("without_struck", r.value) for r in results], codes,
+                                                  good, raw)
+            out[f"{name}_KLAMMER"] = _spread([r.extra.get("struck") for r in results], codes, good, None)
+        else:
+            # Nothing struck out in this batch: the same values, so the same (shared) array.
+            out[f"{name}_UDEN_KLAMMER"] = out[f"{name}_REN"]
+            out[f"{name}_KLAMMER"] = pd.arrays.ArrowStringArray(pa.nulls(len(codes), pa.string()))
     elif kind == "entry":
         out[f"{name}_REN"] = _spread(values, codes, good, raw)
         out[f"{name}_TAL"] = _spread([r.extra.get("number") for r in results], codes, good, as_int, "int")

@@ -49,7 +49,7 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--page-capacity", type=int, default=5)
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
 
-    d = sub.add_parser("demo", help="run the whole job on the bundled fixtures")
+    d = sub.add_parser("demo", help="run the whole job on the bundled fixtures (births, deaths, censuses)")
     d.add_argument("--out", type=Path, help="working folder (default: a new temporary folder)")
 
     from ingest import cli_store
@@ -140,11 +140,12 @@ def cmd_demo(args) -> int:
     from ingest.outputs import write_outputs
     from ingest.report import write_report
 
-    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "kbf"
-    if not fixtures.is_dir():
-        raise CannotRun(f"the bundled fixtures are missing ({fixtures})")
+    bundled = Path(__file__).resolve().parent.parent / "fixtures"
+    fixtures = [bundled / name for name in ("kbf", "kbd", "ft") if (bundled / name).is_dir()]
+    if not fixtures:
+        raise CannotRun(f"the bundled fixtures are missing ({bundled})")
     work = _ensure_folder(args.out) if args.out else Path(tempfile.mkdtemp(prefix="mgr-ingest-demo-"))
-    result = _run([fixtures], 5, None, keep_clean=True)
+    result = _run(fixtures, 5, None, keep_clean=True)
     written = write_outputs(result, work / "tables", "parquet")
     report = write_report(result, _ensure_folder(work / "report"))
     print(_summary_line(result))

@@ -55,6 +55,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from ingest import cli_store
 
     COMMANDS.update(cli_store.register(sub))
+    from webentry import cli as web_cli
+
+    COMMANDS.update(web_cli.register(sub))
     sub.add_parser("names", help="name database: count spellings, suggest groups, import accepted ones "
                                  "(mgr-ingest names --help)")
     sub.add_parser("places", help="parish register: unresolved birthplaces, import a register "

@@ -51,11 +51,13 @@ from ingest.store.importer import (
     Outcome,
     finish_run,
     mark_interrupted_runs,
+    path_from_db,
     start_run,
 )
 from ingest.store.lock import WorkLock
 from ingest.store.models import deliveries, delivery_files
 from kiip_import.delivery import find_deliveries
+from kiip_import.reader import display_name
 
 log = logging.getLogger("mgr_ingest.inbox")
 
@@ -103,13 +105,15 @@ def _inbox_files(inbox: Path, work: Path) -> list[Path]:
     work = work.resolve()
     out = []
     for path in sorted(inbox.rglob("*")):
-        if not path.is_file() or path.suffix.lower() != ".csv":
+        # A symbolic link is listed but never followed: the reader refuses it, so it ends in
+        # quarantine with a reason instead of waiting in the inbox for ever.
+        if path.suffix.lower() != ".csv" or not (path.is_symlink() or path.is_file()):
             continue
         rel = path.relative_to(inbox)
         if any(part.startswith(".") for part in rel.parts):
             continue
         try:
-            path.resolve().relative_to(work)
+            (path.parent.resolve() / path.name).relative_to(work)
             continue  # the work folder lies inside the inbox: never read our own archive
         except ValueError:
             pass
@@ -119,7 +123,7 @@ def _inbox_files(inbox: Path, work: Path) -> list[Path]:
 
 def _stat(path: Path) -> tuple[int, int] | None:
     try:
-        st = path.stat()
+        st = path.lstat()  # of a link itself, never of what it points at
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
@@ -166,14 +170,20 @@ def _write_reason(target_folder: Path, name: str, reason: str) -> None:
         encoding="utf-8")
 
 
-def _still_the_same(path: Path, sha256: str, mtime_ns: int | None) -> bool:
-    """The file at ``path`` is the one that was imported (not a new file of the same name)."""
+def _still_the_same(path: Path, sha256: str, mtime_ns: int | None, was_read: bool = True) -> bool:
+    """The file at ``path`` is the one that was imported (not a new file of the same name).
+    A file that could not be read then (a link, no permission) is known by its time alone."""
     st = _stat(path)
     if st is None:
         return False
     if mtime_ns is not None and st[1] != mtime_ns:
         return False
-    return file_sha256(path) == sha256
+    if not was_read or path.is_symlink():
+        return True  # never read through a link
+    try:
+        return file_sha256(path) == sha256
+    except OSError:
+        return False
 
 
 def finish_inbox_actions(store: Store, run_id: int, only: list[int] | None = None) -> tuple[int, set[Path]]:
@@ -195,11 +205,19 @@ def finish_inbox_actions(store: Store, run_id: int, only: list[int] | None = Non
         if d.inbox_action == "quarantine":
             target = store.work / (d.inbox_target or _quarantine_folder(d.entry_number, d.id))
         for f in files[d.id]:
-            source = Path(f.source_path)
-            if not _still_the_same(source, f.sha256, f.source_mtime_ns):
+            source = path_from_db(f.source_path)
+            if not _still_the_same(source, f.sha256, f.source_mtime_ns, was_read=bool(f.archive_path)):
                 continue  # moved already, or replaced by a newer file of the same name
             try:
-                if d.inbox_action == "archive":
+                if d.inbox_action == "archive" and not f.archive_path:
+                    # A file of a stored delivery that could not be read (a link, say): it
+                    # is not in the archive, so it goes to quarantine, never away.
+                    aside = store.work / _quarantine_folder(d.entry_number, d.id)
+                    if not (aside / f"{f.name}{REASON_SUFFIX}").exists():
+                        _write_reason(aside, f.name, "this file could not be read (see the delivery's "
+                                                     "FILE_UNREADABLE finding); the rest of the delivery was imported")
+                    _move(source, aside)
+                elif d.inbox_action == "archive":
                     if not store.archive.holds(f.archive_path, f.sha256):
                         raise OSError(f"{f.name} is not in the archive")
                     source.unlink()  # the archive holds these exact bytes
@@ -298,8 +316,11 @@ def _after_commit(store: Store, run_id: int, outcome: Outcome) -> None:
             known = {f.sha256 for f in conn.execute(select(delivery_files.c.sha256, delivery_files.c.archive_path)
                                                     .where(delivery_files.c.delivery_id == outcome.delivery_id))}
         for path in outcome.paths:
-            if path.exists() and file_sha256(path) in known:
-                path.unlink()
+            try:
+                if not path.is_symlink() and path.exists() and file_sha256(path) in known:
+                    path.unlink()
+            except OSError as exc:
+                log.warning("%s stays in the inbox: %s", display_name(path), exc.strerror or exc)
         return
     if outcome.delivery_id is not None:
         finish_inbox_actions(store, run_id, only=[outcome.delivery_id])

@@ -126,7 +126,9 @@ def _table_for_engine(d: Delivery) -> pa.Table:
     table = d.table
     for key in ("FRA_AAR", "TIL_AAR"):
         value = (d.meta.get(key) or "").strip()
-        year = pa.scalar(int(value) if value.isdigit() else None, type=pa.int64())
+        # ASCII digits only ('²' passes isdigit but not int), and few enough for int64.
+        year = pa.scalar(int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None,
+                         type=pa.int64())
         table = table.append_column(f"_{key}", pa.repeat(year, table.num_rows))
     return table
 

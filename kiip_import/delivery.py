@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from kiip_import import discovery
 from kiip_import.headers import match_header, normalise_header
-from kiip_import.reader import RawFile, read_data_file, read_small_csv
+from kiip_import.reader import RawFile, display_name, open_regular, read_data_file, read_small_csv
 from validators.fields import normalise_entry_number
 from validators.findings import finding
 from validators.schemas import META_COLUMNS
@@ -140,13 +140,15 @@ def _check_trailer(d: Delivery, data: RawFile) -> None:
 def _check_counts_and_numbers(d: Delivery, cand: discovery.Candidate, data: RawFile | None) -> None:
     stated = d.meta.get("ANTAL_POSTER", "")
     if data is not None and data.readable and stated:
-        if not stated.isdigit():
-            d.add("ANTAL_POSTER_MISMATCH", f"ANTAL_POSTER '{stated}' is not a number", file=d.dok_file,
-                  field="ANTAL_POSTER", line=2)
+        # Without a dok file the count came from the data file's trailer: name that file.
+        where = dict(file=d.dok_file, line=2) if d.dok_file else dict(file=d.data_file, line=(data.trailer_line + 1) if data.trailer_line else None)
+        if not (stated.isascii() and stated.isdigit()):
+            d.add("ANTAL_POSTER_MISMATCH", f"ANTAL_POSTER '{stated}' is not a number", field="ANTAL_POSTER",
+                  **where)
         elif int(stated) != data.physical_rows:
             d.add("ANTAL_POSTER_MISMATCH",
                   f"ANTAL_POSTER says {stated} records, the data file holds {data.physical_rows}",
-                  file=d.dok_file, field="ANTAL_POSTER", line=2, suggestion=str(data.physical_rows))
+                  field="ANTAL_POSTER", suggestion=str(data.physical_rows), **where)
     meta_entry = normalise_entry_number(d.meta.get("INDTASTNINGSNUMMER"))
     named = cand.key
     if meta_entry and meta_entry != named:
@@ -261,7 +263,7 @@ def load_candidate(cand: discovery.Candidate) -> Delivery:
 def _first_line(path: Path) -> list[str]:
     """The header cells of a file, read from its first bytes only."""
     try:
-        with path.open("rb") as fh:
+        with open(open_regular(path), "rb") as fh:
             head = fh.read(65536)
     except OSError:
         return []
@@ -296,7 +298,7 @@ def _census_download_delivery(path: Path) -> Delivery:
 
     source = SOURCES["FT"]
     data_raw = read_data_file(path)
-    d = Delivery(entry_number=path.stem, source=source.code)
+    d = Delivery(entry_number=display_name(Path(path.stem)), source=source.code)
     d.data_file = data_raw.name
     d.files.append(_file_info(data_raw, source.data_suffix))
     _problems_to_findings(d, data_raw)
@@ -330,7 +332,7 @@ def _loose_file_delivery(loose: discovery.LooseFile) -> Delivery:
     if is_census_download(header):
         return _census_download_delivery(loose.path)
     raw = read_small_csv(loose.path)
-    d = Delivery(entry_number=loose.path.stem, source=None)
+    d = Delivery(entry_number=display_name(Path(loose.path.stem)), source=None)
     d.files.append(_file_info(raw, "unknown"))
     d.data_file = raw.name
     if not raw.readable:

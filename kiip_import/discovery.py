@@ -11,7 +11,7 @@ from pathlib import Path
 
 # K + 4 digits + optional letter, then the file's role. Case does not matter, and the K
 # may be missing (the pilot met '2705dok.csv').
-_NAME = re.compile(r"(?P<k>k?)(?P<num>\d{4})(?P<letter>[a-z]?)(?P<role>dok|fd|dd|ft)\.csv", re.I)
+_NAME = re.compile(r"(?P<k>k?)(?P<num>\d{4})(?P<letter>[a-z]?)(?P<role>dok|fd|dd|ft)\.csv", re.I | re.ASCII)
 
 
 @dataclass
@@ -55,16 +55,24 @@ def iter_csv_files(paths: list[Path]) -> tuple[list[Path], list[str]]:
     problems: list[str] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv")
-            files.extend(found)
-        elif path.is_file():
+            # rglob does not descend into linked folders; a linked file is listed (and
+            # refused by the reader, which never follows a link), so that it becomes a
+            # finding instead of vanishing.
+            for p in sorted(path.rglob("*")):
+                if p.suffix.lower() == ".csv" and (p.is_symlink() or p.is_file()):
+                    files.append(p)
+                elif p.is_symlink() and p.is_dir():
+                    problems.append(f"{p}: a symbolic link to a folder; not followed")
+        elif path.is_file() or path.is_symlink():
             files.append(path)
         else:
             problems.append(f"{path}: no such file or folder")
     seen: set[Path] = set()
     unique = []
     for p in files:
-        rp = p.resolve()
+        # The same file reached twice (a folder and a file in it): resolve the folder, not
+        # a link's target, so that a link is never taken for the file it points at.
+        rp = p.parent.resolve() / p.name
         if rp not in seen:
             seen.add(rp)
             unique.append(p)

@@ -13,8 +13,11 @@ each irregular row at its line.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +29,9 @@ from kiip_import.encoding import decode
 
 _SEPARATOR_CHARS = set(";-=* \t")
 MAX_FIELD = 1_000_000  # characters; a longer field means unbalanced quotes or garbage
+# Columns a header may have. KIIP's layouts have about 40; a file with thousands is not an
+# export, and reading it column by column would cost memory and time out of all proportion.
+MAX_COLUMNS = 1_000
 
 
 @dataclass
@@ -62,7 +68,19 @@ def _hash(data: bytes) -> str:
 
 
 def _split_csv_line(line: str) -> list[str]:
-    return next(csv.reader([line], delimiter=";", quotechar='"'), [])
+    try:
+        return next(csv.reader([line], delimiter=";", quotechar='"'), [])
+    except csv.Error:
+        # A stray carriage return inside the line, or a field over the limit: the cells
+        # as plain ';'-separated text are the best reading there is.
+        return line.split(";")
+
+
+def _unify_newlines(text: str) -> str:
+    """Files from old Macs end their lines with CR alone; read them as LF files."""
+    if "\r" in text and "\n" not in text:
+        return text.replace("\r", "\n")
+    return text
 
 
 def _is_separator(line: str) -> bool:
@@ -77,9 +95,47 @@ def _looks_like_meta_header(cells: list[str]) -> bool:
     return "indtastningsnummer" in names and ("antalposter" in names or "definitionsfil" in names)
 
 
+def display_name(path: Path) -> str:
+    """``path.name`` fit for messages, JSON and the database: bytes of a name that are not
+    UTF-8 (Linux allows any) are shown as U+FFFD instead of as unencodable surrogates."""
+    name = path.name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return name
+
+
+def open_regular(path: Path | str) -> int:
+    """A file descriptor for reading ``path``, only if it is a regular file itself.
+
+    A symbolic link is never followed (it could point out of the inbox, at anything the
+    service may read), and a FIFO or device is never read (it could block or never end).
+    Raises OSError with a message fit for a finding.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (exc.errno == errno.ENOENT and os.path.islink(path)):
+            raise OSError(errno.ELOOP, "is a symbolic link; links are not followed") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "is not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def read_bytes(path: Path) -> tuple[bytes | None, str | None]:
     try:
-        return path.read_bytes(), None
+        with os.fdopen(open_regular(path), "rb") as fh:
+            return fh.read(), None
     except OSError as exc:
         return None, f"cannot be read: {exc.strerror or exc}"
 
@@ -87,21 +143,41 @@ def read_bytes(path: Path) -> tuple[bytes | None, str | None]:
 def read_small_csv(path: Path) -> RawFile:
     """A ``dok`` file: header and one metadata row, read exactly."""
     data, err = read_bytes(path)
-    raw = RawFile(path, path.name, _hash(data or b""), len(data or b""))
+    raw = RawFile(path, display_name(path), _hash(data or b""), len(data or b""))
     if data is None:
         raw.readable = False
-        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name} {err}"))
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)} {err}"))
         return raw
     decoded = decode(data)
     raw.encoding = decoded.encoding
     if decoded.text is None:
         raw.readable = False
-        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name}: {decoded.problem}"))
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)}: {decoded.problem}"))
         return raw
     if decoded.repaired_lines:
         raw.problems.append(Problem("ENCODING_REPAIRED",
                                     f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
-    rows = [r for r in csv.reader(io.StringIO(decoded.text, newline=""), delimiter=";") if any(c.strip() for c in r)]
+    # The header and the first row are all that is used: stop there (a file named like a
+    # dok file may be large).
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(_unify_newlines(decoded.text), newline=""), delimiter=";")
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        for r in reader:
+            if any(c.strip() for c in r):
+                rows.append(r)
+                if len(rows) == 2:
+                    break
+    except csv.Error as exc:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)}: CSV cannot be parsed at line "
+                                                       f"{reader.line_num}: {exc}"))
+        return raw
+    if rows and len(rows[0]) > MAX_COLUMNS:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)}: the header has {len(rows[0]):,} columns; "
+                                                       f"a KIIP file has at most {MAX_COLUMNS:,}"))
+        return raw
     raw.header = rows[0] if rows else []
     raw.trailer_row = rows[1] if len(rows) > 1 else None
     raw.physical_rows = max(len(rows) - 1, 0)
@@ -256,22 +332,22 @@ def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndar
 
 def read_data_file(path: Path) -> RawFile:
     data, err = read_bytes(path)
-    raw = RawFile(path, path.name, _hash(data or b""), len(data or b""))
+    raw = RawFile(path, display_name(path), _hash(data or b""), len(data or b""))
     if data is None:
         raw.readable = False
-        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name} {err}"))
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)} {err}"))
         return raw
     decoded = decode(data)
     del data
     raw.encoding = decoded.encoding
     if decoded.text is None:
         raw.readable = False
-        raw.problems.append(Problem("FILE_UNREADABLE", f"{path.name}: {decoded.problem}"))
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)}: {decoded.problem}"))
         return raw
     if decoded.repaired_lines:
         raw.problems.append(Problem("ENCODING_REPAIRED",
                                     f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
-    text = decoded.text
+    text = _unify_newlines(decoded.text)
     decoded = None  # the text is the only copy held from here on
     body, raw.trailer_header, raw.trailer_row, raw.trailer_line = _find_trailer(text)
     del text
@@ -281,7 +357,13 @@ def read_data_file(path: Path) -> RawFile:
     if width < 2:
         raw.readable = False
         raw.problems.append(Problem("FILE_UNREADABLE",
-                                    f"{path.name}: line 1 is not a ';'-separated header"))
+                                    f"{display_name(path)}: line 1 is not a ';'-separated header"))
+        return raw
+    if width > MAX_COLUMNS:
+        raw.readable = False
+        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)}: the header has {width:,} columns; "
+                                                       f"a KIIP file has at most {MAX_COLUMNS:,}", 1))
+        raw.header = raw.header[:MAX_COLUMNS]
         return raw
     fast = None
     if '"' not in body:

@@ -137,6 +137,8 @@ CATALOGUE: dict[str, Code] = _codes(
          "Compare both rows with the scan and delete one of them."),
     Code("PAGE_OVERFULL", WARN, S, "More entries on a page than the form holds",
          "Page numbers were probably keyed wrong for some of these entries."),
+    Code("DATE_ORDER", WARN, S, "Date out of order within a book section",
+         "Entries follow the events: check this date, or whether the entry belongs elsewhere."),
     Code("PAGE_SEQUENCE", WARN, S, "Page numbers go backwards while entry numbers go forward",
          "Check the page number on the scan."),
     # Census households.

@@ -79,7 +79,7 @@ def check_positive_int(raw: str | None, code: str, what: str, required: bool = T
         if required:
             return Checked(None, (Issue("REQUIRED_MISSING", f"{what} is empty"),))
         return EMPTY
-    if s.isdigit() and s.isascii() and int(s) > 0:
+    if s.isdigit() and s.isascii() and len(s) <= 9 and int(s) > 0:  # 9 digits fit a 32-bit column
         return Checked(int(s))
     return Checked(None, (Issue(code, f"{what} '{s}' is not a positive integer" if len(s) < 40
                                 else f"{what} is not a positive integer"),))
@@ -159,7 +159,7 @@ _MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
 _YEAR = re.compile(r"(1[5-9]|20)[\d?]{2}|1\?[\d?]{2}|\?{4}")
 _MONTH = re.compile(r"0[1-9]|1[0-2]|[01?]\?|\?[0-9]")
 _DAY = re.compile(r"0[1-9]|[12]\d|3[01]|[0-3?]\?|\?\d")
-_EIGHT = re.compile(r"[\d?]{8}")
+_EIGHT = re.compile(r"[0-9?]{8}")
 # Day-month-year forms read by a systematic rule (Danish order: day first).
 _DMY_NUM = re.compile(r"(\d{1,2})\s*[-./]\s*(\d{1,2})\s*[-./ ]\s*(\d{4})")
 _DMY_WORD = re.compile(rf"(\d{{1,2}})\s*[.]?\s*[-/ ]?\s*({_MONTH_WORD})\.?\s*[-/ ,]?\s*(\d{{4}})", re.I)
@@ -173,6 +173,11 @@ def _plausible_parts(y: str, m: str, d: str) -> bool:
     return bool(_YEAR.fullmatch(y) and _MONTH.fullmatch(m) and _DAY.fullmatch(d))
 
 
+def _ascii_digits(s: str) -> bool:
+    """Only 0-9: ``str.isdigit`` also accepts superscripts ('²') that ``int`` refuses."""
+    return s.isascii() and s.isdigit()
+
+
 def _real_date(y: int, m: int, d: int) -> bool:
     try:
         date(y, m, d)
@@ -183,9 +188,9 @@ def _real_date(y: int, m: int, d: int) -> bool:
 
 def _date_result(value: str, issues: tuple[Issue, ...] = ()) -> Checked:
     iso = None
-    if value.isdigit():
+    if _ascii_digits(value):
         iso = f"{value[:4]}-{value[4:6]}-{value[6:]}"
-    return Checked(value, issues, {"iso": iso, "year": int(value[:4]) if value[:4].isdigit() else None})
+    return Checked(value, issues, {"iso": iso, "year": int(value[:4]) if _ascii_digits(value[:4]) else None})
 
 
 def _rule_read(s: str) -> tuple[str, bool] | None:
@@ -228,11 +233,14 @@ def check_date(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return EMPTY
-    if len(s) == 8 and s.isdigit():
+    if len(s) == 8 and _ascii_digits(s):
         y, m, d = int(s[:4]), int(s[4:6]), int(s[6:])
         if _real_date(y, m, d) and 1500 <= y <= 2100:
             return _date_result(s)
-        return Checked(None, (Issue("DATE_INVALID", f"{s} is not a date"),), {"iso": None, "year": None})
+        # Day and month keyed the wrong way round (19211305) is a common slip: offer the
+        # swap as a suggestion only, since the scan decides.
+        swapped = f"{y:04d}{d:02d}{m:02d}" if _real_date(y, d, m) and 1500 <= y <= 2100 else None
+        return Checked(None, (Issue("DATE_INVALID", f"{s} is not a date", swapped),), {"iso": None, "year": None})
     if _EIGHT.fullmatch(s):
         y, m, d = s[:4], s[4:6], s[6:]
         if _plausible_parts(y, m, d):
@@ -290,7 +298,7 @@ def check_age(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return EMPTY
-    if s.isdigit() and s.isascii():
+    if s.isdigit() and s.isascii() and len(s) <= 9:  # longer would not fit a 32-bit column
         return Checked(int(s))
     m = _AGE_WORDS.fullmatch(s)
     if m:
@@ -305,7 +313,7 @@ def check_year(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return Checked(None, (Issue("REQUIRED_MISSING", "registration year is empty"),))
-    if len(s) == 4 and s.isdigit() and 1500 <= int(s) <= 2100:
+    if len(s) == 4 and _ascii_digits(s) and 1500 <= int(s) <= 2100:
         return Checked(int(s))
     return Checked(None, (Issue("KALENDERAAR_INCONSISTENT", f"registration year '{s[:12]}' is not a year"),))
 
@@ -415,7 +423,7 @@ def check_age_at_death(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return EMPTY
-    if s.isdigit() and s.isascii():
+    if s.isdigit() and s.isascii() and len(s) <= 9:  # longer would not fit a 32-bit column
         return Checked(int(s))
     parts = [m for m in _AGE_PART.finditer(s)]
     rebuilt = "".join(m.group(0) for m in parts).replace(" ", "")
@@ -464,7 +472,7 @@ def check_optional_year(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return EMPTY
-    if len(s) == 4 and s.isdigit() and 1500 <= int(s) <= 2100:
+    if len(s) == 4 and _ascii_digits(s) and 1500 <= int(s) <= 2100:
         return Checked(int(s))
     shown = s if len(s) <= 20 else s[:20] + "…"
     return Checked(None, (Issue("DATE_MALFORMED", f"year '{shown}' is not a four-digit year"),))
@@ -492,9 +500,9 @@ def check_census_date(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s or _ZERO_DATE.fullmatch(s):
         return EMPTY
-    if len(s) == 4 and s.isdigit() and 1500 <= int(s) <= LAST_CENSUS_YEAR:
+    if len(s) == 4 and _ascii_digits(s) and 1500 <= int(s) <= LAST_CENSUS_YEAR:
         return _date_result(s + "????")
-    if len(s) == 8 and s.isdigit() and 1500 <= int(s[:4]) <= LAST_CENSUS_YEAR and (
+    if len(s) == 8 and _ascii_digits(s) and 1500 <= int(s[:4]) <= LAST_CENSUS_YEAR and (
             s[4:6] == "00" or s[6:] == "00"):
         y, m, d = int(s[:4]), int(s[4:6]), int(s[6:])
         if (m == 0 and d != 0) or m > 12:
@@ -561,7 +569,7 @@ def check_age_census(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return EMPTY
-    if s.isdigit() and s.isascii():
+    if s.isdigit() and s.isascii() and len(s) <= 9:  # longer would not fit a 32-bit column
         return Checked(int(s))
     if _UNDER_ONE.fullmatch(s):
         return Checked(0, (Issue("AGE_MALFORMED", f"age '{s[:30]}' read as 0 (under one year)", "0", True),))

@@ -73,8 +73,10 @@ def date_range(frame: pd.DataFrame, fb, event_col: str, verb: str = "born") -> N
     bad = year.notna() & ((lo.notna() & (year < lo)) | (hi.notna() & (year > hi)))
     idx = frame.index[bad.fillna(False).to_numpy(dtype=bool)]
     if len(idx):
+        # A missing bound shows as '?' (with Arrow strings a missing value would blank the message).
         msg = (f"{verb} " + year[idx].astype(str) + ", outside the book's years "
-               + frame.loc[idx, "_FRA_AAR"].astype(str) + "-" + frame.loc[idx, "_TIL_AAR"].astype(str))
+               + frame.loc[idx, "_FRA_AAR"].astype("string").fillna("?") + "-"
+               + frame.loc[idx, "_TIL_AAR"].astype("string").fillna("?"))
         fb.at(idx, "DATE_OUT_OF_RANGE", msg, event_col)
 
 

@@ -272,6 +272,39 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
                          "line_b": frame.loc[b, "_line"].to_numpy(), "similarity": sim})
 
 
+def event_date_order(frame: pd.DataFrame, fb, source: Source) -> None:
+    """Within a section the events are entered as they happened, so their dates rise.
+
+    Only the children numbered in the section count (a child born elsewhere, entry 0 or
+    24a, may be registered late). Like page numbers, the row that stands out from both
+    neighbours is blamed: one date keyed too late must not flag every row after it.
+    """
+    dt_col = f"_{source.event_date}_DT"
+    if dt_col not in frame or "KILDE_LOEBE_NR_TAL" not in frame:
+        return
+    keys = ["_delivery", "_BOOK", "_YEAR", "_SEX"]
+    numbered = ((frame["KILDE_LOEBE_NR_TAL"] > 0).fillna(False)
+                & (frame["KILDE_LOEBE_NR_BOGSTAV"].fillna("") == "") & frame[dt_col].notna())
+    sub = frame.loc[numbered.to_numpy(dtype=bool), keys + [dt_col]].dropna(subset=["_YEAR", "_SEX"])
+    if not len(sub):
+        return
+    grp = sub.groupby(keys, sort=False)[dt_col]
+    prev, nxt, cur = grp.shift(), grp.shift(-1), sub[dt_col]
+    back = (cur < prev).fillna(False)
+    prev_is_spike = back & (prev > nxt).fillna(False)
+    prev_index = pd.Series(sub.index, index=sub.index).groupby([sub[k] for k in keys], sort=False).shift()
+    blame = set(sub.index[(back & ~prev_is_spike).to_numpy(dtype=bool)])
+    blame |= {int(i) for i in prev_index[prev_is_spike.to_numpy(dtype=bool)].dropna()}
+    if not blame:
+        return
+    idx = pd.Index(sorted(blame))
+    before = prev.reindex(idx).dt.strftime("%Y-%m-%d").fillna("?")
+    after = nxt.reindex(idx).dt.strftime("%Y-%m-%d").fillna("?")
+    msg = ("date " + cur.reindex(idx).dt.strftime("%Y-%m-%d") + " out of order between " + before + " and "
+           + after + " " + _section_label(frame, idx))
+    fb.at(idx, "DATE_ORDER", msg, source.event_date)
+
+
 def run(frame: pd.DataFrame, source: Source, fb, options: dict) -> dict:
     """The set rules of ``source``: church books (KBF, KBD) share the book rules below;
     censuses have households instead (``validators.ft_rules``)."""
@@ -286,5 +319,6 @@ def run(frame: pd.DataFrame, source: Source, fb, options: dict) -> dict:
     gaps = entry_numbers(frame, fb)
     nonstandard_suggestions(frame, fb)
     pages(frame, fb, options)
+    event_date_order(frame, fb, source)
     dups = duplicates(frame, fb, source)
     return {"gaps": gaps, "duplicates": dups}

@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiip_import.reader import open_regular
+
 CHUNK = 1 << 20
 
 
@@ -46,7 +48,8 @@ class Archive:
         fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+            # Never through a symbolic link: the bytes must be the file's own.
+            with os.fdopen(fd, "wb") as out, open(open_regular(source), "rb") as src:
                 while chunk := src.read(CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
@@ -76,8 +79,9 @@ class Archive:
 
 
 def file_sha256(path: Path) -> str:
+    """The sha256 of a regular file (OSError for a symbolic link, which is never followed)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open(open_regular(path), "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

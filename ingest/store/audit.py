@@ -28,6 +28,8 @@ def as_utc(value: datetime | None) -> datetime | None:
 def audit(conn: Connection, action: str, *, actor: str = "mgr-ingest", run_id: int | None = None,
           entry_number: str | None = None, delivery_id: int | None = None, **detail) -> None:
     """Append one entry to the audit log (keys and counts only, never person data)."""
+    if entry_number is not None and len(entry_number) > 64:  # the column's width (a rejected loose file's name)
+        entry_number = entry_number[:63] + "…"
     conn.execute(insert(audit_log).values(at=now(), run_id=run_id, actor=actor, action=action,
                                           entry_number=entry_number, delivery_id=delivery_id,
                                           detail=detail or None))

@@ -55,6 +55,7 @@ from ingest.store.models import (
 from kiip_import import delivery as kiip_delivery
 from kiip_import.delivery import Delivery, find_deliveries, load_candidate
 from kiip_import.discovery import Candidate, LooseFile
+from kiip_import.reader import display_name, open_regular
 from validators.engine import validate_frame
 from validators.findings import FINDING_COLUMNS, finding, to_records
 from validators.sources import SOURCES
@@ -109,7 +110,7 @@ def start_run(store: Store, kind: str, paths: list) -> int:
     with store.transaction() as conn:
         run_id = conn.execute(insert(runs).values(
             kind=kind, started_at=now(), status="running", host=socket.gethostname()[:255], pid=os.getpid(),
-            paths=[str(p) for p in paths])).inserted_primary_key[0]
+            paths=[path_to_db(Path(p)) for p in paths])).inserted_primary_key[0]
         audit(conn, "run_started", run_id=run_id, kind=kind)
     return run_id
 
@@ -155,6 +156,56 @@ def _content_hash(roles: list[str], archived: list) -> str:
     """The delivery's identity: its files' roles and hashes (names and folders do not count)."""
     parts = sorted(f"{role}:{a.sha256 if a else 'unreadable'}" for role, a in zip(roles, archived))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+_RAW_PATH = "bytes:"
+
+
+def path_to_db(path: Path) -> str:
+    """A path as text the database takes. Paths that are not UTF-8 (Linux allows any bytes)
+    are kept exactly, as ``bytes:`` + their bytes in hex, so that a pass can still move them."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _RAW_PATH + os.fsencode(path).hex()
+    return text
+
+
+def path_from_db(text: str) -> Path:
+    if text.startswith(_RAW_PATH):
+        try:
+            return Path(os.fsdecode(bytes.fromhex(text[len(_RAW_PATH):])))
+        except ValueError:
+            pass
+    return Path(text)
+
+
+def _where(path: Path) -> Path:
+    """The absolute place of ``path`` itself: its folder resolved, a link's target never
+    (a pass moves or removes what is recorded here, and must not touch a link's target)."""
+    return path.parent.resolve() / path.name
+
+
+def _fit_columns(table, row: dict) -> dict:
+    """Texts cut to the length of their column: a finding may name a header cell of any
+    length, and PostgreSQL refuses what does not fit (SQLite would store it whole). A
+    finding whose message came out empty gets its code's title rather than failing the
+    delivery's transaction."""
+    if "message" in table.c and not row.get("message"):
+        from validators.catalogue import CATALOGUE
+
+        code = row.get("code")
+        row["message"] = CATALOGUE[code].title if code in CATALOGUE else str(code)
+    for name, value in row.items():
+        if isinstance(value, str) and name in table.c:
+            length = getattr(table.c[name].type, "length", None)
+            if length and len(value) > length:
+                row[name] = value[: length - 1] + "…"
+    return row
+
+
+ENTRY_NUMBER_MAX = deliveries.c.entry_number.type.length
 
 
 def _raw_table(d: Delivery) -> pa.Table | None:
@@ -210,7 +261,7 @@ class Importer:
             roles = [p.role for p in (cand.dok, cand.data) if p is not None] + ["extra"] * len(cand.extra)
             self._arrive(_Arrival(cand.key, paths, roles, candidate=cand))
         for item in loose:
-            self._arrive(_Arrival(item.path.stem, [item.path], ["unknown"], loose=item))
+            self._arrive(_Arrival(display_name(Path(item.path.stem)), [item.path], ["unknown"], loose=item))
         self.flush_all()
         return self.finish()
 
@@ -230,7 +281,7 @@ class Importer:
     def _arrive(self, arrival: _Arrival) -> None:
         for path in arrival.paths:
             try:
-                st = path.stat()
+                st = path.lstat()  # a link's own time: its target is never looked at
                 arrival.mtimes.append(st.st_mtime_ns)
             except OSError:
                 arrival.mtimes.append(None)
@@ -247,14 +298,21 @@ class Importer:
             d = kiip_delivery._loose_file_delivery(arrival.loose)
         arrival.delivery = d
         arrival.entry_number = d.entry_number
-        read = {Path(f.path).resolve(): f.sha256 for f in d.files}
+        read = {_where(Path(f.path)): f.sha256 for f in d.files}
         for path, archived in zip(arrival.paths, arrival.archived):
-            sha = read.get(path.resolve())
+            sha = read.get(_where(path))
             if archived is not None and sha is not None and sha != archived.sha256:
                 self._outcome(Outcome(d.entry_number, CHANGED, arrival.paths,
-                                      message=f"{path.name} changed while it was being read; left for the next run"))
+                                      message=f"{display_name(path)} changed while it was being read; left for the next run"))
                 return
         raw = _raw_table(d)
+        if len(d.entry_number) > ENTRY_NUMBER_MAX:
+            # Cutting it short could make it another delivery's number: never store it so.
+            d.add("ENTRY_NUMBER_FORMAT", f"the entry number is {len(d.entry_number)} characters long "
+                  f"(at most {ENTRY_NUMBER_MAX}); the delivery cannot be stored", file=d.data_file or d.dok_file,
+                  field="INDTASTNINGSNUMMER")
+            self._store_rejected(arrival)
+            return
         if not _storable(d, raw):
             self._store_rejected(arrival)
             return
@@ -272,10 +330,9 @@ class Importer:
 
     def _archive(self, path: Path):
         try:
-            with open(path, "rb"):
-                pass
+            os.close(open_regular(path))
         except OSError:
-            return None  # unreadable: the loader reports FILE_UNREADABLE
+            return None  # unreadable, a link or not a file: the loader reports FILE_UNREADABLE
         try:
             return self.store.archive.put(path)
         except OSError as exc:
@@ -294,18 +351,18 @@ class Importer:
                                          deliveries.c.status != STATUS_REJECTED)).first()
             if stored is None:
                 return False
-            names = ", ".join(p.name for p in arrival.paths)
+            names = ", ".join(display_name(p) for p in arrival.paths)
             row = finding("DUPLICATE_DELIVERY",
                           f"{names}: the same bytes were imported before as {stored.entry_number} "
                           f"version {stored.version}; nothing was stored again",
-                          source=stored.source, entry_number=stored.entry_number, file=arrival.paths[-1].name)
+                          source=stored.source, entry_number=stored.entry_number, file=display_name(arrival.paths[-1]))
             conn.execute(insert(findings), [dict(row, delivery_id=stored.id, run_id=self.run_id)])
             audit(conn, "duplicate_delivery", run_id=self.run_id, entry_number=stored.entry_number,
-                  delivery_id=stored.id, files=[p.name for p in arrival.paths])
+                  delivery_id=stored.id, files=[display_name(p) for p in arrival.paths])
         outcome = Outcome(stored.entry_number, DUPLICATE, arrival.paths, delivery_id=stored.id,
                           version=stored.version, counts=Counter(info=1))
         summary = DeliverySummary(stored.entry_number, stored.source,
-                                  [{"name": p.name, "role": r, "sha256": a.sha256, "size": a.size, "encoding": None}
+                                  [{"name": display_name(p), "role": r, "sha256": a.sha256, "size": a.size, "encoding": None}
                                    for p, r, a in zip(arrival.paths, arrival.roles, arrival.archived)],
                                   0, 0, {}, Counter(info=1))
         self.result.deliveries.append(summary)
@@ -379,22 +436,23 @@ class Importer:
 
     def _insert_files(self, conn: Connection, delivery_id: int, arrival: _Arrival) -> dict[str, int]:
         d = arrival.delivery
-        info = {Path(f.path).resolve(): f for f in d.files} if d is not None else {}
+        info = {_where(Path(f.path)): f for f in d.files} if d is not None else {}
         ids = {}
         for path, role, archived, mtime in zip(arrival.paths, arrival.roles, arrival.archived, arrival.mtimes):
-            f = info.get(path.resolve())
-            row = dict(delivery_id=delivery_id, name=path.name, role=f.role if f else role,
+            f = info.get(_where(path))
+            row = dict(delivery_id=delivery_id, name=display_name(path), role=f.role if f else role,
                        sha256=archived.sha256 if archived else (f.sha256 if f else ""),
                        size=archived.size if archived else (f.size if f else 0),
                        encoding=f.encoding if f else None,
                        archive_path=archived.relative_path if archived else "",
-                       source_path=str(path.resolve()), source_mtime_ns=mtime)
-            ids[path.name] = conn.execute(insert(delivery_files).values(**row)).inserted_primary_key[0]
+                       source_path=path_to_db(_where(path)), source_mtime_ns=mtime)
+            ids[display_name(path)] = conn.execute(insert(delivery_files).values(**row)).inserted_primary_key[0]
         return ids
 
     def _insert_findings(self, conn: Connection, delivery_id: int, rows: list[dict]) -> None:
         if rows:
-            conn.execute(insert(findings), [dict(r, delivery_id=delivery_id, run_id=self.run_id) for r in rows])
+            conn.execute(insert(findings), [_fit_columns(findings, dict(r, delivery_id=delivery_id, run_id=self.run_id))
+                                            for r in rows])
 
     def _store_rejected(self, arrival: _Arrival, reason: str | None = None) -> None:
         d = arrival.delivery

@@ -21,7 +21,7 @@ def codes(checked: f.Checked) -> list[str]:
     ("??111897", "189711??", "DATE_WILDCARD_MISPLACED", "189711??", True),
     ("2311????", "????1123", "DATE_WILDCARD_MISPLACED", "????1123", True),
     ("19230229", None, "DATE_INVALID", None, False),
-    ("19211301", None, "DATE_INVALID", None, False),
+    ("19211301", None, "DATE_INVALID", "19210113", False),  # day and month swapped
     ("12-3-1921", "19210312", "DATE_MALFORMED", "19210312", True),
     ("12. marts 1921", "19210312", "DATE_MALFORMED", "19210312", True),
     ("11-jan", "????0111", "DATE_MALFORMED", "????0111", True),
@@ -123,3 +123,15 @@ def test_fast_patterns_agree_with_the_checkers(name, values):
             assert res.extra == {"number": int(raw), "letter": ""}
         if rule.kind == "name":
             assert res.extra == {"without_struck": raw, "struck": None}
+
+
+def test_date_out_of_order_blames_the_row_that_stands_out(tmp_path):
+    from conftest import kbf_row, write_delivery
+
+    from ingest.pipeline import run_pipeline
+
+    rows = [kbf_row(i, i, FOEDSELSDATO=f"1921{i:02d}10") for i in range(1, 9)]
+    rows[3]["FOEDSELSDATO"] = "19211210"  # December keyed between April and May: one row stands out
+    write_delivery(tmp_path, rows)
+    found = [f for f in run_pipeline([tmp_path]).findings_json()["findings"] if f["code"] == "DATE_ORDER"]
+    assert [(f["line"], f["loebe_nr"], f["field"]) for f in found] == [(5, 4, "FOEDSELSDATO")]

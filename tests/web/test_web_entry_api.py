@@ -1,0 +1,212 @@
+"""The entry screen's JSON endpoints: checks through the importer's rules, saving with
+checks, the conflict check, drafts, proposals, autocomplete and the audit trail."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+from web_support import Api, client_as, kbf_fields
+
+from validators.schemas import KbfRecord, check_value
+
+pytest_plugins = ["web_support"]  # the web fixture: an application with users and a book
+
+
+def _api(web, who="tr1"):
+    return Api(client_as(web, who)), web.config["BOOK_ID"]
+
+
+def _save(api, book, fields, **extra):
+    return api.post(f"/api/books/{book}/records", {"fields": fields, **extra})
+
+
+def test_field_check_is_the_schemas_check(web):
+    api, book = _api(web)
+    for field, value in (("FOEDSELSDATO", "19210231"), ("FOEDSELSDATO", "15.5.21"), ("KOEN", "x"),
+                         ("KILDE_SIDE", "Hansen"), ("FORNAVN", "Ha?s"), ("MODERS_ALDER", "28 Aar"),
+                         ("FOEDSELSDATO", "19210515")):
+        r = api.post(f"/api/books/{book}/check/field", {"field": field, "value": value})
+        assert r.status_code == 200
+        expected = check_value(KbfRecord, field, value).issues
+        assert [(i["code"], i["message"], i["suggestion"]) for i in r.json["issues"]] == [
+            (i.code, i.message, i.suggestion) for i in expected]
+    r = api.post(f"/api/books/{book}/check/field", {"field": "FOEDSELSDATO", "value": "15.5.21"})
+    issue = r.json["issues"][0]
+    assert issue["suggestion"] == "19210515" and issue["severity"] == "error" and issue["title"]
+
+
+def test_record_check_finds_gap_repeat_and_duplicate_against_the_neighbours(web):
+    api, book = _api(web)
+    for n in (1, 2, 3):
+        assert _save(api, book, kbf_fields(n)).status_code == 201
+    gap = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(5)}).json["issues"]
+    assert [(i["code"], i["field"]) for i in gap] == [("KILDE_LOEBE_NR_GAP", "KILDE_LOEBE_NR")]
+    assert "4 missing between 3 and 5" in gap[0]["message"]
+    repeat = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(4, KILDE_LOEBE_NR="3")}).json["issues"]
+    assert "KILDE_LOEBE_NR_REPEAT" in {i["code"] for i in repeat}
+    twin = kbf_fields(3)
+    twin["KILDE_LOEBE_NR"] = "4"
+    twin["FORNAVN"] = twin["FORNAVN"] + "s"  # the same child keyed again, a letter different
+    dup = api.post(f"/api/books/{book}/check/record", {"fields": twin}).json["issues"]
+    assert "DUPLICATE_RECORD" in {i["code"] for i in dup}
+    other_section = api.post(f"/api/books/{book}/check/record",
+                             {"fields": kbf_fields(1, KOEN="K")}).json["issues"]
+    assert not [i for i in other_section if i["code"].startswith("KILDE_LOEBE_NR")]
+    fine = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(4)}).json["issues"]
+    assert fine == []
+
+
+def test_record_check_of_an_existing_record_sees_neighbours_on_both_sides(web):
+    api, book = _api(web)
+    for n in (1, 2, 3):
+        _save(api, book, kbf_fields(n))
+    r = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(2, KILDE_LOEBE_NR="7"), "loebe_nr": 2})
+    codes = {i["code"] for i in r.json["issues"]}
+    assert "KILDE_LOEBE_NR_GAP" in codes
+
+
+def test_record_rules_run_too(web):
+    api, book = _api(web)
+    r = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(1, FOEDSELSDATO="19120515")})
+    codes = {i["code"] for i in r.json["issues"]}
+    assert {"DATE_OUT_OF_RANGE", "KALENDERAAR_INCONSISTENT"} <= codes
+
+
+def test_save_refuses_an_error_until_kept_with_a_note(web):
+    api, book = _api(web)
+    fields = kbf_fields(1, FOEDSELSDATO="19210231")
+    r = _save(api, book, fields)
+    assert r.status_code == 422 and r.json["blocking"] == ["DATE_INVALID|FOEDSELSDATO"]
+    r = _save(api, book, fields, notes={"FOEDSELSDATO": "står sådan i bogen"})
+    assert r.status_code == 201
+    assert r.json["record"]["notes"] == {"FOEDSELSDATO": "står sådan i bogen"}
+    assert r.json["record"]["fields"]["FOEDSELSDATO"] == "19210231"  # the literal reading is kept
+
+
+def test_save_asks_once_about_warnings(web):
+    api, book = _api(web)
+    _save(api, book, kbf_fields(1))
+    r = _save(api, book, kbf_fields(3))
+    assert r.status_code == 422 and r.json["unseen"] == ["KILDE_LOEBE_NR_GAP|KILDE_LOEBE_NR"]
+    r = _save(api, book, kbf_fields(3), acknowledged=r.json["unseen"])
+    assert r.status_code == 201 and r.json["record"]["loebe_nr"] == 2
+
+
+def test_values_still_only_proposed_cannot_be_saved(web):
+    api, book = _api(web)
+    r = _save(api, book, kbf_fields(1), provenance={"KILDE_SIDE": {"how": "pending", "from": "carried"}})
+    assert r.status_code == 422 and r.json["pending"] == ["KILDE_SIDE"]
+
+
+def test_provenance_is_kept_per_field(web):
+    api, book = _api(web)
+    prov = {"KILDE_SIDE": {"how": "accepted", "from": "ocr", "confidence": 0.97, "suggested": "1"},
+            "KILDE_LOEBE_NR": {"how": "corrected", "from": "ocr", "confidence": 0.93, "suggested": "7"},
+            "FOEDSELSDATO": {"how": "accepted", "from": "check", "suggested": "19210202"},
+            "KALENDERAAR": {"how": "bogus"}}
+    rec = _save(api, book, kbf_fields(1), provenance=prov).json["record"]["provenance"]
+    assert rec["KILDE_SIDE"] == {"how": "accepted", "from": "ocr", "confidence": 0.97, "suggested": "1"}
+    assert rec["KILDE_LOEBE_NR"]["how"] == "corrected"
+    assert rec["FOEDSELSDATO"]["from"] == "check"
+    assert rec["KALENDERAAR"] == {"how": "typed"}  # an unknown kind is stored as typed
+    assert rec["FORNAVN"] == {"how": "typed"}
+
+
+def test_second_save_of_the_same_version_is_refused_with_both_versions(web):
+    anna, book = _api(web, "tr1")
+    _save(anna, book, kbf_fields(1))
+    rev = Api(client_as(web, "rev1"))
+    first = rev.put(f"/api/books/{book}/records/1", {"fields": kbf_fields(1, FORNAVN="Jens"), "version": 1})
+    assert first.status_code == 200 and first.json["record"]["version"] == 2
+    second = anna.put(f"/api/books/{book}/records/1", {"fields": kbf_fields(1, FORNAVN="Ole"), "version": 1})
+    assert second.status_code == 409
+    assert second.json["theirs"]["fields"]["FORNAVN"] == "Jens" and second.json["theirs"]["updated_by"] == "rev1"
+    assert second.json["yours"]["fields"]["FORNAVN"] == "Ole"
+    now = anna.get(f"/api/books/{book}/records/1").json["record"]
+    assert now["fields"]["FORNAVN"] == "Jens" and now["version"] == 2
+    forced = anna.put(f"/api/books/{book}/records/1", {"fields": kbf_fields(1, FORNAVN="Ole"), "version": 2,
+                                                        "force_over": 2})
+    assert forced.status_code == 200 and forced.json["record"]["version"] == 3
+
+
+def test_every_save_is_audited_with_versions_and_no_person_data(web):
+    from ingest.store.models import audit_log
+    from webentry.models import Record, RecordVersion
+
+    api, book = _api(web)
+    _save(api, book, kbf_fields(1, FORNAVN="Valdemar"))
+    api.put(f"/api/books/{book}/records/1", {"fields": kbf_fields(1, FORNAVN="Waldemar"), "version": 1})
+    with web.extensions["mgr_store"].reading() as conn:
+        entries = [r for r in conn.execute(select(audit_log)) if r.action in ("record_added", "record_changed")]
+    assert [e.action for e in entries] == ["record_added", "record_changed"]
+    changed = entries[1]
+    detail = changed.detail if isinstance(changed.detail, dict) else json.loads(changed.detail)
+    assert changed.actor == "tr1" and changed.entry_number == "K2697" and changed.at is not None
+    assert detail["old"] == {"version": 1} and detail["new"] == {"version": 2}
+    assert detail["fields_changed"] == ["FORNAVN"] and detail["loebe_nr"] == 1
+    assert "aldemar" not in json.dumps(detail)
+    with web.extensions["mgr_sessions"]() as s:
+        rid = s.scalar(select(Record.id))
+        versions = {v.version: v.fields["FORNAVN"] for v in s.scalars(select(RecordVersion)
+                                                                        .where(RecordVersion.record_id == rid))}
+    assert versions == {1: "Valdemar", 2: "Waldemar"}
+    admin = client_as(web, "admin1")
+    html = admin.get("/admin/audit/record/K2697/1").get_data(as_text=True)
+    assert "Valdemar" in html and "Waldemar" in html
+
+
+def test_draft_survives_and_is_cleared_by_saving(web):
+    api, book = _api(web)
+    draft = {"loebe_nr": None, "fields": {"KILDE_SIDE": "1", "FORNAVN": "Hans"}, "provenance": {},
+             "marks": {"KILDE_LOEBE_NR": {"kind": "proposed", "value": "1"}}, "page_seq": None}
+    assert api.put(f"/api/books/{book}/draft", draft).status_code == 200
+    again = Api(client_as(web, "tr1"))  # another browser, same person
+    got = again.get(f"/api/books/{book}/draft").json["draft"]
+    assert got["fields"] == {"KILDE_SIDE": "1", "FORNAVN": "Hans"} and got["marks"]["KILDE_LOEBE_NR"]["kind"] == "proposed"
+    html = again.get(f"/books/{book}/entry?r=new").get_data(as_text=True)
+    assert '"FORNAVN": "Hans"' in html
+    assert Api(client_as(web, "rev1")).get(f"/api/books/{book}/draft").json["draft"] is None
+    _save(again, book, kbf_fields(1))
+    assert again.get(f"/api/books/{book}/draft").json["draft"] is None
+
+
+def test_new_record_proposals_and_carried_values(web):
+    api, book = _api(web)
+    _save(api, book, kbf_fields(1))
+    _save(api, book, kbf_fields(2, KILDE_LOEBE_NR="2a"))
+    html = api.get(f"/books/{book}/entry?r=new").get_data(as_text=True)
+    data = json.loads(html.split('id="entry-data">', 1)[1].split("</script>", 1)[0])
+    assert data["proposal"] == "3"
+    assert data["previous"]["fields"]["KALENDERAAR"] == "1921"
+    assert set(data["carried"]) == {"KILDE_SIDE", "KALENDERAAR", "KOEN"}
+    assert data["proposed"] == ["KILDE_LOEBE_NR"]
+    assert [f["name"] for f in data["layout"]][:3] == ["KILDE_SIDE", "KILDE_LOEBE_NR", "KALENDERAAR"]
+    girls = api.get(f"/api/books/{book}/section-last?KALENDERAAR=1921&KOEN=K").json
+    assert girls == {"last": None, "proposal": "1"}
+    boys = api.get(f"/api/books/{book}/section-last?KALENDERAAR=1921&KOEN=M").json
+    assert boys == {"last": "2a", "proposal": "3"}
+
+
+def test_autocomplete_offers_spellings_already_keyed_and_the_standard_form(web):
+    from webentry import suggest
+
+    suggest.forget()
+    api, book = _api(web)
+    _save(api, book, kbf_fields(1, FORNAVN="Christian"))
+    _save(api, book, kbf_fields(2, FORNAVN="Christen", FADERS_FORNAVN="Christian"))
+    suggest.forget()
+    r = api.get(f"/api/suggest?book={book}&field=MODERS_FORNAVN&q=chr").json
+    assert [v["value"] for v in r["values"]] == ["Christian", "Christen"]
+    assert r["values"][0]["count"] == 2
+    assert api.get(f"/api/suggest?book={book}&field=KILDE_SIDE&q=1").json["values"] == []
+    std = api.get(f"/api/suggest?book={book}&field=FORNAVN&q=Carl").json["standard"]
+    assert std is None or std.upper() != "CARL"
+
+
+def test_existing_record_is_shown_with_its_values(web):
+    api, book = _api(web)
+    _save(api, book, kbf_fields(1, FORNAVN="Valdemar"))
+    html = api.get(f"/books/{book}/entry?r=1").get_data(as_text=True)
+    assert "Valdemar" in html and "Record <b" in html
+    assert api.get(f"/books/{book}/entry?r=99").status_code == 404

@@ -1,0 +1,337 @@
+"""Scanned pages: checked on upload, stored once by content hash, shown, and read by OCR.
+
+Files live in the work folder::
+
+    WORK/scans/ab/ab12…ef.jpg         the page as uploaded (a TIFF frame as its own file)
+    WORK/scans/ab/ab12…ef.view.jpg    what the browser shows, when the original will not do
+                                      (TIFF, or larger than VIEW_MAX_SIDE)
+    WORK/scans/ab/ab12…ef.thumb.jpg   the thumbnail
+
+An upload is checked by its content, never by its name or the content type the browser
+claims: JPEG, PNG or TIFF that Pillow can decode, within the byte and pixel limits. A PDF
+renamed ``.jpg`` is refused with a reason; so is a 40,000 x 40,000 image (before its
+pixels are decoded). Multi-page TIFF files become one page per frame.
+
+OCR suggestions (``ingest.ocr.ocr_pages``) are cached on the scan row by hash: the same
+page uploaded twice is read once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import queue
+import threading
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
+
+from webentry import audit
+from webentry.models import Book, Page, Scan
+
+log = logging.getLogger("mgr_ingest.web.scans")
+
+FORMATS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "MPO": "jpg"}
+MAGIC = [(b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+         (b"GIF8", "a GIF image"), (b"BM", "a BMP image"), (b"RIFF", "a WebP image or other RIFF file")]
+
+
+class ScanRejected(ValueError):
+    """An uploaded file that cannot be a page; the message names the file and the reason."""
+
+
+@dataclass
+class Limits:
+    max_bytes: int
+    max_pixels: int
+    view_max_side: int
+    thumb_side: int
+
+    @classmethod
+    def from_config(cls, cfg) -> Limits:
+        return cls(cfg["MAX_SCAN_BYTES"], cfg["MAX_SCAN_PIXELS"], cfg["VIEW_MAX_SIDE"], cfg["THUMB_SIDE"])
+
+
+def scans_root(work: Path) -> Path:
+    return Path(work) / "scans"
+
+
+def _what_is_it(data: bytes) -> str:
+    for magic, what in MAGIC:
+        if data.startswith(magic):
+            return what
+    if not data.strip():
+        return "an empty file"
+    return "not an image Pillow can read"
+
+
+def _rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        img = img.point(lambda v: v / 256).convert("L")
+    elif img.mode == "F":
+        img = img.convert("L")
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")
+    return img
+
+
+def _frames(name: str, data: bytes, limits: Limits) -> list[tuple[str, bytes, str]]:
+    """(page name, bytes to store, format) per page of one uploaded file; raises ScanRejected."""
+    if len(data) > limits.max_bytes:
+        raise ScanRejected(f"{name}: {len(data) / 1e6:.0f} MB is more than the {limits.max_bytes / 1e6:.0f} MB "
+                           "a page may have")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            fmt = img.format
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+            raise ScanRejected(f"{name}: the image has too many pixels to be a scanned page") from None
+        raise ScanRejected(f"{name}: not a JPEG, PNG or TIFF image ({_what_is_it(data)})") from None
+    except Exception as exc:  # damaged headers raise all sorts
+        raise ScanRejected(f"{name}: the image cannot be read ({type(exc).__name__})") from None
+    if fmt not in FORMATS:
+        raise ScanRejected(f"{name}: {fmt} images are not accepted; upload JPEG, PNG or TIFF")
+    w, h = img.size
+    if w * h > limits.max_pixels:
+        raise ScanRejected(f"{name}: {w} x {h} pixels is more than the {limits.max_pixels / 1e6:.0f} megapixels "
+                           "a page may have")
+    n = getattr(img, "n_frames", 1) if fmt == "TIFF" else 1
+    if n == 1:
+        _decode(name, img)
+        return [(name, data, "JPEG" if fmt == "MPO" else fmt)]
+    out = []
+    for i in range(n):
+        img.seek(i)
+        fw, fh = img.size
+        if fw * fh > limits.max_pixels:
+            raise ScanRejected(f"{name} frame {i + 1}: {fw} x {fh} pixels is too large for a page")
+        frame = img.copy()
+        _decode(f"{name} frame {i + 1}", frame)
+        buf = io.BytesIO()
+        frame.save(buf, format="TIFF", compression="tiff_lzw")
+        out.append((f"{name} [{i + 1}/{n}]", buf.getvalue(), "TIFF"))
+    return out
+
+
+def _decode(name: str, img: Image.Image) -> None:
+    try:
+        img.load()
+    except Exception as exc:
+        raise ScanRejected(f"{name}: the image is damaged and cannot be decoded ({type(exc).__name__})") from None
+
+
+def _derived(img: Image.Image, side: int) -> Image.Image:
+    img = _rgb(ImageOps.exif_transpose(img) if img.format == "JPEG" else img)
+    copy = img.copy()
+    copy.thumbnail((side, side))
+    return copy
+
+
+def store_scan(session, work: Path, data: bytes, fmt: str, limits: Limits) -> Scan:
+    """The scan row for these bytes, writing the files the first time they are seen."""
+    sha = hashlib.sha256(data).hexdigest()
+    found = session.get(Scan, sha)
+    if found is not None:
+        return found
+    root = scans_root(work)
+    folder = root / sha[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    ext = FORMATS[fmt]
+    rel = f"{sha[:2]}/{sha}.{ext}"
+    target = root / rel
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    img = Image.open(io.BytesIO(data))
+    w, h = img.size
+    view_rel = rel
+    vw, vh = w, h
+    if fmt == "TIFF" or max(w, h) > limits.view_max_side:
+        view = _derived(img, limits.view_max_side) if max(w, h) > limits.view_max_side else _rgb(img)
+        vw, vh = view.size
+        view_rel = f"{sha[:2]}/{sha}.view.jpg"
+        view.save(root / view_rel, format="JPEG", quality=88)
+    thumb_rel = f"{sha[:2]}/{sha}.thumb.jpg"
+    _derived(img, limits.thumb_side).save(root / thumb_rel, format="JPEG", quality=80)
+    scan = Scan(sha256=sha, format=fmt, width=w, height=h, size=len(data), path=rel, view_path=view_rel,
+                view_width=vw, view_height=vh, thumb_path=thumb_rel, created_at=datetime.now(UTC), ocr=None,
+                ocr_status="pending")
+    session.add(scan)
+    session.flush()
+    return scan
+
+
+def add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]], actor: str,
+              limits: Limits) -> tuple[list[Page], list[str]]:
+    """Add the uploaded files as the book's next pages; return (pages added, problems).
+
+    A file that is refused does not stop the others; the same content twice in one book is
+    noted and not added again.
+    """
+    problems: list[str] = []
+    added: list[Page] = []
+    seq = session.scalar(select(func.max(Page.seq)).where(Page.book_id == book.id)) or 0
+    for name, data in uploads:
+        try:
+            frames = _frames(name, data, limits)
+        except ScanRejected as exc:
+            problems.append(str(exc))
+            continue
+        for page_name, page_bytes, fmt in frames:
+            try:
+                scan = store_scan(session, work, page_bytes, fmt, limits)
+            except Exception as exc:  # a file that passed the checks but still fails: one line
+                problems.append(f"{page_name}: could not be stored ({type(exc).__name__})")
+                continue
+            already = session.scalar(select(Page.seq).where(Page.book_id == book.id,
+                                                            Page.scan_sha256 == scan.sha256))
+            if already is not None:
+                problems.append(f"{page_name}: the same image is already page {already} of this book")
+                continue
+            seq += 1
+            page = Page(book_id=book.id, seq=seq, scan_sha256=scan.sha256, file_name=page_name[:300],
+                        uploaded_by=actor, uploaded_at=datetime.now(UTC))
+            session.add(page)
+            session.flush()
+            added.append(page)
+    audit.write(session, "pages_uploaded", actor=actor, entry_number=book.entry_number, target=f"book:{book.id}",
+                new={"pages": [p.seq for p in added], "refused": len(problems)})
+    return added, problems
+
+
+# --------------------------------------------------------------------------- OCR
+
+def run_ocr_for_book(sessions, work: Path, book_id: int) -> dict:
+    """Read the pages of a book that have no OCR result yet, in book order, and cache the
+    suggestions on their scans. Returns counts."""
+    from ingest.ocr import recognise
+    from ingest.ocr.pipeline import ocr_pages
+
+    with sessions() as session:
+        rows = session.execute(select(Page.seq, Scan.sha256, Scan.path).join(Scan, Scan.sha256 == Page.scan_sha256)
+                               .where(Page.book_id == book_id, Scan.ocr_status == "pending")
+                               .order_by(Page.seq)).all()
+    todo: list[tuple[str, str]] = []
+    for _seq, sha, rel in rows:
+        if sha not in {s for s, _ in todo}:
+            todo.append((sha, rel))
+    if not todo:
+        return {"read": 0}
+    root = scans_root(work)
+    status, results, message = "done", [], None
+    try:
+        out = ocr_pages([root / rel for _sha, rel in todo])
+        results = out["pages"]
+        thresholds = out.get("prefill_threshold")
+    except recognise.OcrUnavailable as exc:
+        status, message, thresholds = "unavailable", str(exc), None
+    except Exception as exc:  # never let the worker die on one book
+        log.warning("OCR of book %s failed: %s", book_id, type(exc).__name__)
+        status, message, thresholds = "failed", type(exc).__name__, None
+    with sessions() as session, session.begin():
+        for i, (sha, _rel) in enumerate(todo):
+            scan = session.get(Scan, sha)
+            if status == "done" and i < len(results):
+                scan.ocr = {**results[i], "prefill_threshold": thresholds}
+                scan.ocr_status = "done"
+            else:
+                scan.ocr = {"message": message} if message else None
+                scan.ocr_status = status if status != "done" else "failed"
+            scan.ocr_at = datetime.now(UTC)
+    return {"read": len(todo), "status": status}
+
+
+class OcrWorker:
+    """One background thread that reads books' new pages, one book at a time."""
+
+    def __init__(self, sessions, work: Path):
+        self.sessions = sessions
+        self.work = work
+        self.queue: queue.Queue[int] = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def submit(self, book_id: int) -> None:
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="mgr-ocr", daemon=True)
+                self.thread.start()
+        self.queue.put(book_id)
+
+    def _run(self) -> None:
+        while True:
+            book_id = self.queue.get()
+            try:
+                run_ocr_for_book(self.sessions, self.work, book_id)
+            except Exception:
+                log.exception("OCR worker: book %s", book_id)
+            finally:
+                self.queue.task_done()
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """For tests: block until the queue is empty (or the timeout passes)."""
+        import time
+
+        end = time.monotonic() + timeout
+        while self.queue.unfinished_tasks and time.monotonic() < end:
+            time.sleep(0.05)
+
+
+def _default_thresholds() -> dict:
+    from ingest.ocr.pipeline import PREFILL_THRESHOLD
+
+    return dict(PREFILL_THRESHOLD)
+
+
+def _this_scan(message: str, scan: Scan) -> str:
+    name = Path(scan.path).name
+    return message.replace(name + ": ", "this scan: ").replace(name, "this scan")
+
+
+def page_suggestions(scan: Scan, source_code: str) -> dict:
+    """The OCR suggestions of one page in the shape the entry screen uses, boxes scaled to
+    the image the browser shows."""
+    from webentry.layout import OCR_ROLES
+
+    ocr = scan.ocr or {}
+    scale = scan.view_width / scan.width if scan.width else 1.0
+
+    def box(b):
+        return [round(v * scale) for v in b] if b else None
+
+    def item(s):
+        if not s or s.get("value") in (None, ""):
+            return None
+        return {"value": str(s["value"]), "confidence": float(s.get("confidence") or 0.0), "box": box(s.get("box")),
+                "source": s.get("source")}
+
+    rows = []
+    for r in ocr.get("rows") or []:
+        dates = {}
+        for d in r.get("dates") or []:
+            v = str(d.get("value") or "")
+            if len(v) == 10 and v[4] == "-" and v[7] == "-":  # ISO from OCR -> YYYYMMDD as keyed
+                v = v.replace("-", "")
+            dates[d.get("role") or "date"] = {"value": v, "confidence": float(d.get("confidence") or 0.0),
+                                             "box": box(d.get("box"))}
+        rows.append({"entry_number": item(r.get("entry_number")), "dates": dates, "band": box(r.get("band"))})
+    roles = OCR_ROLES.get(source_code, {})
+    return {
+        "status": scan.ocr_status,
+        "message": (ocr.get("message") if scan.ocr_status != "done" else None),
+        "page_number": item(ocr.get("page_number")),
+        "rows": rows,
+        # The pipeline names the file it read; here that is a hash, so say "this scan".
+        "findings": [{"code": f.get("code"), "message": _this_scan(str(f.get("message") or ""), scan)}
+                     for f in ocr.get("findings") or []],
+        "threshold": ocr.get("prefill_threshold") or _default_thresholds(),
+        "roles": roles,
+    }

@@ -1,0 +1,119 @@
+"""Autocomplete for names and places: spellings already keyed, and standard forms.
+
+What is offered for a field:
+
+* spellings of that kind of field (first names, surnames, places) already in the store's raw
+  rows and in the records keyed here, most frequent first, matching what has been typed so
+  far (case-insensitive prefix);
+* for places, the parish register's names and variants;
+* beside it, for a name, its standard spelling (grundnavn) from the name database, shown as
+  information.
+
+Nothing here changes a keyed value: the browser shows the list and the person picks or not.
+The lists are read once per field kind and kept for ``SUGGEST_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import threading
+import time
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from ingest.store.models import STATUS_CURRENT, deliveries, raw_rows
+from webentry.layout import form_fields
+from webentry.models import Record
+
+MAX_RESULTS = 8
+_LOCK = threading.Lock()
+_CACHE: dict[str, tuple[float, list[tuple[str, str, int]]]] = {}
+
+
+def fields_of_kind(kind: str) -> set[str]:
+    out = set()
+    for source in ("KBF", "KBD", "FT"):
+        out |= {f.name for f in form_fields(source) if f.suggest == kind}
+    return out
+
+
+def _known_values(session, kind: str) -> list[tuple[str, str, int]]:
+    """(folded, value, count) of every spelling of this kind, most frequent first."""
+    counts: Counter[str] = Counter()
+    columns = sorted(fields_of_kind(kind))
+    current = select(deliveries.c.id).where(deliveries.c.status == STATUS_CURRENT).scalar_subquery()
+    for name in columns:
+        value = raw_rows.c.fields[name].as_string()
+        q = (select(value, func.count()).where(raw_rows.c.delivery_id.in_(current), value.is_not(None))
+             .group_by(value))
+        for v, n in session.execute(q):
+            if v and v.strip() and v.strip() not in ("-", "--", "?"):
+                counts[v.strip()] += n
+        rv = Record.fields[name].as_string()
+        for v, n in session.execute(select(rv, func.count()).where(rv.is_not(None)).group_by(rv)):
+            if v and v.strip():
+                counts[v.strip()] += n
+    if kind == "place":
+        try:
+            from validators.places import load_parish_register
+
+            register = load_parish_register()
+            for p in register.parishes.values():
+                for text in (p.name, *p.variants):
+                    if text:
+                        counts[text] += 0  # listed, after what was keyed
+        except Exception:
+            pass
+    # Sorted by folded spelling, so that a prefix is a range found by bisection.
+    return sorted(((v.casefold(), v, n) for v, n in counts.items()), key=lambda t: (t[0], -t[2]))
+
+
+def known_values(session, kind: str, ttl: float) -> list[tuple[str, str, int]]:
+    now = time.monotonic()
+    with _LOCK:
+        hit = _CACHE.get(kind)
+        if hit and now - hit[0] < ttl:
+            return hit[1]
+    values = _known_values(session, kind)
+    with _LOCK:
+        _CACHE[kind] = (now, values)
+    return values
+
+
+def forget() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+def standard_name(value: str, kind: str, sex: str | None = None) -> str | None:
+    """The name database's standard spelling of a keyed name, when it differs."""
+    if kind not in ("fornavn", "efternavn") or not value.strip():
+        return None
+    try:
+        from validators.names.database import load_name_database
+
+        db = load_name_database()
+        std = db.standardise(value, kind, sex if sex in ("M", "K") else None)
+    except Exception:
+        return None
+    if not std:
+        return None
+    return std if std.casefold() != value.strip().casefold() else None
+
+
+def suggest(session, field: str, typed: str, *, ttl: float, sex: str | None = None) -> dict:
+    kinds = [k for k in ("fornavn", "efternavn", "place") if field in fields_of_kind(k)]
+    if not kinds:
+        return {"values": [], "standard": None}
+    kind = kinds[0]
+    folded = (typed or "").strip().casefold()
+    values = []
+    if folded:
+        known = known_values(session, kind, ttl)
+        lo = bisect.bisect_left(known, (folded,))
+        hi = bisect.bisect_left(known, (folded + "\U0010ffff",))
+        best = heapq.nsmallest(MAX_RESULTS, (t for t in known[lo:hi] if t[0] != folded), key=lambda t: (-t[2], t[0]))
+        values = [{"value": v, "count": n} for _f, v, n in best]
+    return {"values": values, "standard": standard_name(typed or "", kind, sex)}

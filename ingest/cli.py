@@ -170,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         return (names_main if argv[0] == "names" else places_main)(argv[1:])
     if argv[:1] == ["ocr"]:
         # The OCR command parses its own arguments (including its own --help).
+        if any(a == "--book" or a.startswith("--book=") for a in argv[1:]):
+            from webentry.book_ocr import main as book_ocr_main
+
+            return book_ocr_main(argv[1:])
         from ingest.ocr.pipeline import main as ocr_main
 
         return ocr_main(argv[1:])

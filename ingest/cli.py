@@ -55,6 +55,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from ingest import cli_store
 
     COMMANDS.update(cli_store.register(sub))
+    from ingest import cli_safety
+
+    COMMANDS.update(cli_safety.register(sub))
     from webentry import cli as web_cli
 
     COMMANDS.update(web_cli.register(sub))

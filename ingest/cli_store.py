@@ -131,6 +131,7 @@ def cmd_import(args) -> int:
     store = _open(args)
     try:
         with WorkLock(store.work, store):
+            store.archive.clear_incoming()  # half-copies left by a killed run; the lock is ours
             run = import_paths(store, args.paths, options={"page_capacity": args.page_capacity})
             if not run.outcomes:
                 raise CannotRun(run.result.problems[0] if run.result.problems else

@@ -265,6 +265,7 @@ def run_pass(settings: PassSettings, *, store: Store | None = None) -> PassResul
 
 def _locked_pass(store: Store, settings: PassSettings, inbox: Path) -> PassResult:
     mark_interrupted_runs(store)
+    store.archive.clear_incoming()  # half-copies of a killed pass; the lock says no one writes them now
     run_id = start_run(store, "inbox", [inbox])
     result = PassResult(run_id)
     try:

@@ -71,6 +71,19 @@ class Archive:
             tmp.unlink(missing_ok=True)
             raise
 
+    def clear_incoming(self) -> int:
+        """Remove half-written copies (``.incoming-*``) that a killed process left behind.
+        Only for the holder of the work folder's lock: no one else can be writing one."""
+        removed = 0
+        if self.root.is_dir():
+            for tmp in self.root.glob(".incoming-*"):
+                try:
+                    tmp.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+        return removed
+
     def holds(self, relative_path: str, sha256: str) -> bool:
         path = self.root / relative_path
         if not path.is_file():

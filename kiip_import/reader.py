@@ -140,27 +140,37 @@ def read_bytes(path: Path) -> tuple[bytes | None, str | None]:
         return None, f"cannot be read: {exc.strerror or exc}"
 
 
-def read_small_csv(path: Path) -> RawFile:
-    """A ``dok`` file: header and one metadata row, read exactly."""
+def _read_text(path: Path) -> tuple[RawFile, str | None]:
+    """A file's bytes as text (hash, size and encoding recorded), or None with the reason
+    recorded as a problem. Only the text is held on return, not the bytes."""
     data, err = read_bytes(path)
     raw = RawFile(path, display_name(path), _hash(data or b""), len(data or b""))
     if data is None:
         raw.readable = False
         raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)} {err}"))
-        return raw
+        return raw, None
     decoded = decode(data)
+    del data
     raw.encoding = decoded.encoding
     if decoded.text is None:
         raw.readable = False
         raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)}: {decoded.problem}"))
-        return raw
+        return raw, None
     if decoded.repaired_lines:
         raw.problems.append(Problem("ENCODING_REPAIRED",
                                     f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
+    return raw, _unify_newlines(decoded.text)
+
+
+def read_small_csv(path: Path) -> RawFile:
+    """A ``dok`` file: header and one metadata row, read exactly."""
+    raw, text = _read_text(path)
+    if text is None:
+        return raw
     # The header and the first row are all that is used: stop there (a file named like a
     # dok file may be large).
     rows: list[list[str]] = []
-    reader = csv.reader(io.StringIO(_unify_newlines(decoded.text), newline=""), delimiter=";")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
     csv.field_size_limit(MAX_FIELD)
     try:
         for r in reader:
@@ -331,24 +341,9 @@ def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndar
 
 
 def read_data_file(path: Path) -> RawFile:
-    data, err = read_bytes(path)
-    raw = RawFile(path, display_name(path), _hash(data or b""), len(data or b""))
-    if data is None:
-        raw.readable = False
-        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)} {err}"))
+    raw, text = _read_text(path)
+    if text is None:
         return raw
-    decoded = decode(data)
-    del data
-    raw.encoding = decoded.encoding
-    if decoded.text is None:
-        raw.readable = False
-        raw.problems.append(Problem("FILE_UNREADABLE", f"{display_name(path)}: {decoded.problem}"))
-        return raw
-    if decoded.repaired_lines:
-        raw.problems.append(Problem("ENCODING_REPAIRED",
-                                    f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
-    text = _unify_newlines(decoded.text)
-    decoded = None  # the text is the only copy held from here on
     body, raw.trailer_header, raw.trailer_row, raw.trailer_line = _find_trailer(text)
     del text
     header_text = _first_nonblank_line(body)

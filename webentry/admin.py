@@ -8,15 +8,16 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ingest.store.audit import as_utc
 from ingest.store.models import audit_log, runs
 from ingest.store.status import by_status, overview
 from webentry import audit
-from webentry.auth import AccountError, admin_required, create_user, set_password
+from webentry.api_schema import small_int
+from webentry.auth import AccountError, admin_required, create_user, end_sessions, set_password
 from webentry.db import db
-from webentry.models import ROLES, RecordVersion, User
+from webentry.models import ROLES, RecordVersion, User, WebSession
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -37,10 +38,12 @@ def users():
             flash(str(exc), "error")
         return redirect(url_for("admin.users"))
     people = list(s.scalars(select(User).order_by(User.name)))
-    return render_template("admin_users.html", users=people, roles=ROLES, now=_now())
+    open_sessions = dict(s.execute(select(WebSession.user_id, func.count()).where(WebSession.ended_at.is_(None))
+                                   .group_by(WebSession.user_id)).all())
+    return render_template("admin_users.html", users=people, roles=ROLES, now=_now(), open_sessions=open_sessions)
 
 
-@bp.route("/users/<int:user_id>", methods=["POST"])
+@bp.route("/users/<int(max=2147483647):user_id>", methods=["POST"])
 @admin_required
 def change_user(user_id: int):
     s = db()
@@ -59,6 +62,7 @@ def change_user(user_id: int):
             old = user.role
             user.role = role
             user.session_nonce = secrets.token_hex(8)
+            end_sessions(s, user_id=user.id, reason="admin")
             audit.write(s, "user_role_changed", actor=current_user.name, target=f"user:{user.name}",
                         old={"role": old}, new={"role": role})
         elif action == "unlock":
@@ -70,8 +74,15 @@ def change_user(user_id: int):
                 raise AccountError("you cannot deactivate yourself")
             user.active = action == "activate"
             user.session_nonce = secrets.token_hex(8)
+            end_sessions(s, user_id=user.id, reason="admin")
             audit.write(s, f"user_{action}d", actor=current_user.name, target=f"user:{user.name}",
                         old={"active": not user.active}, new={"active": user.active})
+        elif action == "sessions":
+            if user.id == current_user.id:
+                raise AccountError("log out to end your own session")
+            ended = end_sessions(s, user_id=user.id, reason="admin")
+            audit.write(s, "user_sessions_ended", actor=current_user.name, target=f"user:{user.name}",
+                        new={"sessions": ended})
         elif action == "password":
             set_password(s, user, request.form.get("password", ""), actor=current_user.name,
                          min_length=cfg["PASSWORD_MIN_LENGTH"], params=cfg["ARGON2"])
@@ -121,10 +132,10 @@ def imports():
 @admin_required
 def audit_view():
     s = db()
-    before = request.args.get("before", "")
+    before = small_int(request.args.get("before"))
     q = select(audit_log).order_by(audit_log.c.id.desc()).limit(200)
-    if before.isdigit():
-        q = q.where(audit_log.c.id < int(before))
+    if before is not None:
+        q = q.where(audit_log.c.id < before)
     entries = []
     for e in s.execute(q):
         detail = e.detail if isinstance(e.detail, dict) or e.detail is None else json.loads(e.detail)
@@ -133,7 +144,7 @@ def audit_view():
     return render_template("admin_audit.html", entries=entries)
 
 
-@bp.route("/audit/record/<entry_number>/<int:loebe_nr>")
+@bp.route("/audit/record/<entry_number>/<int(max=2147483647):loebe_nr>")
 @admin_required
 def record_history(entry_number: str, loebe_nr: int):
     """Every saved version of one keyed record: the old and new values of each change."""

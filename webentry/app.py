@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_login import login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from webentry.config import DEFAULTS, secret_key
@@ -77,12 +78,20 @@ def create_app(config: dict | None = None) -> Flask:
         return {"viewer_available": OSD_FILE.exists()}
 
     @app.route("/")
+    @login_required
     def home():
         return redirect(url_for("books.index"))
 
     @app.route("/healthz")
     def healthz():
         return {"ok": True}
+
+    @app.route("/api/openapi.json")
+    @login_required
+    def openapi_json():
+        from webentry.api_schema import openapi
+
+        return openapi()
 
     def _wants_json() -> bool:
         return request.path.startswith("/api/") or request.is_json
@@ -94,8 +103,9 @@ def create_app(config: dict | None = None) -> Flask:
         return render_template("error.html", code=400, message="The form had expired or was not sent by this "
                                "application (CSRF check). Go back, reload the page and try again."), 400
 
-    for code, message in ((403, "You do not have access to this page."), (404, "There is nothing here."),
-                          (413, "The upload is too large."), (405, "That is not allowed here.")):
+    for code, message in ((400, "The request was not understood."),
+                          (403, "You do not have access to this page."), (404, "There is nothing here."),
+                          (413, "The upload or request is too large."), (405, "That is not allowed here.")):
         def handler(exc, code=code, message=message):
             if _wants_json():
                 return jsonify(error=message), code

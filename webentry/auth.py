@@ -5,9 +5,13 @@
 * After ``LOCKOUT_ATTEMPTS`` failed log-ins in a row an account is locked for
   ``LOCKOUT_MINUTES``; an admin can unlock it earlier. A failed log-in for an unknown name
   costs the same time as for a known one.
-* Sessions are Flask-Login's, with "strong" protection (a session used from another
-  browser or address is dropped). The session id carries a nonce that changes with the
-  password, so changing a password ends every other session.
+* Sessions live on the server (``web_sessions``): the signed cookie carries only a random
+  token, and the table keeps its SHA-256. A log-in always starts a new session (a cookie
+  planted before the log-in is worth nothing after it: no session fixation); a log-out ends
+  the session for good, so a copied cookie cannot be replayed; a session idle for
+  ``SESSION_IDLE_MINUTES`` or older than ``PERMANENT_SESSION_LIFETIME`` ends; a password
+  change, a role change or a deactivation ends every session of that person. Flask-Login's
+  "strong" protection also drops a session used from another browser or address.
 * Roles: ``transcriber`` keys the books assigned to them; ``reviewer`` sees every book and
   resolves QA findings; ``admin`` can do everything, and alone manages users, books and
   imports.
@@ -16,6 +20,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,8 +32,17 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from sqlalchemy import select
 
 from webentry import audit
-from webentry.db import db
-from webentry.models import ROLE_ADMIN, ROLE_REVIEWER, ROLE_TRANSCRIBER, ROLES, Assignment, Book, User
+from webentry.db import db, write_session
+from webentry.models import (
+    ROLE_ADMIN,
+    ROLE_REVIEWER,
+    ROLE_TRANSCRIBER,
+    ROLES,
+    Assignment,
+    Book,
+    User,
+    WebSession,
+)
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -72,13 +86,13 @@ class LoginUser:
     id: int
     name: str
     role: str
-    nonce: str
+    token: str  # the session's token (the cookie's only content about the person)
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.nonce}"
+        return self.token
 
     @property
     def is_admin(self) -> bool:
@@ -93,19 +107,72 @@ class LoginUser:
         return self.role in (ROLE_ADMIN, ROLE_REVIEWER)
 
 
-def _as_login_user(user: User) -> LoginUser:
-    return LoginUser(id=user.id, name=user.name, role=user.role, nonce=user.session_nonce)
+TOUCH_SECONDS = 60  # last_seen_at is written at most once a minute per session
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def start_session(session, user: User) -> str:
+    """A new server-side session for ``user`` (the caller commits); returns its token."""
+    token = secrets.token_urlsafe(32)
+    when = _now()
+    session.add(WebSession(token_sha256=token_hash(token), user_id=user.id, user_nonce=user.session_nonce,
+                           created_at=when, last_seen_at=when))
+    return token
+
+
+def end_sessions(session, *, user_id: int | None = None, token: str | None = None, reason: str) -> int:
+    """End the open sessions of a person, or the one with this token; how many ended."""
+    from sqlalchemy import update
+
+    q = update(WebSession).where(WebSession.ended_at.is_(None))
+    if token is not None:
+        q = q.where(WebSession.token_sha256 == token_hash(token))
+    elif user_id is not None:
+        q = q.where(WebSession.user_id == user_id)
+    else:
+        raise ValueError("say whose sessions end")
+    return session.execute(q.values(ended_at=_now(), end_reason=reason)).rowcount or 0
+
+
+def _session_verdict(row: WebSession, user: User | None, now: datetime) -> str | None:
+    """Why this session can no longer be used, or None while it can."""
+    cfg = current_app.config
+    if user is None or not user.active:
+        return "admin"
+    if not secrets.compare_digest(row.user_nonce, user.session_nonce):
+        return "password"
+    if now - _aware(row.created_at) > cfg["PERMANENT_SESSION_LIFETIME"]:
+        return "expired"
+    if now - _aware(row.last_seen_at) > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        return "idle"
+    return None
 
 
 @login_manager.user_loader
-def _load_user(session_id: str) -> LoginUser | None:
-    uid, _, nonce = session_id.partition(":")
-    if not uid.isdigit():
+def _load_user(token: str) -> LoginUser | None:
+    if not token or len(token) > 128:
         return None
-    user = db().get(User, int(uid))
-    if user is None or not user.active or not secrets.compare_digest(user.session_nonce, nonce):
+    s = db()
+    row = s.scalar(select(WebSession).where(WebSession.token_sha256 == token_hash(token)))
+    if row is None or row.ended_at is not None:
         return None
-    return _as_login_user(user)
+    user = s.get(User, row.user_id)
+    now = _now()
+    reason = _session_verdict(row, user, now)
+    if reason is not None or (now - _aware(row.last_seen_at)).total_seconds() > TOUCH_SECONDS:
+        # The request's own session may be a reading one: these small writes go apart.
+        with write_session() as w:
+            if reason is not None:
+                end_sessions(w, token=token, reason=reason)
+            else:
+                w.execute(WebSession.__table__.update().where(WebSession.id == row.id).values(last_seen_at=now))
+            w.commit()
+    if reason is not None:
+        return None
+    return LoginUser(id=user.id, name=user.name, role=user.role, token=token)
 
 
 @login_manager.unauthorized_handler
@@ -153,6 +220,7 @@ def set_password(session, user: User, password: str, *, actor: str, min_length: 
     check_password(password, min_length)
     user.password_hash = hasher(params).hash(password)
     user.session_nonce = secrets.token_hex(8)  # every earlier session ends
+    end_sessions(session, user_id=user.id, reason="password")
     user.failed_logins = 0
     user.locked_until = None
     audit.write(session, "password_set", actor=actor, target=f"user:{user.name}")
@@ -255,10 +323,11 @@ def login():
         user, error = authenticate(s, request.form.get("name", ""), request.form.get("password", ""),
                                    attempts=cfg["LOCKOUT_ATTEMPTS"], minutes=cfg["LOCKOUT_MINUTES"],
                                    params=cfg["ARGON2"])
+        token = start_session(s, user) if user is not None else None
         s.commit()
         if user is not None:
             session.clear()  # a fresh session: nothing from before the log-in carries over
-            login_user(_as_login_user(user))
+            login_user(LoginUser(id=user.id, name=user.name, role=user.role, token=token))
             session.permanent = True
             target = request.args.get("next") or ""
             if not target.startswith("/") or target.startswith("//"):
@@ -271,6 +340,7 @@ def login():
 @login_required
 def logout():
     s = db()
+    end_sessions(s, token=current_user.token, reason="logout")
     audit.write(s, "logout", actor=current_user.name, target=f"user:{current_user.name}")
     s.commit()
     logout_user()

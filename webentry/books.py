@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from validators.fields import check_entry_number
 from validators.sources import SOURCES
 from webentry import audit
+from webentry.api_schema import small_int
 from webentry.auth import admin_required, book_or_404, may_open_book, reviewer_required, visible_books_query
 from webentry.db import db, write_session
 from webentry.models import ROLE_TRANSCRIBER, Assignment, Book, Page, Record, Scan, User
@@ -79,7 +80,7 @@ def validate_book_form(form) -> tuple[dict, list[str]]:
         errors.append("the years run backwards")
     cap = values["page_capacity"]
     if cap:
-        if not cap.isdigit() or not 1 <= int(cap) <= 200:
+        if not re.fullmatch(r"[0-9]{1,3}", cap) or not 1 <= int(cap) <= 200:
             errors.append("entries per page must be a number from 1 to 200")
         else:
             values["page_capacity"] = int(cap)
@@ -111,7 +112,7 @@ def new():
     return render_template("book_new.html", values=values, errors=errors, sources=SOURCES), (422 if errors else 200)
 
 
-@bp.route("/books/<int:book_id>")
+@bp.route("/books/<int(max=2147483647):book_id>")
 @login_required
 def show(book_id: int):
     book = book_or_404(book_id)
@@ -140,7 +141,7 @@ def provenance_stats(book_id: int) -> dict:
     return out
 
 
-@bp.route("/books/<int:book_id>/pages", methods=["POST"])
+@bp.route("/books/<int(max=2147483647):book_id>/pages", methods=["POST"])
 @admin_required
 def upload(book_id: int):
     book = book_or_404(book_id)
@@ -170,12 +171,15 @@ def upload(book_id: int):
     return redirect(url_for("books.show", book_id=book.id))
 
 
-@bp.route("/books/<int:book_id>/assign", methods=["POST"])
+@bp.route("/books/<int(max=2147483647):book_id>/assign", methods=["POST"])
 @admin_required
 def assign(book_id: int):
     book = book_or_404(book_id)
     s = db()
-    user = s.get(User, int(request.form.get("user_id") or 0))
+    user_id = small_int(request.form.get("user_id"))
+    if user_id is None:
+        abort(400)
+    user = s.get(User, user_id)
     if user is None:
         abort(404)
     action = request.form.get("action", "add")
@@ -214,7 +218,7 @@ def scan_file(sha: str, kind: str):
     return response
 
 
-@bp.route("/books/<int:book_id>/export")
+@bp.route("/books/<int(max=2147483647):book_id>/export")
 @reviewer_required
 def export(book_id: int):
     from webentry.export import export_files

@@ -23,7 +23,8 @@ DEFAULTS: dict = {
     "LOCKOUT_MINUTES": 15,
     "PASSWORD_MIN_LENGTH": 10,
     "ARGON2": {},  # argon2.PasswordHasher parameters; tests make it cheaper
-    "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),  # one working day
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),  # one working day, then log in again
+    "SESSION_IDLE_MINUTES": 60,  # a session not used for this long ends (drafts are kept)
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set True behind HTTPS (serve --secure-cookies)

@@ -19,11 +19,21 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from webentry import checks, suggest
+from webentry.api_schema import (
+    JSON_MAX_BYTES,
+    BodyRefused,
+    DraftBody,
+    FieldCheckBody,
+    RecordCheckBody,
+    RecordSaveBody,
+    parse,
+    small_int,
+)
 from webentry.auth import book_or_404
 from webentry.db import db
 from webentry.layout import CARRIED, OCR_ROLES, PROPOSED, SECTION_FIELDS, layout_json
@@ -36,11 +46,17 @@ bp = Blueprint("entry", __name__)
 _NUMBER = re.compile(r"\s*(\d{1,5})")
 
 
-def _json_body() -> dict:
+def _json_body(model) -> dict:
+    """The request's JSON body read through its model (``webentry.api_schema``); a body too
+    large, not JSON or of the wrong shape ends the request with 413 or 400."""
+    if (request.content_length or 0) > JSON_MAX_BYTES:
+        abort(413)
     body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400)
-    return body
+    try:
+        return parse(model, body)
+    except BodyRefused as exc:
+        abort(make_response(jsonify(error="the request body does not have the expected shape",
+                                    problems=exc.problems), 400))
 
 
 def _pages(book: Book) -> list[dict]:
@@ -85,7 +101,7 @@ def proposal_after(entry: str | None) -> str | None:
     return str(int(m.group(1)) + 1) if m else None
 
 
-@bp.route("/books/<int:book_id>/entry")
+@bp.route("/books/<int(max=2147483647):book_id>/entry")
 @login_required
 def screen(book_id: int):
     book = book_or_404(book_id)
@@ -93,9 +109,9 @@ def screen(book_id: int):
     wanted = request.args.get("r", "new")
     record = None
     if wanted != "new":
-        if not wanted.isdigit():
+        if small_int(wanted) is None:
             abort(404)
-        record = s.scalar(select(Record).where(Record.book_id == book.id, Record.loebe_nr == int(wanted)))
+        record = s.scalar(select(Record).where(Record.book_id == book.id, Record.loebe_nr == small_int(wanted)))
         if record is None:
             abort(404)
     own = record.loebe_nr if record else None
@@ -108,9 +124,9 @@ def screen(book_id: int):
     pages = _pages(book)
     seqs = [p["seq"] for p in pages]
     page_seq = None
-    asked = request.args.get("page", "")
-    if asked.isdigit() and int(asked) in seqs:
-        page_seq = int(asked)
+    asked = small_int(request.args.get("page"))
+    if asked is not None and asked in seqs:
+        page_seq = asked
     elif record is not None and record.page_seq in seqs:
         page_seq = record.page_seq
     elif previous is not None and previous.page_seq in seqs:
@@ -155,27 +171,23 @@ def screen(book_id: int):
     return render_template("entry.html", book=book, record=record, data=data, total=total, last=last)
 
 
-@bp.route("/api/books/<int:book_id>/check/field", methods=["POST"])
+@bp.route("/api/books/<int(max=2147483647):book_id>/check/field", methods=["POST"])
 @login_required
 def check_field(book_id: int):
     book = book_or_404(book_id)
-    body = _json_body()
-    name = body.get("field")
-    if not isinstance(name, str):
-        abort(400)
+    body = _json_body(FieldCheckBody)
+    name = body["field"]
     value = body.get("value")
     return jsonify(field=name, issues=checks.check_field(book.source, name, None if value is None else str(value)))
 
 
-@bp.route("/api/books/<int:book_id>/check/record", methods=["POST"])
+@bp.route("/api/books/<int(max=2147483647):book_id>/check/record", methods=["POST"])
 @login_required
 def check_record_api(book_id: int):
     book = book_or_404(book_id)
-    body = _json_body()
-    fields = body.get("fields")
-    if not isinstance(fields, dict):
-        abort(400)
-    loebe_nr = body.get("loebe_nr") if isinstance(body.get("loebe_nr"), int) else None
+    body = _json_body(RecordCheckBody)
+    fields = body["fields"]
+    loebe_nr = body.get("loebe_nr")
     result = checks.check_record(db(), book, {k: str(v) for k, v in fields.items() if v is not None}, loebe_nr,
                                  limit=current_app.config["SECTION_ROWS_MAX"])
     return jsonify(issues=result.issues, loebe_nr=result.loebe_nr)
@@ -183,8 +195,9 @@ def check_record_api(book_id: int):
 
 def _save(book: Book, loebe_nr: int | None):
     s = db()
+    body = _json_body(RecordSaveBody)
     try:
-        saved = save_record(s, book, current_user.name, _json_body(), loebe_nr, user_id=current_user.id,
+        saved = save_record(s, book, current_user.name, body, loebe_nr, user_id=current_user.id,
                             section_limit=current_app.config["SECTION_ROWS_MAX"])
         s.commit()
     except SaveRefused as exc:
@@ -198,13 +211,13 @@ def _save(book: Book, loebe_nr: int | None):
     return jsonify(record=record_json(rec), issues=saved.issues, next=nxt), (201 if saved.created else 200)
 
 
-@bp.route("/api/books/<int:book_id>/records", methods=["POST"])
+@bp.route("/api/books/<int(max=2147483647):book_id>/records", methods=["POST"])
 @login_required
 def create_record(book_id: int):
     return _save(book_or_404(book_id), None)
 
 
-@bp.route("/api/books/<int:book_id>/records/<int:loebe_nr>", methods=["GET", "PUT"])
+@bp.route("/api/books/<int(max=2147483647):book_id>/records/<int(max=2147483647):loebe_nr>", methods=["GET", "PUT"])
 @login_required
 def record_api(book_id: int, loebe_nr: int):
     book = book_or_404(book_id)
@@ -216,7 +229,7 @@ def record_api(book_id: int, loebe_nr: int):
     return jsonify(record=record_json(rec))
 
 
-@bp.route("/api/books/<int:book_id>/draft", methods=["GET", "PUT", "DELETE"])
+@bp.route("/api/books/<int(max=2147483647):book_id>/draft", methods=["GET", "PUT", "DELETE"])
 @login_required
 def draft(book_id: int):
     book = book_or_404(book_id)
@@ -235,7 +248,7 @@ def draft(book_id: int):
             s.commit()
         return jsonify(deleted=d is not None)
     try:
-        d = save_draft(s, book, current_user.id, current_user.name, _json_body())
+        d = save_draft(s, book, current_user.id, current_user.name, _json_body(DraftBody))
         s.commit()
     except SaveRefused as exc:
         s.rollback()
@@ -243,18 +256,17 @@ def draft(book_id: int):
     return jsonify(saved_at=d.saved_at.isoformat(timespec="seconds"))
 
 
-@bp.route("/api/books/<int:book_id>/pages/<int:seq>/ocr")
+@bp.route("/api/books/<int(max=2147483647):book_id>/pages/<int(max=2147483647):seq>/ocr")
 @login_required
 def page_ocr(book_id: int, seq: int):
     book = book_or_404(book_id)
     ocr = _page_ocr(book, seq)
     if ocr is None:
         abort(404)
-    before = request.args.get("before", "")
-    return jsonify(ocr=ocr, row_on_page=_records_on_page(book, seq, int(before) if before.isdigit() else None))
+    return jsonify(ocr=ocr, row_on_page=_records_on_page(book, seq, small_int(request.args.get("before"))))
 
 
-@bp.route("/api/books/<int:book_id>/section-last")
+@bp.route("/api/books/<int(max=2147483647):book_id>/section-last")
 @login_required
 def section_last_api(book_id: int):
     book = book_or_404(book_id)
@@ -266,10 +278,10 @@ def section_last_api(book_id: int):
 @bp.route("/api/suggest")
 @login_required
 def suggest_api():
-    book = book_or_404(int(request.args.get("book", "0") or 0) if request.args.get("book", "").isdigit() else 0)
-    field = request.args.get("field", "")
+    book = book_or_404(small_int(request.args.get("book")) or 0)
+    field = request.args.get("field", "")[:64]
     typed = request.args.get("q", "")[:100]
     out = suggest.suggest(db(), field, typed, ttl=current_app.config["SUGGEST_CACHE_SECONDS"],
-                          sex=request.args.get("sex"))
+                          sex=(request.args.get("sex") or "")[:8] or None)
     out["book"] = book.id
     return jsonify(out)

@@ -19,6 +19,9 @@ integer columns, not foreign keys, for the same reason.
                          this table holds the values (person data stays out of the audit log).
 ``web_drafts``           the unsaved form of one person in one book (autosave).
 ``web_decisions``        a reviewer's resolution of a store finding: correction or "book is right".
+``web_sessions``         log-in sessions, server side: the browser's cookie names one by a random
+                         token (kept here only as its SHA-256), so a log-out, a password change
+                         or an admin ends it for good, and an idle one expires.
 """
 
 from __future__ import annotations
@@ -73,6 +76,19 @@ class User(WebBase):
     session_nonce: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(TS)
     last_login_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class WebSession(WebBase):
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    user_nonce: Mapped[str] = mapped_column(String(32))  # the user's session_nonce when it began
+    created_at: Mapped[datetime] = mapped_column(TS)
+    last_seen_at: Mapped[datetime] = mapped_column(TS)
+    ended_at: Mapped[datetime | None] = mapped_column(TS)
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # logout|idle|expired|password|admin
 
 
 class Book(WebBase):

@@ -23,6 +23,7 @@ from ingest.store.corrections import CorrectionRefused, add_correction
 from ingest.store.models import KIND_MANUAL, STATUS_CURRENT, corrections, deliveries, findings, raw_rows
 from validators.catalogue import CATALOGUE
 from webentry import audit
+from webentry.api_schema import small_int
 from webentry.auth import reviewer_required
 from webentry.db import db
 from webentry.models import DECISION_BOOK_RIGHT, DECISION_CORRECTED, Book, Decision, Page, Record, Scan
@@ -59,7 +60,7 @@ def _query(f: dict):
 def queue():
     f = _filters()
     s = db()
-    offset = max(0, int(request.args.get("offset", "0") or 0)) if request.args.get("offset", "0").isdigit() else 0
+    offset = small_int(request.args.get("offset")) or 0
     base = _query(f)
     total = s.scalar(select(func.count()).select_from(base.subquery()))
     rows = s.execute(base.order_by(findings.c.entry_number, findings.c.line, findings.c.id)
@@ -126,7 +127,7 @@ def _scan_for(entry_number: str | None, loebe_nr: int | None, page: str | None) 
     return {"book": book, "seq": None}
 
 
-@bp.route("/qa/<int:finding_id>")
+@bp.route("/qa/<int(max=2147483647):finding_id>")
 @reviewer_required
 def detail(finding_id: int):
     s = db()
@@ -150,7 +151,7 @@ def _next_open(after_id: int, f: dict) -> int | None:
     return nxt.id if nxt else None
 
 
-@bp.route("/qa/<int:finding_id>/resolve", methods=["POST"])
+@bp.route("/qa/<int(max=2147483647):finding_id>/resolve", methods=["POST"])
 @reviewer_required
 def resolve(finding_id: int):
     s = db()

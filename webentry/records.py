@@ -130,7 +130,7 @@ def save_record(session, book: Book, actor: str, payload: dict, loebe_nr: int | 
     notes = clean_notes(book.source, payload.get("notes"))
     acknowledged = set(payload.get("acknowledged") or [])
     page_seq = payload.get("page_seq")
-    page_seq = int(page_seq) if isinstance(page_seq, int | str) and str(page_seq).isdigit() else None
+    page_seq = page_seq if isinstance(page_seq, int) and not isinstance(page_seq, bool) else None
 
     existing = None
     if loebe_nr is not None:

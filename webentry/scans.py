@@ -22,6 +22,7 @@ import hashlib
 import io
 import logging
 import queue
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -169,6 +170,17 @@ def store_scan(session, work: Path, data: bytes, fmt: str, limits: Limits) -> Sc
     return scan
 
 
+def upload_name(name: str | None) -> str:
+    """The name an uploaded file is shown by: its last path part only (a browser may send
+    ``C:\\scans\\p1.jpg`` or ``../../p1.jpg``), without control characters, at most 200
+    characters. It is only ever shown: the stored file is named by its content hash."""
+    text = re.split(r"[/\\]", name or "")[-1]
+    text = "".join(ch for ch in text if ch.isprintable()).strip()
+    if text in ("", ".", ".."):
+        return "upload"
+    return text[:200]
+
+
 def add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]], actor: str,
               limits: Limits) -> tuple[list[Page], list[str]]:
     """Add the uploaded files as the book's next pages; return (pages added, problems).
@@ -179,7 +191,8 @@ def add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]],
     problems: list[str] = []
     added: list[Page] = []
     seq = session.scalar(select(func.max(Page.seq)).where(Page.book_id == book.id)) or 0
-    for name, data in uploads:
+    for raw_name, data in uploads:
+        name = upload_name(raw_name)
         try:
             frames = _frames(name, data, limits)
         except ScanRejected as exc:

@@ -9,6 +9,10 @@ import pytest
 from validators.schemas import META_COLUMNS
 from validators.sources import FT, KBD, KBF, Source
 
+# The web tests' helper module is imported by the tests and named as their plugin: have it
+# rewritten (plain asserts with details) from its first import.
+pytest.register_assert_rewrite("web_support")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 

@@ -73,6 +73,7 @@ class RunResult:
     # not frames) so that a national run holds one batch in memory, not the country.
     spill_dir: Path | None = None
     tables: dict[str, list[pd.DataFrame]] = field(default_factory=dict)  # further clean tables (ft_children)
+    households: list = field(default_factory=list)  # census households per batch (report.households.HouseholdPart)
 
     @property
     def counts(self) -> Counter:
@@ -95,7 +96,8 @@ DUPLICATE_SIDE_COLUMNS = ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSD
 
 def add_report_extras(result: RunResult, res: Result, source_code: str) -> None:
     """What the QA report shows beyond the findings, gathered from one checked batch:
-    duplicate pairs side by side, likely missing children, entries per month."""
+    duplicate pairs side by side, likely missing children, entries per month, and for
+    censuses the households as the household rules formed them."""
     if len(res.duplicates):
         dup = res.duplicates.copy()
         for side in ("a", "b"):
@@ -111,6 +113,11 @@ def add_report_extras(result: RunResult, res: Result, source_code: str) -> None:
         month = res.clean[f"{event_date}_ISO"].astype("string").str.slice(0, 7)
         counts = res.clean.groupby([res.clean["_delivery"], month], sort=True).size()
         result.per_month.append(counts.rename_axis(["entry_number", "month"]).reset_index(name="entries"))
+    if source_code == "FT" and "HUSSTAND_ID" in res.clean:
+        from ingest.report import households
+
+        room = households.MAX_HOUSEHOLDS_TOTAL - households.listed_so_far(result.households)
+        result.households.append(households.summarise(res.clean, room))
 
 
 def _progress(total: int, enabled: bool | None):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import jinja2
 from markupsafe import Markup
 
+from ingest.report import households as h
 from ingest.report import sections as s
 from ingest.report.charts import month_view
 
@@ -62,6 +63,7 @@ def render_report(result: RunResult) -> str:
         "duplicates": s.duplicate_pairs(result.duplicates),
         "pages": s.page_rows(findings),
         "months": months,
+        "households": h.section(result.households, result.deliveries),
         "groups": groups,
         "findings_left_out": left_out,
         "per_delivery_cap": s.MAX_FINDINGS_PER_DELIVERY,

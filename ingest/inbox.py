@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import signal
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,7 +58,7 @@ from ingest.store.importer import (
 )
 from ingest.store.lock import WorkLock
 from ingest.store.models import deliveries, delivery_files
-from kiip_import.delivery import find_deliveries
+from kiip_import.discovery import pair_files
 from kiip_import.reader import display_name
 
 log = logging.getLogger("mgr_ingest.inbox")
@@ -99,15 +101,30 @@ class PassResult:
 
 # --------------------------------------------------------------------------- looking at the inbox
 
-def _inbox_files(inbox: Path, work: Path) -> list[Path]:
-    """CSV files in the inbox, leaving out hidden files (uploads in progress are often
-    written as ``.name``) and anything inside the work folder."""
+def _linked_folder(path: Path) -> bool:
+    """``path`` is a symbolic link to a folder. Only the kind of its target is looked up:
+    nothing in the folder is listed or read."""
+    if not path.is_symlink():
+        return False
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:  # dangling, a loop, or a target the service may not look at
+        return False
+
+
+def _inbox_files(inbox: Path, work: Path) -> tuple[list[Path], list[Path]]:
+    """(CSV files in the inbox, symbolic links to folders in it), leaving out hidden files
+    and folders (uploads in progress are often written as ``.name``) and anything inside the
+    work folder."""
     work = work.resolve()
-    out = []
-    for path in sorted(inbox.rglob("*")):
-        # A symbolic link is listed but never followed: the reader refuses it, so it ends in
-        # quarantine with a reason instead of waiting in the inbox for ever.
-        if path.suffix.lower() != ".csv" or not (path.is_symlink() or path.is_file()):
+    files, linked = [], []
+    for path in sorted(inbox.rglob("*")):  # never descends into a linked folder
+        # A symbolic link is listed but never followed: the reader refuses a linked file, so
+        # it ends in quarantine with a reason instead of waiting in the inbox for ever, and a
+        # linked folder is reported (FOLDER_LINKED) and its link put in quarantine.
+        is_linked_folder = _linked_folder(path)
+        is_csv = path.suffix.lower() == ".csv" and (path.is_symlink() or path.is_file())
+        if not (is_linked_folder or is_csv):
             continue
         rel = path.relative_to(inbox)
         if any(part.startswith(".") for part in rel.parts):
@@ -117,8 +134,8 @@ def _inbox_files(inbox: Path, work: Path) -> list[Path]:
             continue  # the work folder lies inside the inbox: never read our own archive
         except ValueError:
             pass
-        out.append(path)
-    return out
+        (linked if is_linked_folder else files).append(path)
+    return files, linked
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -154,7 +171,9 @@ def _move(path: Path, target_folder: Path) -> Path:
     target_folder.mkdir(parents=True, exist_ok=True)
     target = target_folder / path.name
     n = 1
-    while target.exists():  # never overwrite: a second file of the same name gets a number
+    # Never overwrite (not even a quarantined link whose target is gone): a second file of
+    # the same name gets a number.
+    while target.exists() or target.is_symlink():
         target = target_folder / f"{path.stem}.{n}{path.suffix}"
         n += 1
     shutil.move(str(path), str(target))
@@ -271,9 +290,13 @@ def _locked_pass(store: Store, settings: PassSettings, inbox: Path) -> PassResul
     try:
         result.finished_from_before, stuck = finish_inbox_actions(store, run_id)
         result.notes += [f"{p} could not be taken out of the inbox" for p in sorted(stuck)]
-        files = [p for p in _inbox_files(inbox, store.work) if p not in stuck]
+        files, linked_folders = _inbox_files(inbox, store.work)
+        files = [p for p in files if p not in stuck]
+        linked_folders = [p for p in linked_folders if p not in stuck]
         stable, moving = settled_files(files, settings.settle_s)
-        candidates, loose, _ = find_deliveries(sorted(stable)) if stable else ([], [], [])
+        # Paired as listed: never through find_deliveries, which enters a path that is a folder
+        # (a linked folder named like a file would lead it out of the inbox).
+        candidates, loose = pair_files(sorted(stable)) if stable else ([], [])
         ready, waiting = [], []
         for cand in candidates:
             parts = [p for p in (cand.dok, cand.data) if p is not None]
@@ -292,7 +315,7 @@ def _locked_pass(store: Store, settings: PassSettings, inbox: Path) -> PassResul
 
         importer = Importer(store, run_id, options=settings.options, inbox_actions=True, after_commit=after_commit)
         try:
-            imported = importer.import_found(ready, loose)
+            imported = importer.import_found(ready, loose, linked_folders)
         except StoreError as exc:
             _record_failure(store, run_id, importer, str(exc))
             raise

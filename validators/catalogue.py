@@ -48,6 +48,9 @@ CATALOGUE: dict[str, Code] = _codes(
          "A delivery needs both its dok file and its data file. Ask for the missing one."),
     Code("FILE_UNRECOGNISED", WARN, D, "CSV file that is not a KIIP delivery file",
          "The file was not read; name it Knnnndok.csv / Knnnnfd.csv if it belongs to a delivery."),
+    Code("FOLDER_LINKED", ERR, D, "Folder in the inbox is a symbolic link: not entered",
+         "Nothing in the linked folder was read, imported, moved or changed; the link itself was put in "
+         "quarantine. Copy the delivery's files into the inbox instead of linking to them."),
     Code("FILE_NAME_NONSTANDARD", NOTE, D, "File name does not follow Knnnn",
          "The pair was recognised anyway; rename the files when convenient."),
     Code("KNOWN_RENAME", NOTE, D, "Delivery was renamed by the known-renames table",

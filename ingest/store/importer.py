@@ -53,7 +53,7 @@ from ingest.store.models import (
     runs,
 )
 from kiip_import import delivery as kiip_delivery
-from kiip_import.delivery import Delivery, find_deliveries, load_candidate
+from kiip_import.delivery import Delivery, FileInfo, find_deliveries, load_candidate
 from kiip_import.discovery import Candidate, LooseFile
 from kiip_import.reader import display_name, open_regular
 from validators.engine import validate_frame
@@ -255,7 +255,8 @@ class Importer:
 
     # ---------------------------------------------------------------- entry points
 
-    def import_found(self, candidates: list[Candidate], loose: list[LooseFile]) -> ImportRun:
+    def import_found(self, candidates: list[Candidate], loose: list[LooseFile],
+                     linked_folders: list[Path] = ()) -> ImportRun:
         for cand in candidates:
             paths = [p.path for p in (cand.dok, cand.data) if p is not None] + [p.path for p in cand.extra]
             roles = [p.role for p in (cand.dok, cand.data) if p is not None] + ["extra"] * len(cand.extra)
@@ -263,7 +264,28 @@ class Importer:
         for item in loose:
             self._arrive(_Arrival(display_name(Path(item.path.stem)), [item.path], ["unknown"], loose=item))
         self.flush_all()
+        for folder in linked_folders:
+            self._refuse_linked_folder(folder)
         return self.finish()
+
+    def _refuse_linked_folder(self, path: Path) -> None:
+        """A symbolic link to a folder, found by an inbox pass: never entered. It is recorded
+        as a rejected delivery with a ``FOLDER_LINKED`` finding (so that the run's report and
+        the overview show it), and the link itself - never what it points at - goes to
+        quarantine with the other rejected deliveries' files."""
+        name = display_name(path)
+        d = Delivery(entry_number=name, source=None)
+        d.files.append(FileInfo(name, str(path), "folder", "", 0, None))
+        d.add("FOLDER_LINKED", f"{name} is a symbolic link to a folder; links are never followed, so nothing "
+                               "in it was read, imported or moved", file=name)
+        arrival = _Arrival(name, [path], ["folder"], delivery=d)
+        try:
+            arrival.mtimes.append(path.lstat().st_mtime_ns)  # of the link itself
+        except OSError:
+            arrival.mtimes.append(None)
+        arrival.archived.append(None)
+        arrival.content_sha256 = _content_hash(arrival.roles, arrival.archived)
+        self._store_rejected(arrival)
 
     def finish(self) -> ImportRun:
         parts = [p for p in self._finding_parts if len(p)]

@@ -234,7 +234,10 @@ def test_links_out_of_the_inbox_are_never_followed(tmp_path):
     assert sorted(p.name for p in moved) == sorted(p.name for p in links if p.suffix == ".csv")
     assert all(p.is_symlink() for p in moved)
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in outside.rglob("*") if p.is_file()} == before
-    assert inbox_leftovers(inbox) == [] and (inbox / "linked folder").is_symlink()
+    # The linked folder was not entered: reported (FOLDER_LINKED), its link in quarantine too.
+    assert inbox_leftovers(inbox) == [] and not (inbox / "linked folder").is_symlink()
+    assert [p.is_symlink() for p in (tmp_path / "w2" / "quarantine").rglob("linked folder")] == [True]
+    assert ("linked folder", "FOLDER_LINKED", "linked folder") in store_state(tmp_path / "w2")["findings"]
     TRIED.extend(["links/validate", "links/import", "links/run"])
     _figure()
 

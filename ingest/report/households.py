@@ -47,7 +47,7 @@ REASONS = {
     "orphans": "children without a parent",
     "manual": "coded by hand (manuel)",
     "several_heads": "several heads",
-    "no_head": "no head",
+    "no_head": "no head (two or more persons)",
     "age_gap": "parent left out for age",
     "no_role": "persons not placed",
 }
@@ -268,7 +268,10 @@ def summarise(clean: pd.DataFrame, room: int = MAX_HOUSEHOLDS_TOTAL) -> Househol
     })
     heads = house["hf"] + house["hm"] + house["ov"]
     house["manual"] = house["rule"] == "manuel"
-    house["no_head"] = heads == 0
+    # A person living alone (a lodger, a servant with a room of their own) is keyed without a
+    # household position as often as not: only a household of two or more without a head
+    # points at a wrong split.
+    house["no_head"] = (heads == 0) & (house["persons"] > 1)
     house["several_heads"] = ((house["hf"] > 1) | (house["hm"] > 1) | (house["ov"] > 1)
                               | ((heads > 1) & ~house["rule"].isin(COUPLE_RULES)))
     flags = pd.DataFrame({r: house[r].astype(bool) for r in REASONS})

@@ -175,7 +175,10 @@ def test_role_matrix_route_by_route(web, site):
                     assert r.status_code == 403, where
     # Every route with every method was tried by all five.
     assert len(calls) >= 5 * (len(POLICY) - 1)
-    print(f"\nrole matrix: {len(calls)} calls over {len(POLICY)} routes and 5 people")
+    from conftest import SUMMARY_LINES
+
+    SUMMARY_LINES.append(f"web role matrix: {len(calls)} calls ({len({(e, m) for e, m, _p, _s in calls})} "
+                         f"route-methods x 5 people), each answered as the policy says")
 
 
 def test_every_write_needs_the_csrf_token(web, site):

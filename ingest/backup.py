@@ -503,6 +503,17 @@ def _check_archive(store: Store) -> None:
                 raise BackupError(f"the restored archive lacks {f.archive_path} (or its bytes differ)")
 
 
+def _end_web_sessions(store: Store) -> None:
+    """A restored store carries no live log-in: the web application's open sessions end
+    (their cookies would otherwise work again against the restored copy)."""
+    with store.engine.begin() as conn:
+        if not inspect(conn).has_table("web_sessions"):
+            return
+        sessions = Table("web_sessions", MetaData(), autoload_with=conn)
+        conn.execute(sessions.update().where(sessions.c.ended_at.is_(None))
+                     .values(ended_at=datetime.now(UTC), end_reason="restore"))
+
+
 def restore(backup_file: Path | str, work: Path | str, db: str | None = None) -> Done:
     backup_file, work = Path(backup_file), Path(work)
     if not backup_file.is_file():
@@ -555,6 +566,7 @@ def restore(backup_file: Path | str, work: Path | str, db: str | None = None) ->
             try:
                 _count_rows(store.engine, manifest)
                 _check_archive(store)
+                _end_web_sessions(store)
             finally:
                 store.close()
             if work.exists():

@@ -425,3 +425,27 @@ def test_odd_numbers_in_urls_are_not_internal_errors(web, query):
     api = Api(c)
     assert api.get("/api/suggest?book=%C2%B2&field=FORNAVN&q=A").status_code == 404
     assert api.get(f"/api/books/{web.config['BOOK_ID']}/pages/1/ocr?before=%C2%B2").status_code == 404
+
+
+def test_a_restored_store_has_no_live_session(web, tmp_path):
+    """A backup holds the session table; after a restore no cookie from before works."""
+    from web_support import make_app
+
+    from ingest.backup import backup, restore
+
+    c = client_as(web, "tr1")
+    cookie = _cookie(c)
+    backup(web.config["WORK"], None, tmp_path / "b.tar")
+    restore(tmp_path / "b.tar", tmp_path / "restored")
+    again = make_app(tmp_path / "restored")
+    try:
+        from webentry.models import WebSession
+
+        with again.extensions["mgr_sessions"]() as s:
+            rows = list(s.scalars(select(WebSession)))
+        assert rows and {r.end_reason for r in rows} == {"restore"}
+        replay = again.test_client()
+        replay.set_cookie("mgr_session", cookie)
+        assert _login_refused(replay.get("/books"))
+    finally:
+        again.extensions["mgr_store"].close()

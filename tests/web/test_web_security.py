@@ -401,8 +401,11 @@ def test_upload_names_cannot_steer_where_files_go(web, name):
     assert not any("evil" in p.name for p in new)
     with web.extensions["mgr_sessions"]() as s:
         shown = s.scalar(select(Page.file_name))
-    assert shown == "evil.jpg"
-    assert "evil.jpg" in admin.get(f"/books/{book}").get_data(as_text=True)
+    # Only the last part is kept, without separators or control characters. (Werkzeug
+    # releases differ on backslashes in the multipart header: some keep them, which leaves
+    # "evil.jpg" here, some drop them, which leaves "....evil.jpg"; both are only shown.)
+    assert shown.endswith("evil.jpg") and not set(shown) & set("/\\") and shown.isprintable()
+    assert shown in admin.get(f"/books/{book}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("path", ["/scans/..%2F..%2Fmgr.sqlite/view", "/scans/../../mgr.sqlite/view",

@@ -133,6 +133,18 @@ def timed(fn, n: int) -> list[float]:
     return out
 
 
+def stop_server(srv, thread) -> None:
+    """Close every channel from inside waitress's own loop, so the loop ends on its own
+    (closing the server from this thread leaves the loop writing to a closed trigger)."""
+
+    def close_all():
+        for channel in list(srv._map.values()):
+            channel.close()
+
+    srv.trigger.pull_trigger(close_all)
+    thread.join(10)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=1000)
@@ -145,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         app, book = build(Path(tmp) / "work", args.records)
         print(f"book of {args.records:,} records built in {time.perf_counter() - t0:.1f} s")
         srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-        threading.Thread(target=srv.run, daemon=True).start()
+        serving = threading.Thread(target=srv.run, daemon=True)
+        serving.start()
         c = Client(srv.effective_port)
         c.login()
 
@@ -179,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         timed(screen_new, 5)
         new_ms = timed(screen_new, 100)
         mid_ms = timed(screen_middle, 100)
-        srv.close()
+        stop_server(srv, serving)
         app.extensions["mgr_store"].close()
     print(line("field check (POST check/field)", field_ms))
     print(line("record + section check (POST check/record)", record_ms))

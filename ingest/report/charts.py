@@ -133,6 +133,10 @@ def month_cells(parts: list[pd.DataFrame], deliveries) -> tuple[pd.DataFrame, pd
     return cells, summary, runs
 
 
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
 def _run_text(start: int, end: int) -> str:
     if start == end:
         return month_name(start)
@@ -263,7 +267,9 @@ def month_view(parts: list[pd.DataFrame], deliveries) -> MonthView:
     if summary.empty:
         return view
     parish = {d.entry_number: (d.meta.get("SOGN") or "").strip() for d in deliveries}
-    labels = {e: f"{e} {parish[e]}" if parish.get(e) else e for e in summary.index}
+    # A chart label is a few words; a parish name keyed as a paragraph would squeeze the
+    # chart to nothing (the full name is in the tables beside it).
+    labels = {e: _short(f"{e} {parish[e]}" if parish.get(e) else str(e)) for e in summary.index}
 
     dated = summary[summary["months"].notna()]
     view.dated = len(dated)

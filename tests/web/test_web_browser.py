@@ -69,7 +69,13 @@ def server(tmp_path_factory):
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     yield {"url": f"http://127.0.0.1:{srv.effective_port}", "app": app, "book": book, "work": work}
-    srv.close()
+
+    def close_all():  # from inside waitress's loop, so the loop ends on its own
+        for channel in list(srv._map.values()):
+            channel.close()
+
+    srv.trigger.pull_trigger(close_all)
+    thread.join(10)
     app.extensions["mgr_store"].close()
 
 

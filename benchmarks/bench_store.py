@@ -6,11 +6,16 @@
 
 Generates a national set (``fixtures.generator.write_national_set``), drops it in a fresh
 inbox and runs ``mgr-ingest run`` on it in a fresh process, once per database; then a
-second pass with the same files dropped again (every delivery a duplicate), and a rebuild
-of the clean KBF table from the store. PostgreSQL is measured when ``--pg-url``,
-``MGR_BENCH_PG_URL`` or ``MGR_TEST_PG_URL`` names a server; each measurement gets a schema
-of its own. Seconds include starting Python and importing pandas. Figures are printed,
-never asserted.
+second pass with the same files dropped again (every delivery a duplicate), and two
+rebuilds of the clean KBF table from the store: as one frame in memory (``rebuild_clean``)
+and streamed batch by batch to ``kbf.parquet`` (``write_rebuilt``). PostgreSQL is measured
+when ``--pg-url``, ``MGR_BENCH_PG_URL`` or ``MGR_TEST_PG_URL`` names a server; each
+measurement gets a schema of its own. Each step runs in a fresh process; "peak MB" is its
+peak resident memory (``resource.getrusage``). Seconds include starting Python and
+importing pandas. Figures are printed, never asserted.
+
+    python benchmarks/bench_store.py --scratch /tmp/b --only sqlite   # keeps the store in /tmp/b/work-SQLite
+    python benchmarks/bench_store.py --rebuild-work /tmp/b/work-SQLite # only the two rebuilds, on that store
 """
 
 from __future__ import annotations
@@ -38,11 +43,21 @@ if what == "pass":
     from ingest.inbox import PassSettings, run_pass
     r = run_pass(PassSettings(inbox=inbox, work=work, db=db, settle_s=0.0))
     out = {"rows": r.rows, "imported": r.imported, "duplicates": r.duplicates, "report": str(r.report)}
-else:
+elif what == "rebuild":
     from ingest.store import open_store, rebuild_clean
     with open_store(work, db) as store:
         table = rebuild_clean(store, "KBF")
     out = {"rows": len(table)}
+else:
+    import shutil, tempfile
+    from ingest.store import open_store, write_rebuilt
+    target = Path(tempfile.mkdtemp(prefix="mgr-bench-rebuilt-"))
+    try:
+        with open_store(work, db) as store:
+            files = write_rebuilt(store, target, ["KBF"])
+        out = {"rows": files.rows["KBF"], "mb": files.paths["kbf"].stat().st_size / 1e6}
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
 out["seconds"] = time.perf_counter() - t0
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
@@ -105,6 +120,18 @@ def drop_schema(base: str, schema: str) -> None:
     engine.dispose()
 
 
+def rebuild_lines(label: str, work: Path, db: str | None) -> list[str]:
+    """The clean KBF table rebuilt from the store in ``work``: as one frame, then streamed."""
+    lines = []
+    for what, step in (("rebuild", "rebuild the clean KBF table as one frame (rebuild_clean)"),
+                       ("rebuild-files", "rebuild the clean KBF table streamed to kbf.parquet (write_rebuilt)")):
+        m = measure(what, work, work, db)
+        lines.append(f"| {label} | {step} | {m['rows']:,} | {m['seconds']:.1f} | "
+                     f"{m['rows'] / max(m['seconds'], 1e-9):,.0f} | {m['peak_mb']:,.0f} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def run_one(label: str, data: Path, scratch: Path, db: str | None) -> list[str]:
     inbox, work = scratch / f"inbox-{label}", scratch / f"work-{label}"
     fill(inbox, data)
@@ -112,17 +139,15 @@ def run_one(label: str, data: Path, scratch: Path, db: str | None) -> list[str]:
     size = database_mb(work, db)
     fill(inbox, data)
     second = measure("pass", inbox, work, db)
-    rebuilt = measure("rebuild", inbox, work, db)
     lines = [
         f"| {label} | first pass (validate + store) | {first['rows']:,} | {first['seconds']:.1f} | "
         f"{first['rows'] / first['seconds']:,.0f} | {first['peak_mb']:,.0f} |",
         f"| {label} | same files again (all duplicates) | {first['rows']:,} | {second['seconds']:.1f} | "
         f"{first['rows'] / second['seconds']:,.0f} | {second['peak_mb']:,.0f} |",
-        f"| {label} | rebuild the clean KBF table | {rebuilt['rows']:,} | {rebuilt['seconds']:.1f} | "
-        f"{rebuilt['rows'] / rebuilt['seconds']:,.0f} | {rebuilt['peak_mb']:,.0f} |",
     ]
     for line in lines:
         print(line, flush=True)
+    lines += rebuild_lines(label, work, db)
     print(f"  ({label}: {first['imported']:,} deliveries imported, {second['duplicates']:,} duplicates on the second "
           f"pass, database {size:,.0f} MB)", flush=True)
     return lines
@@ -135,7 +160,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pg-url", default=os.environ.get("MGR_BENCH_PG_URL") or os.environ.get("MGR_TEST_PG_URL"))
     ap.add_argument("--only", choices=("sqlite", "postgresql"))
     ap.add_argument("--scratch", type=Path, help="folder for the generated data (default: a temporary folder)")
+    ap.add_argument("--rebuild-work", type=Path, metavar="WORK",
+                    help="only rebuild the clean KBF table from the SQLite store of this work folder (one made "
+                         "with --scratch DIR --only sqlite is in DIR/work-SQLite)")
     args = ap.parse_args(argv)
+    if args.rebuild_work:
+        sys.path.insert(0, str(REPO))
+        print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}")
+        print("| database | what | rows | seconds | rows/s | peak MB |")
+        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        rebuild_lines("SQLite", args.rebuild_work, None)
+        return 0
 
     sys.path.insert(0, str(REPO))
     from fixtures.generator import write_national_set

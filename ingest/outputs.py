@@ -53,13 +53,32 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def _pandas_metadata(schemas: list[pa.Schema], names: list[str]) -> dict | None:
+    """The first part's pandas metadata, with the entries of columns that only later parts
+    have (an extra column first seen in a later batch) taken from the first part holding
+    them: read back, every column has the pandas type it had when written."""
+    metadata = dict(schemas[0].metadata or {})
+    if b"pandas" not in metadata:
+        return metadata or None
+    doc = json.loads(metadata[b"pandas"])
+    entries = {c.get("field_name", c.get("name")): c for c in doc.get("columns", [])}
+    for sch in schemas[1:]:
+        if all(n in entries for n in sch.names) or not sch.metadata or b"pandas" not in sch.metadata:
+            continue
+        for c in json.loads(sch.metadata[b"pandas"]).get("columns", []):
+            entries.setdefault(c.get("field_name", c.get("name")), c)
+    doc["columns"] = [entries[n] for n in names if n in entries]
+    metadata[b"pandas"] = json.dumps(doc).encode()
+    return metadata
+
+
 def _merge_parts(paths: list[Path], path_base: Path, fmt: str) -> Path:
     """Spilled parts -> one file, streamed part by part (columns that only some batches
     have, such as unknown extra columns, are null elsewhere)."""
     schemas = [pq.read_schema(p) for p in paths]
     schema = pa.unify_schemas([sch.remove_metadata() for sch in schemas], promote_options="permissive")
-    # Keep the first part's pandas metadata, so readers get the same column types back.
-    schema = schema.with_metadata(schemas[0].metadata)
+    # Keep the parts' pandas metadata, so readers get the same column types back.
+    schema = schema.with_metadata(_pandas_metadata(schemas, schema.names))
     if fmt == "csv":
         path = path_base.with_suffix(".csv")
         for i, part in enumerate(paths):

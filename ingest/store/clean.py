@@ -11,12 +11,23 @@ value *as input to the validators*, so that everything derived from the field fo
 the raw column of the table keeps the value as keyed, as it does for automatic fixes. With
 no manual corrections the result is exactly the table ``mgr-ingest clean`` writes for the
 same files.
+
+The deliveries are rebuilt in batches of whole deliveries (``batch_rows``, about 100,000
+rows), so that set rules always see a complete delivery. ``rebuild``/``rebuild_clean``
+concatenate the batches into one frame (fine for a small store, and for tests);
+``write_rebuilt`` writes each batch to a part file as soon as it is made and merges the
+parts into ``kbf.parquet`` etc. (``ingest.outputs``), so that its memory is that of the
+largest batch however large the table: the same rows, columns and types, in the same order.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -27,9 +38,9 @@ from ingest.store import rawrows
 from ingest.store.corrections import manual_for
 from ingest.store.database import Store
 from ingest.store.importer import BATCH_ROWS
-from ingest.store.models import KIND_MANUAL, STATUS_CURRENT, deliveries, delivery_files, raw_rows
+from ingest.store.models import KIND_MANUAL, KIND_RULE, STATUS_CURRENT, deliveries, delivery_files, raw_rows
 from kiip_import.delivery import Delivery
-from validators.engine import validate_frame
+from validators.engine import CORRECTION_COLUMNS, validate_frame
 from validators.findings import FINDING_COLUMNS
 from validators.sources import SOURCES
 
@@ -73,17 +84,24 @@ def _version_table(conn, version, source) -> pa.Table:
     return table
 
 
-def rebuild(store: Store, source_code: str = "KBF", *, options: dict | None = None,
-            batch_rows: int = BATCH_ROWS, entry_numbers: list[str] | None = None) -> Rebuilt:
-    """The clean table of ``source_code`` from the current version of every stored delivery."""
+@dataclass
+class _Batch:
+    """What one batch of deliveries gives, as the parts the one-frame rebuild concatenates."""
+    clean: pd.DataFrame
+    findings: pd.DataFrame
+    corrections: list[pd.DataFrame]  # rule corrections of this build, then the manual ones applied
+    tables: dict[str, pd.DataFrame]
+
+
+def _batches(store: Store, source_code: str, options: dict | None, batch_rows: int,
+             entry_numbers: list[str] | None) -> Iterator[_Batch]:
+    """The current versions of ``source_code`` in batches of whole deliveries (about
+    ``batch_rows`` rows each), each read, corrected, checked and cleaned on its own: the
+    caller holds one batch at a time."""
     if source_code not in SOURCES or not SOURCES[source_code].supported:
         raise ValueError(f"no clean table for source {source_code!r}")
     options = dict(options or {})
     options.setdefault("page_capacity", 5)
-    clean_parts: list[pd.DataFrame] = []
-    finding_parts: list[pd.DataFrame] = []
-    correction_parts: list[pd.DataFrame] = []
-    table_parts: dict[str, list[pd.DataFrame]] = {}
     with store.reading() as conn:
         query = select(deliveries).where(deliveries.c.source == source_code,
                                          deliveries.c.status == STATUS_CURRENT)
@@ -92,24 +110,38 @@ def rebuild(store: Store, source_code: str = "KBF", *, options: dict | None = No
         versions = list(conn.execute(query.order_by(deliveries.c.entry_number, deliveries.c.id)))
         batch: list = []
         rows = 0
-
-        def flush():
-            nonlocal batch, rows
-            if batch:
-                _rebuild_batch(conn, batch, source_code, options, clean_parts, finding_parts, correction_parts,
-                               table_parts)
-            batch, rows = [], 0
-
         for version in versions:
             if not version.rows_stored:
                 continue  # a delivery without rows adds nothing to the table
             batch.append(version)
             rows += version.rows_stored
             if rows >= batch_rows:
-                flush()
-        flush()
-    clean = pd.concat(clean_parts, ignore_index=True) if clean_parts else pd.DataFrame(
-        {"INDTASTNINGSNUMMER": pd.Series(dtype="string"), "LOEBE_NR": pd.Series(dtype="Int64")})
+                yield _rebuild_batch(conn, batch, source_code, options)
+                batch, rows = [], 0
+        if batch:
+            yield _rebuild_batch(conn, batch, source_code, options)
+
+
+def _empty_clean() -> pd.DataFrame:
+    return pd.DataFrame({"INDTASTNINGSNUMMER": pd.Series(dtype="string"), "LOEBE_NR": pd.Series(dtype="Int64")})
+
+
+def rebuild(store: Store, source_code: str = "KBF", *, options: dict | None = None,
+            batch_rows: int = BATCH_ROWS, entry_numbers: list[str] | None = None) -> Rebuilt:
+    """The clean table of ``source_code`` from the current version of every stored delivery,
+    as one frame in memory: for small stores and tests. A national table is written with
+    ``write_rebuilt``, which holds one batch at a time."""
+    clean_parts: list[pd.DataFrame] = []
+    finding_parts: list[pd.DataFrame] = []
+    correction_parts: list[pd.DataFrame] = []
+    table_parts: dict[str, list[pd.DataFrame]] = {}
+    for part in _batches(store, source_code, options, batch_rows, entry_numbers):
+        clean_parts.append(part.clean)
+        finding_parts.append(part.findings)
+        correction_parts.extend(part.corrections)
+        for name, table in part.tables.items():
+            table_parts.setdefault(name, []).append(table)
+    clean = pd.concat(clean_parts, ignore_index=True) if clean_parts else _empty_clean()
     found = pd.concat(finding_parts, ignore_index=True) if finding_parts else pd.DataFrame(columns=FINDING_COLUMNS)
     fixes = pd.concat(correction_parts, ignore_index=True) if correction_parts else pd.DataFrame()
     tables = {name: pd.concat(parts, ignore_index=True) for name, parts in table_parts.items()}
@@ -117,8 +149,107 @@ def rebuild(store: Store, source_code: str = "KBF", *, options: dict | None = No
 
 
 def rebuild_clean(store: Store, source_code: str = "KBF", **kwargs) -> pd.DataFrame:
-    """The clean table of a source, in the shape of ``ingest.pipeline.clean_columns``."""
+    """The clean table of a source, in the shape of ``ingest.pipeline.clean_columns``, as
+    one frame (see ``rebuild``)."""
     return rebuild(store, source_code, **kwargs).clean
+
+
+# --------------------------------------------------------------------------- streamed to files
+
+CORRECTIONS_OUT = [*CORRECTION_COLUMNS, "kind"]
+
+
+def corrections_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Corrections in fixed columns and types (``kind`` is ``rule`` or ``manual``), so that
+    every batch's part has the same schema."""
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    out = pd.DataFrame(index=frame.index)
+    for col in CORRECTIONS_OUT:
+        values = frame[col] if col in frame else pd.Series(None, index=frame.index, dtype="object")
+        if col in ("LOEBE_NR", "line"):
+            out[col] = pd.array(pd.to_numeric(values, errors="coerce"), dtype="Int64")
+        else:
+            out[col] = values.astype("object").where(values.notna(), None).map(
+                lambda v: v if v is None else str(v)).astype("string")
+    out["kind"] = out["kind"].fillna(KIND_RULE)
+    return out
+
+
+def findings_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Findings in fixed columns and types (line and running number whole numbers,
+    ``auto_fix`` true/false, the rest text)."""
+    out = pd.DataFrame(index=frame.index)
+    for col in FINDING_COLUMNS:
+        values = frame[col] if col in frame else pd.Series(None, index=frame.index, dtype="object")
+        if col in ("line", "loebe_nr"):
+            out[col] = pd.array(pd.to_numeric(values, errors="coerce"), dtype="Int64")
+        elif col == "auto_fix":
+            out[col] = pd.array([None if v is None or (not isinstance(v, str) and pd.isna(v)) else bool(v)
+                                 for v in values], dtype="boolean")
+        else:
+            out[col] = values.astype("object").where(values.notna(), None).map(
+                lambda v: v if v is None else str(v)).astype("string")
+    return out.reset_index(drop=True)
+
+
+@dataclass
+class RebuiltFiles:
+    """What ``write_rebuilt`` wrote: the path of each table by name (``kbf``, ``ft``,
+    ``ft_children`` …, ``corrections``, ``findings``) and the rows of each source's table."""
+    paths: dict[str, Path]
+    rows: dict[str, int]
+
+
+def write_rebuilt(store: Store, out: Path | str, sources: list[str] | None = None, *, fmt: str = "parquet",
+                  options: dict | None = None, batch_rows: int = BATCH_ROWS,
+                  entry_numbers: list[str] | None = None) -> RebuiltFiles:
+    """Rebuild the clean tables of ``sources`` (default: every source this version
+    validates) and write them into ``out`` under the names ``mgr-ingest clean`` uses
+    (``kbf.parquet``, ``kbd``, ``ft``, ``ft_children``, ``corrections``) plus
+    ``findings.parquet``, streamed: each batch of deliveries is read, corrected, checked,
+    cleaned and spilled to a part file before the next is read, and the parts are then
+    merged one at a time. Peak memory is that of the largest batch, not of the table.
+
+    The tables hold the same rows in the same order, with the same columns and types, as
+    ``rebuild`` returns (a KBF table is written even when there are no KBF rows, as
+    ``mgr-ingest clean`` does); the corrections and findings are those of ``rebuild`` in
+    fixed types (``corrections_table``, ``findings_table``)."""
+    from ingest.outputs import TABLE_NAMES, _merge_parts, _write, spill
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    codes = [c for c in (sources or list(TABLE_NAMES)) if c in SOURCES and SOURCES[c].supported]
+    spill_dir = Path(tempfile.mkdtemp(prefix=".rebuild-parts-", dir=out))
+    parts: dict[str, list[Path]] = {}
+    rows: dict[str, int] = {}
+    try:
+        for code in codes:
+            for batch in _batches(store, code, options, batch_rows, entry_numbers):
+                name = TABLE_NAMES[code]
+                rows[code] = rows.get(code, 0) + len(batch.clean)
+                parts.setdefault(name, []).append(spill(batch.clean, spill_dir, name))
+                for table_name, table in batch.tables.items():
+                    parts.setdefault(table_name, []).append(spill(table, spill_dir, table_name))
+                if batch.corrections:
+                    parts.setdefault("corrections", []).append(
+                        spill(corrections_table(batch.corrections), spill_dir, "corrections"))
+                if len(batch.findings):
+                    parts.setdefault("findings", []).append(
+                        spill(findings_table(batch.findings), spill_dir, "findings"))
+                del batch
+        written: dict[str, Path] = {}
+        for name, paths in parts.items():
+            written[name] = _merge_parts(paths, out / name, fmt)
+        if "KBF" in codes and "kbf" not in written:
+            written["kbf"] = _write(_empty_clean(), out / "kbf", fmt)
+            rows.setdefault("KBF", 0)
+        if "corrections" not in written:
+            written["corrections"] = _write(corrections_table([]), out / "corrections", fmt)
+        if "findings" not in written:
+            written["findings"] = _write(findings_table(pd.DataFrame(columns=FINDING_COLUMNS)), out / "findings", fmt)
+    finally:
+        shutil.rmtree(spill_dir, ignore_errors=True)
+    return RebuiltFiles(written, rows)
 
 
 def _with_match_keys(table: pd.DataFrame, kind: str, versions) -> pd.DataFrame:
@@ -133,8 +264,7 @@ def _with_match_keys(table: pd.DataFrame, kind: str, versions) -> pd.DataFrame:
     return add_match_keys(table, kind, table["INDTASTNINGSNUMMER"].map(own))
 
 
-def _rebuild_batch(conn, versions, source_code, options, clean_parts, finding_parts, correction_parts,
-                   table_parts) -> None:
+def _rebuild_batch(conn, versions, source_code, options) -> _Batch:
     source = SOURCES[source_code]
     tables, kept = [], []
     for version in versions:
@@ -167,16 +297,16 @@ def _rebuild_batch(conn, versions, source_code, options, clean_parts, finding_pa
     table = _with_match_keys(table, source_code, kept)
     for row, name, value in keyed_before:
         table.at[row, KEY_RAW_NAMES.get(name, name)] = value  # the raw column shows what was keyed
-    clean_parts.append(table)
+    extra_tables: dict[str, pd.DataFrame] = {}
     for name, extra_table in (getattr(result, "tables", None) or {}).items():
         if name == "ft_children":
             extra_table = _with_match_keys(extra_table, "FT_CHILDREN", kept)
-        table_parts.setdefault(name, []).append(extra_table)
-    finding_parts.append(result.findings.drop(columns=["_row"]))
+        extra_tables[name] = extra_table
+    corrections: list[pd.DataFrame] = []
     if len(result.corrections):
-        correction_parts.append(result.corrections)
+        corrections.append(result.corrections)
     if applied:
-        correction_parts.append(pd.DataFrame({
+        corrections.append(pd.DataFrame({
             "INDTASTNINGSNUMMER": [c.entry_number for c in applied],
             "LOEBE_NR": pd.array([c.loebe_nr for c in applied], dtype="Int64"),
             "file": [c.file for c in applied], "line": [c.line for c in applied], "field": [c.field for c in applied],
@@ -184,6 +314,8 @@ def _rebuild_batch(conn, versions, source_code, options, clean_parts, finding_pa
             "rule": [None] * len(applied), "who": [c.who for c in applied],
             "when": [c.made_at.isoformat() if c.made_at else None for c in applied],
             "why": [c.why for c in applied], "kind": [KIND_MANUAL] * len(applied)}))
+    return _Batch(table, result.findings.drop(columns=["_row"]), corrections, extra_tables)
 
 
-__all__ = ["Rebuilt", "rebuild", "rebuild_clean"]
+__all__ = ["Rebuilt", "RebuiltFiles", "corrections_table", "findings_table", "rebuild", "rebuild_clean",
+           "write_rebuilt"]

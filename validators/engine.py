@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401 - pa.compute
+import pyarrow.compute as pc
 
 from validators.catalogue import CATALOGUE
 from validators.findings import FINDING_COLUMNS, empty_frame
@@ -100,66 +100,128 @@ class FindingBuilder:
 
 # --------------------------------------------------------------------------- field phase
 
-def _spread(values: list, codes: np.ndarray, good: np.ndarray | None, raw: pa.Array | None,
-            kind: str = "str") -> pd.api.extensions.ExtensionArray:
-    """Per-distinct-value results spread back over the rows, in Arrow (no Python objects).
+_LARGE_STR = pa.large_string()  # what pandas keeps its Arrow strings as: no cast on the way in
+
+
+def _chunks(array) -> list[pa.Array]:
+    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+
+
+def _with_validity(raw, valid: np.ndarray):
+    """``raw`` with the rows where ``valid`` is False made null, sharing raw's offsets and
+    characters: a clean column whose every value is either the raw value or null costs a
+    validity bitmap, not a copy of the column."""
+    if valid.all() and not raw.null_count:
+        return raw
+    out = []
+    start = 0
+    for chunk in _chunks(raw):
+        keep = valid[start:start + len(chunk)]
+        start += len(chunk)
+        if chunk.null_count:
+            keep = keep & chunk.is_valid().to_numpy(zero_copy_only=False)
+        # The bitmap counts from the buffers' start: pad it by the chunk's offset.
+        bits = np.packbits(np.concatenate([np.zeros(chunk.offset, dtype=bool), keep]), bitorder="little")
+        buffers = chunk.buffers()
+        buffers[0] = pa.py_buffer(bits)
+        out.append(pa.Array.from_buffers(chunk.type, len(chunk), buffers, null_count=int(len(keep) - keep.sum()),
+                                         offset=chunk.offset))
+    return pa.chunked_array(out, type=raw.type)
+
+
+def _spread_ints(values: list, codes: np.ndarray, good: np.ndarray | None,
+                 as_int: np.ndarray | None) -> pd.arrays.IntegerArray:
+    """Per-distinct-value integers (None = null) spread over the rows; rows flagged
+    ``good`` take ``as_int`` (their raw value read as an integer)."""
+    known = np.array([v is not None for v in values], dtype=bool)
+    numbers = np.array([v if v is not None else 0 for v in values], dtype=np.int64)
+    if len(values):
+        data, mask = numbers[codes], ~known[codes]
+    else:
+        data, mask = np.zeros(len(codes), dtype=np.int64), np.ones(len(codes), dtype=bool)
+    if good is not None:
+        if as_int is None:
+            mask[good] = True
+        else:
+            data[good] = as_int[good]
+            mask[good] = False
+    return pd.arrays.IntegerArray(data, mask)
+
+
+def _spread_strings(values: list, codes: np.ndarray, good: np.ndarray | None, raw,
+                    uniques: list | None = None) -> pd.arrays.ArrowStringArray:
+    """Per-distinct-value strings (None = null) spread over the rows, in Arrow (no Python
+    objects per row).
 
     ``codes`` index ``values`` for the rows that were checked; rows flagged ``good`` (the
-    fast pattern matched) take ``raw`` instead (or null when ``raw`` is None).
+    fast pattern matched) take ``raw`` (or null when ``raw`` is None).  When every value
+    is its distinct raw value (``uniques``) or null, the column shares raw's buffers.
     """
-    typ = pa.int64() if kind == "int" else pa.string()
-    table = pa.array(values, type=typ)
+    n = len(codes)
+    if raw is not None and uniques is not None and all(v is None or v == u for v, u in zip(values, uniques)):
+        valid = np.array([v is not None for v in values], dtype=bool)[codes] if len(values) else np.zeros(n, bool)
+        if good is not None:
+            valid[good] = True
+        return pd.arrays.ArrowStringArray(_with_validity(raw, valid))
+    table = pa.array(values, type=_LARGE_STR)
     if good is None:
         out = table.take(pa.array(codes))
     elif good.all():
         # Every row passed the fast pattern: share the raw buffers, copy nothing.
-        out = raw if raw is not None else pa.nulls(len(good), typ)
+        out = raw if raw is not None else pa.nulls(n, _LARGE_STR)
     else:
         safe = np.where(good, 0, codes) if len(values) else None
-        taken = table.take(pa.array(safe)) if len(values) else pa.nulls(len(good), typ)
-        fill = raw if raw is not None else pa.nulls(len(good), typ)
-        out = pa.compute.if_else(pa.array(good), fill, taken)
-    if kind == "int":
-        return pd.array(out.to_pandas(), dtype="Int64") if out.null_count else pd.arrays.IntegerArray(
-            out.to_numpy(zero_copy_only=False), np.zeros(len(out), dtype=bool))
+        taken = table.take(pa.array(safe)) if len(values) else pa.nulls(n, _LARGE_STR)
+        fill = raw if raw is not None else pa.nulls(n, _LARGE_STR)
+        out = pc.if_else(pa.array(good), fill, taken)
     return pd.arrays.ArrowStringArray(out)
 
 
 def _clean_columns(name: str, kind: str, results: list, codes: np.ndarray, good: np.ndarray | None,
-                   raw: pa.Array | None) -> dict[str, object]:
-    """The clean columns of one field (see the README's column table for their meaning)."""
+                   raw, uniques: list, nulls: pd.arrays.ArrowStringArray) -> dict[str, object]:
+    """The clean columns of one field (see the README's column table for their meaning).
+
+    ``raw`` is the column as Arrow strings (empty for null), ``uniques`` the distinct
+    values ``codes`` index, ``nulls`` an all-null string column that fields share."""
     values = [r.value for r in results]
     as_int = None
     if good is not None and kind in ("int", "entry"):
-        as_int = pa.compute.cast(pa.compute.if_else(pa.array(good), raw, pa.scalar("0")), pa.int64())
+        # The raw text of the good rows read as integers (0 elsewhere), without a copy of
+        # the text: the other rows are masked, not replaced.
+        as_int = pc.fill_null(pc.cast(_with_validity(raw, good), pa.int64()), 0).to_numpy()
     out: dict[str, object] = {}
     if kind == "int":
-        out[f"{name}_REN"] = _spread(values, codes, good, as_int, "int")
+        out[f"{name}_REN"] = _spread_ints(values, codes, good, as_int)
     elif kind == "date":
         iso = [r.extra.get("iso") for r in results]
-        out[f"{name}_REN"] = _spread(values, codes, good, raw)
-        out[f"{name}_ISO"] = _spread(iso, codes, good, None)
-        out[f"_{name}_YEAR"] = _spread([r.extra.get("year") for r in results], codes, good, None, "int")
+        out[f"{name}_REN"] = _spread_strings(values, codes, good, raw, uniques)
+        out[f"{name}_ISO"] = _spread_strings(iso, codes, good, None)
+        out[f"_{name}_YEAR"] = _spread_ints([r.extra.get("year") for r in results], codes, good, None)
         days = np.array([np.datetime64(v, "D") if v else np.datetime64("NaT") for v in iso], dtype="datetime64[D]")
         out[f"_{name}_DT"] = days[codes].astype("datetime64[s]") if len(days) else np.full(
             len(codes), np.datetime64("NaT"), dtype="datetime64[s]")
     elif kind == "name":
-        out[f"{name}_REN"] = _spread(values, codes, good, raw)
+        out[f"{name}_REN"] = _spread_strings(values, codes, good, raw, uniques)
         if any(r.extra.get("struck") for r in results):
-            out[f"{name}_UDEN_KLAMMER"] = _spread([r.extra.get("without_struck", r.value) for r in results], codes,
-                                                  good, raw)
-            out[f"{name}_KLAMMER"] = _spread([r.extra.get("struck") for r in results], codes, good, None)
+            out[f"{name}_UDEN_KLAMMER"] = _spread_strings([r.extra.get("without_struck", r.value) for r in results],
+                                                          codes, good, raw, uniques)
+            out[f"{name}_KLAMMER"] = _spread_strings([r.extra.get("struck") for r in results], codes, good, None)
         else:
             # Nothing struck out in this batch: the same values, so the same (shared) array.
             out[f"{name}_UDEN_KLAMMER"] = out[f"{name}_REN"]
-            out[f"{name}_KLAMMER"] = pd.arrays.ArrowStringArray(pa.nulls(len(codes), pa.string()))
+            out[f"{name}_KLAMMER"] = nulls
     elif kind == "entry":
-        out[f"{name}_REN"] = _spread(values, codes, good, raw)
-        out[f"{name}_TAL"] = _spread([r.extra.get("number") for r in results], codes, good, as_int, "int")
-        out[f"{name}_BOGSTAV"] = _spread([r.extra.get("letter") or "" for r in results], codes, good,
-                                         None if good is None else pa.array([""] * len(good)))
+        out[f"{name}_REN"] = _spread_strings(values, codes, good, raw, uniques)
+        out[f"{name}_TAL"] = _spread_ints([r.extra.get("number") for r in results], codes, good, as_int)
+        letters = [r.extra.get("letter") or "" for r in results]
+        if good is not None:
+            # Good rows (plain numbers) have no letter: one more distinct value, "".
+            codes = np.where(good, len(letters), codes)
+            letters.append("")
+        out[f"{name}_BOGSTAV"] = _spread_strings(letters, codes, None, None)
     else:
-        out[f"{name}_REN"] = _spread([None if v is None else str(v) for v in values], codes, good, raw)
+        out[f"{name}_REN"] = _spread_strings([None if v is None else str(v) for v in values], codes, good, raw,
+                                             uniques)
     return out
 
 
@@ -169,13 +231,15 @@ def _check_column(source: Source, name: str, rule, column: pd.Series):
     Rows matching the rule's fast pattern are known-good without calling the checker
     (the pattern only admits values the checker passes unchanged; a test holds them
     together), so a column of a million running numbers costs one regex pass.
-    Returns (results per distinct value, codes per row, good-row mask or None, raw Arrow).
+    Returns (results per distinct value, codes per row, good-row mask or None, the column
+    as Arrow strings with empty for null, the distinct values).
     """
-    values = column.fillna("")
+    values = column.fillna("") if column.hasnans else column  # no copy when nothing is missing
+    raw = pa.array(values.astype("string").array)
+    if raw.type != _LARGE_STR:
+        raw = raw.cast(_LARGE_STR)
     good = None
-    raw = None
     if rule.fast is not None and len(values) >= FAST_PATH_MIN_ROWS:
-        raw = pa.array(values.astype("string").array)
         good = pa.compute.match_substring_regex(raw, f"^(?:{rule.fast})$").to_numpy(zero_copy_only=False)
         rest = values[~good]
         codes_rest, uniques = pd.factorize(rest, sort=False)
@@ -184,8 +248,9 @@ def _check_column(source: Source, name: str, rule, column: pd.Series):
     else:
         codes, uniques = pd.factorize(values, sort=False)
         codes = codes.astype(np.int64)
+    uniques = list(uniques)
     results = [check_value(source.model, name, u) for u in uniques]
-    return results, codes, good, raw
+    return results, codes, good, raw, uniques
 
 
 def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
@@ -195,21 +260,32 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
     # LOEBE_NR first: every later finding names the running number of its row.
     order = [n for n in sorted(rules, key=lambda n: n != "LOEBE_NR") if n in frame]
 
+    # The workers get their columns up front: the loop below adds to ``frame`` meanwhile.
+    columns = {name: frame[name] for name in order}
+    nulls = pd.arrays.ArrowStringArray(pa.nulls(len(frame), _LARGE_STR))  # shared by every empty column
+
     def check(name: str):
         rule = rules[name]
-        results, codes, good, raw = _check_column(source, name, rule, frame[name])
-        return results, codes, good, _clean_columns(name, rule.kind, results, codes, good, raw)
+        results, codes, good, raw, uniques = _check_column(source, name, rule, columns[name])
+        return results, codes, good, _clean_columns(name, rule.kind, results, codes, good, raw, uniques, nulls)
 
     # Columns are independent; Arrow's kernels release the GIL, so two threads use both cores.
+    # Each column's findings are taken as soon as it is checked (in ``order``), so the
+    # per-row codes of one column at a time are held, not those of every column.
     with ThreadPoolExecutor(max_workers=FIELD_THREADS) as pool:
-        checked = list(pool.map(check, order))
-    for name, (results, codes, good, cols) in zip(order, checked):
-        clean.update(cols)
-        if name == "LOEBE_NR":
-            frame["LOEBE_NR_REN"] = cols["LOEBE_NR_REN"]
-        with_issues = [(u, issue) for u, r in enumerate(results) for issue in r.issues]
-        if not with_issues:
-            continue
+        for name, (results, codes, good, cols) in zip(order, pool.map(check, order)):
+            clean.update(cols)
+            if name == "LOEBE_NR":
+                frame["LOEBE_NR_REN"] = cols["LOEBE_NR_REN"]
+            _field_findings(frame, name, results, codes, good, fb, corrections, when)
+    return clean
+
+
+def _field_findings(frame: pd.DataFrame, name: str, results: list, codes: np.ndarray, good: np.ndarray | None,
+                    fb: FindingBuilder, corrections: list[pd.DataFrame], when: str) -> None:
+    """The findings (and automatic corrections) of one checked column."""
+    with_issues = [(u, issue) for u, r in enumerate(results) for issue in r.issues]
+    if with_issues:
         issue_frame = pd.DataFrame({
             "u": [u for u, _ in with_issues],
             "code": [i.code for _, i in with_issues],
@@ -217,7 +293,9 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
             "suggestion": [i.suggestion for _, i in with_issues],
             "auto_fix": [i.auto_fix for _, i in with_issues],
         })
-        hit = np.isin(codes, issue_frame["u"].unique())
+        has_issue = np.zeros(len(results), dtype=bool)
+        has_issue[issue_frame["u"].to_numpy()] = True
+        hit = has_issue[codes]
         if good is not None:
             hit &= ~good
         hit &= frame[name].notna().to_numpy(dtype=bool)  # a column absent from the header
@@ -242,7 +320,6 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
                     "when": when,
                     "why": grp["message"].to_numpy(dtype=object),
                 }))
-    return clean
 
 
 # --------------------------------------------------------------------------- entry point
@@ -258,8 +335,11 @@ def validate_frame(frame: pd.DataFrame, source: Source, options: dict | None = N
     fb = FindingBuilder(frame, source)
     corrections: list[pd.DataFrame] = []
     clean_cols = run_field_rules(frame, source, fb, corrections, when)
-    clean = pd.DataFrame(clean_cols, index=frame.index)
-    work = pd.concat([frame, clean.drop(columns=[c for c in clean if c in frame])], axis=1)
+    # The clean columns as they are (no copy), laid beside the raw ones.
+    clean = pd.DataFrame({k: v for k, v in clean_cols.items() if k not in frame}, index=frame.index, copy=False)
+    del clean_cols
+    work = pd.concat([frame, clean], axis=1)
+    del clean
     fb.frame = work
     record_rules.run(work, source, fb)
     extra = set_rules.run(work, source, fb, options)

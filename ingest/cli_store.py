@@ -98,12 +98,22 @@ def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
     sch.add_argument("--passes", type=int, default=None, help=argparse.SUPPRESS)  # for tests: stop after N
     _store_options(sch)
 
+    tb = subparsers.add_parser("tables", help="write the clean tables from the store: the current version of "
+                                             "every delivery, today's rules and the manual corrections")
+    tb.add_argument("--out", type=Path, required=True, help="folder for kbf/kbd/ft(.parquet|.csv), ft_children, "
+                                                             "corrections and findings")
+    tb.add_argument("--source", action="append", choices=("KBF", "KBD", "FT"),
+                    help="only this source (repeat for several; default all)")
+    tb.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    _store_options(tb)
+
     st = subparsers.add_parser("status", help="imported deliveries by status, with counts of findings")
     st.add_argument("--json", action="store_true", help="one JSON document for programs")
     st.add_argument("--work", type=Path, default=None, help="work folder (default ./mgr-work)")
     st.add_argument("--db", help="database URL (default $MGR_DB_URL, else WORK/mgr.sqlite)")
     return {name: _one_line_errors(command) for name, command in
-            (("import", cmd_import), ("run", cmd_run), ("schedule", cmd_schedule), ("status", cmd_status))}
+            (("import", cmd_import), ("run", cmd_run), ("schedule", cmd_schedule), ("status", cmd_status),
+             ("tables", cmd_tables))}
 
 
 # --------------------------------------------------------------------------- commands
@@ -191,6 +201,34 @@ def cmd_schedule(args) -> int:
     print(f"mgr-ingest: a pass over {settings.inbox} every {args.every:g} s; stop with Ctrl-C or SIGTERM",
           file=sys.stderr, flush=True)
     schedule(settings, args.every, passes=args.passes, on_pass=said)
+    return EXIT_OK
+
+
+def cmd_tables(args) -> int:
+    """``tables``: the clean tables rebuilt from the store, streamed batch by batch (peak
+    memory is that of the largest batch, not of the table)."""
+    from ingest.store import StoreError
+    from ingest.store.clean import write_rebuilt
+
+    work = _work(args)
+    if not args.db and not os.environ.get("MGR_DB_URL") and not (work / "mgr.sqlite").exists():
+        raise CannotRun(f"{work}: no store here (nothing imported yet); give --work or --db")
+    store = _open(args)
+    try:
+        done = write_rebuilt(store, args.out, args.source, fmt=args.format,
+                             options={"page_capacity": args.page_capacity})
+    except StoreError as exc:
+        raise CannotRun(str(exc)) from None
+    except OSError as exc:
+        raise CannotRun(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+    for code in sorted(done.rows):
+        log.info("clean table %s: %d rows", code, done.rows[code])
+    for name in sorted(done.paths):
+        print(done.paths[name])
+    counts = ", ".join(f"{code} {n:,} rows" for code, n in sorted(done.rows.items())) or "no rows"
+    print(f"mgr-ingest tables: {counts} -> {args.out}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -137,7 +137,7 @@ def records_from_store(store) -> list[Records]:
     """From the store: the clean table of each source rebuilt from the current versions."""
     from sqlalchemy import select
 
-    from ingest.store.clean import rebuild
+    from ingest.store.clean import BATCH_ROWS, _batches
     from ingest.store.models import STATUS_CURRENT, deliveries
     from validators.sources import SOURCES
 
@@ -147,9 +147,11 @@ def records_from_store(store) -> list[Records]:
     parish_of = {r.entry_number: (r.meta or {}).get("SOGN") for r in rows}
     out = []
     for code in sorted({r.source for r in rows if r.source in SOURCES and SOURCES[r.source].supported}):
-        built = rebuild(store, code)
-        if len(built.clean):
-            out.append(Records(code, _flags(built.clean, built.findings, parish_of)))
+        # One batch of deliveries at a time: only the few columns of the flags are kept.
+        flags = [_flags(batch.clean, batch.findings, parish_of)
+                 for batch in _batches(store, code, None, BATCH_ROWS, None) if len(batch.clean)]
+        if flags:
+            out.append(Records(code, pd.concat(flags, ignore_index=True)))
     return out
 
 

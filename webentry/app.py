@@ -66,6 +66,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["mgr_reading"] = reading_factory(store)
     app.extensions["mgr_ocr"] = OcrWorker(sessions, store.work)
     app.teardown_appcontext(close_request_session)
+    if app.config.get("SUGGEST_WARM_UP", True):
+        from webentry.suggest import warm_up
+
+        warm_up(app.extensions["mgr_reading"])
 
     csrf.init_app(app)
     auth.login_manager.init_app(app)

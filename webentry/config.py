@@ -44,6 +44,7 @@ DEFAULTS: dict = {
     "OCR_MODE": "background",
     # Autocomplete: how long a field's list of known spellings is kept before it is re-read.
     "SUGGEST_CACHE_SECONDS": 600,
+    "SUGGEST_WARM_UP": True,  # read the autocomplete lists in the background at start
     "SECTION_ROWS_MAX": 1500,  # neighbours a cross-record check reads at most
 }
 

@@ -282,6 +282,7 @@ def suggest_api():
     field = request.args.get("field", "")[:64]
     typed = request.args.get("q", "")[:100]
     out = suggest.suggest(db(), field, typed, ttl=current_app.config["SUGGEST_CACHE_SECONDS"],
-                          sex=(request.args.get("sex") or "")[:8] or None)
+                          sex=(request.args.get("sex") or "")[:8] or None,
+                          factory=current_app.extensions["mgr_reading"])
     out["book"] = book.id
     return jsonify(out)

@@ -10,13 +10,18 @@ What is offered for a field:
   information.
 
 Nothing here changes a keyed value: the browser shows the list and the person picks or not.
-The lists are read once per field kind and kept for ``SUGGEST_CACHE_SECONDS``.
+The lists are read once per database and field kind and kept for ``SUGGEST_CACHE_SECONDS``;
+reading them means a pass over every stored row (seconds on a national store), so the
+application reads them in the background when it starts, and an expired list is still
+served while a background thread reads the new one: no keystroke waits for that pass except
+the very first, before the warm-up has finished.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import logging
 import threading
 import time
 from collections import Counter
@@ -70,16 +75,60 @@ def _known_values(session, kind: str) -> list[tuple[str, str, int]]:
     return sorted(((v.casefold(), v, n) for v, n in counts.items()), key=lambda t: (t[0], -t[2]))
 
 
-def known_values(session, kind: str, ttl: float) -> list[tuple[str, str, int]]:
+KINDS = ("fornavn", "efternavn", "place")
+_REFRESHING: set[tuple[str, str]] = set()
+log = logging.getLogger(__name__)
+
+
+def _key(session, kind: str) -> tuple[str, str]:
+    return (session.get_bind().url.render_as_string(hide_password=True), kind)
+
+
+def _read_into_cache(factory, key: tuple[str, str]) -> None:
+    try:
+        with factory() as session:
+            values = _known_values(session, key[1])
+        with _LOCK:
+            _CACHE[key] = (time.monotonic(), values)
+    except Exception as exc:  # the old list (if any) stays; the next lookup tries again
+        log.warning("autocomplete list %s could not be read: %s", key[1], type(exc).__name__)
+    finally:
+        with _LOCK:
+            _REFRESHING.discard(key)
+
+
+def _refresh_in_background(factory, key: tuple[str, str]) -> None:
+    with _LOCK:
+        if key in _REFRESHING:
+            return
+        _REFRESHING.add(key)
+    threading.Thread(target=_read_into_cache, args=(factory, key), name="mgr-suggest", daemon=True).start()
+
+
+def known_values(session, kind: str, ttl: float, factory=None) -> list[tuple[str, str, int]]:
+    """The spellings of this kind, from the cache while fresh; an expired list is served as
+    it is while ``factory`` (a session maker) reads the new one in the background."""
+    key = _key(session, kind)
     now = time.monotonic()
     with _LOCK:
-        hit = _CACHE.get(kind)
-        if hit and now - hit[0] < ttl:
-            return hit[1]
+        hit = _CACHE.get(key)
+    if hit and now - hit[0] < ttl:
+        return hit[1]
+    if hit and factory is not None:
+        _refresh_in_background(factory, key)
+        return hit[1]
     values = _known_values(session, kind)
     with _LOCK:
-        _CACHE[kind] = (now, values)
+        _CACHE[key] = (now, values)
     return values
+
+
+def warm_up(factory) -> None:
+    """Read every kind's list in the background (at application start)."""
+    with factory() as session:
+        keys = [_key(session, kind) for kind in KINDS]
+    for key in keys:
+        _refresh_in_background(factory, key)
 
 
 def forget() -> None:
@@ -103,7 +152,7 @@ def standard_name(value: str, kind: str, sex: str | None = None) -> str | None:
     return std if std.casefold() != value.strip().casefold() else None
 
 
-def suggest(session, field: str, typed: str, *, ttl: float, sex: str | None = None) -> dict:
+def suggest(session, field: str, typed: str, *, ttl: float, sex: str | None = None, factory=None) -> dict:
     kinds = [k for k in ("fornavn", "efternavn", "place") if field in fields_of_kind(k)]
     if not kinds:
         return {"values": [], "standard": None}
@@ -111,7 +160,7 @@ def suggest(session, field: str, typed: str, *, ttl: float, sex: str | None = No
     folded = (typed or "").strip().casefold()
     values = []
     if folded:
-        known = known_values(session, kind, ttl)
+        known = known_values(session, kind, ttl, factory)
         lo = bisect.bisect_left(known, (folded,))
         hi = bisect.bisect_left(known, (folded + "\U0010ffff",))
         best = heapq.nsmallest(MAX_RESULTS, (t for t in known[lo:hi] if t[0] != folded), key=lambda t: (-t[2], t[0]))

@@ -204,6 +204,46 @@ def test_autocomplete_offers_spellings_already_keyed_and_the_standard_form(web):
     assert std is None or std.upper() != "CARL"
 
 
+def _wait_for(condition, seconds=10.0):
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_autocomplete_lists_are_read_at_start_and_renewed_in_the_background(web):
+    """Nobody waits for the pass over the stored rows: the application reads the lists when
+    it starts, and an expired list is served while the new one is read."""
+    from webentry import suggest
+
+    store_url = web.extensions["mgr_store"].engine.url.render_as_string(hide_password=True)
+    assert _wait_for(lambda: all((store_url, k) in suggest._CACHE for k in suggest.KINDS))  # the warm-up
+    api, book = _api(web)
+    _save(api, book, kbf_fields(1, FORNAVN="Valborg"))
+    web.config["SUGGEST_CACHE_SECONDS"] = 0  # every list is expired from now on
+    calls = []
+    real = suggest._known_values
+
+    def counted(session, kind):
+        calls.append(kind)
+        return real(session, kind)
+
+    suggest._known_values = counted
+    try:
+        first = api.get(f"/api/suggest?book={book}&field=FORNAVN&q=Val").json
+        assert first["values"] == []  # the list read at start, served as it is …
+        assert _wait_for(lambda: not suggest._REFRESHING and "fornavn" in calls)  # … while it is read again
+        later = api.get(f"/api/suggest?book={book}&field=FORNAVN&q=Val").json
+        assert [v["value"] for v in later["values"]] == ["Valborg"]
+    finally:
+        suggest._known_values = real
+        _wait_for(lambda: not suggest._REFRESHING)
+
+
 def test_existing_record_is_shown_with_its_values(web):
     api, book = _api(web)
     _save(api, book, kbf_fields(1, FORNAVN="Valdemar"))

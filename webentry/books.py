@@ -51,7 +51,9 @@ def _book_counts(book_ids: list[int]) -> tuple[dict, dict]:
 def index():
     books = list(db().scalars(visible_books_query(current_user)))
     pages, records = _book_counts([b.id for b in books])
-    return render_template("books.html", books=books, pages=pages, records=records)
+    from webentry.review import LABELS
+
+    return render_template("books.html", books=books, pages=pages, records=records, review_labels=LABELS)
 
 
 def validate_book_form(form) -> tuple[dict, list[str]]:
@@ -125,8 +127,10 @@ def show(book_id: int):
     transcribers = list(s.scalars(select(User).where(User.role == ROLE_TRANSCRIBER, User.active.is_(True))
                                   .order_by(User.name))) if current_user.is_admin else []
     stats = provenance_stats(book.id)
+    from webentry.review import LABELS
+
     return render_template("book.html", book=book, pages=pages, n_records=n_records, assigned=assigned,
-                           transcribers=transcribers, stats=stats)
+                           transcribers=transcribers, stats=stats, review_labels=LABELS)
 
 
 def provenance_stats(book_id: int) -> dict:

@@ -7,7 +7,8 @@ integer columns, not foreign keys, for the same reason.
 
 ``web_users``            people who log in: name, role, argon2 hash, failed log-ins, lock-out.
 ``web_books``            a church book or census volume being keyed: source, entry number
-                         (``Knnnn``), parish, years; the metadata of its KIIP export.
+                         (``Knnnn``), parish, years; the metadata of its KIIP export; where it
+                         stands in the review (keying, ready, approved).
 ``web_assignments``      which transcriber keys which book.
 ``web_scans``            scanned images, one row per distinct content (sha256); the files live
                          in ``WORK/scans/``. OCR suggestions are cached here per content hash.
@@ -55,6 +56,7 @@ TS = DateTime(timezone=True)
 ROLE_TRANSCRIBER, ROLE_REVIEWER, ROLE_ADMIN = "transcriber", "reviewer", "admin"
 ROLES = (ROLE_TRANSCRIBER, ROLE_REVIEWER, ROLE_ADMIN)
 DECISION_CORRECTED, DECISION_BOOK_RIGHT = "corrected", "book_is_right"
+BOOK_KEYING, BOOK_READY, BOOK_APPROVED = "keying", "ready", "approved"
 
 
 class WebBase(DeclarativeBase):
@@ -106,6 +108,13 @@ class Book(WebBase):
     page_capacity: Mapped[int | None] = mapped_column(Integer)  # entries a page of the form holds
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(TS)
+    # The review: keying -> ready (the transcriber is done) -> approved (a reviewer imported
+    # it into the store as delivery ``delivery_id``); a reviewer can send it back to keying.
+    status: Mapped[str] = mapped_column(String(16), default=BOOK_KEYING, server_default=BOOK_KEYING)
+    status_by: Mapped[str | None] = mapped_column(String(64))
+    status_at: Mapped[datetime | None] = mapped_column(TS)
+    status_note: Mapped[str | None] = mapped_column(Text)
+    delivery_id: Mapped[int | None] = mapped_column(BigInteger)  # store: deliveries.id
 
 
 class Assignment(WebBase):

@@ -25,6 +25,7 @@ from webentry import audit
 from webentry.checks import BLOCKING, check_record
 from webentry.layout import keyed_columns
 from webentry.models import Book, Draft, Record, RecordVersion
+from webentry.review import reopen_if_approved
 
 MAX_VALUE = 500
 HOW = ("typed", "accepted", "corrected", "illegible")
@@ -190,6 +191,7 @@ def save_record(session, book: Book, actor: str, payload: dict, loebe_nr: int | 
         record.updated_by = actor
         record.updated_at = when
         action = "record_changed"
+    reopen_if_approved(session, book, actor)
     session.add(RecordVersion(record_id=record.id, version=record.version, fields=fields, provenance=provenance,
                               notes=notes, saved_by=actor, saved_at=when))
     changed = sorted(k for k in set(old_fields) | set(fields) if old_fields.get(k) != fields.get(k))

@@ -48,7 +48,7 @@ def _security_headers(response):
 def create_app(config: dict | None = None) -> Flask:
     """Make the application. ``config`` overrides ``webentry.config.DEFAULTS`` (``WORK``,
     ``DB``, ``SECRET_KEY``, ``OCR_MODE`` …); ``TESTING`` is passed on to Flask."""
-    from webentry import admin, auth, books, entry, qa, review
+    from webentry import admin, auth, books, entry, keying, qa, review
     from webentry.db import close_request_session, open_web_store, reading_factory, session_factory
     from webentry.scans import OcrWorker
 
@@ -73,7 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     csrf.init_app(app)
     auth.login_manager.init_app(app)
-    for module in (auth, books, entry, qa, admin, review):
+    for module in (auth, books, entry, qa, admin, review, keying):
         app.register_blueprint(module.bp)
     app.after_request(_security_headers)
 

@@ -53,6 +53,7 @@ POLICY = {
     "review.send_back": REVIEWER,
     "books.export": REVIEWER,
     "qa.queue": REVIEWER,
+    "keying.figures": REVIEWER,
     "qa.detail": REVIEWER,
     "qa.resolve": REVIEWER,
     "books.new": ADMIN,

@@ -34,11 +34,15 @@ def _write(frame: pd.DataFrame, path_base: Path, fmt: str) -> Path:
 
 
 def spill(frame: pd.DataFrame, folder: Path, name: str) -> Path:
-    """Write one batch's part of a table to disk so that memory holds one batch at a time."""
+    """Write one batch's part of a table to disk so that memory holds one batch at a time.
+
+    The part is written as the table itself would be (zstd, statistics for the keys): a
+    table of one part, such as that of a single large delivery, is then moved into place
+    rather than read back and written again."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}-{len(list(folder.glob(f'{name}-*.parquet'))):05d}.parquet"
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="lz4",
-                   write_statistics=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, compression="zstd", write_statistics=_statistics(table.column_names))
     return path
 
 
@@ -86,6 +90,10 @@ def _merge_parts(paths: list[Path], path_base: Path, fmt: str) -> Path:
             frame.to_csv(path, sep=";", index=False, encoding="utf-8", mode="w" if i == 0 else "a", header=i == 0)
         return path
     path = path_base.with_suffix(".parquet")
+    if len(paths) == 1:
+        # One part is already the table, in the table's own format (see ``spill``).
+        shutil.move(paths[0], path)
+        return path
     with pq.ParquetWriter(path, schema, compression="zstd", write_statistics=_statistics(schema.names)) as writer:
         for part in paths:
             writer.write_table(_conform(pq.read_table(part), schema))

@@ -215,26 +215,34 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
         for d, summary in items:
             for sev in ("error", "warning", "info"):
                 summary.counts[sev] += int(per_delivery.get((d.entry_number, sev), 0))
+        if len(res.corrections):
+            result.corrections.append(res.corrections)
+        add_report_extras(result, res, source_code)
         if keep_clean:
             # Match keys for linkage: standard names, birth date, birth parish code; a
             # birthplace like 'her i sognet' resolves to the delivery's own parish.
             own = parish_of_deliveries(d for d, _ in items)
             part = clean_columns(source_code, res.clean, extras)
+            tables = res.tables
+            # The checked frame's own working columns (dates as datetimes, book sections …)
+            # are not in the table: let them go before the match keys are added.
+            del res
             part = add_match_keys(part, source_code, part["INDTASTNINGSNUMMER"].map(own))
             if spill_dir is not None:
                 from ingest.outputs import spill
 
                 part = spill(part, spill_dir, source_code.lower())
             result.clean.setdefault(source_code, []).append(part)
-            for name, table in res.tables.items():
+            del part
+            for name, table in tables.items():
                 if name == "ft_children":
                     table = add_match_keys(table, "FT_CHILDREN", table["INDTASTNINGSNUMMER"].map(own))
                 if spill_dir is not None:
                     table = spill(table, spill_dir, name)
                 result.tables.setdefault(name, []).append(table)
-        if len(res.corrections):
-            result.corrections.append(res.corrections)
-        add_report_extras(result, res, source_code)
+        # Hand the batch's memory back: Arrow's allocator keeps freed pages otherwise, and
+        # the next batch (or the writing of the tables) would come on top of them.
+        pa.default_memory_pool().release_unused()
 
     with _progress(len(candidates) + len(loose), progress) as bar:
         loaded = ((load_candidate, c) for c in candidates)

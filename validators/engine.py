@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from validators.arrays import with_validity
 from validators.catalogue import CATALOGUE
 from validators.findings import FINDING_COLUMNS, empty_frame
 from validators.schemas import check_value, field_rules
@@ -103,32 +104,6 @@ class FindingBuilder:
 _LARGE_STR = pa.large_string()  # what pandas keeps its Arrow strings as: no cast on the way in
 
 
-def _chunks(array) -> list[pa.Array]:
-    return array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-
-
-def _with_validity(raw, valid: np.ndarray):
-    """``raw`` with the rows where ``valid`` is False made null, sharing raw's offsets and
-    characters: a clean column whose every value is either the raw value or null costs a
-    validity bitmap, not a copy of the column."""
-    if valid.all() and not raw.null_count:
-        return raw
-    out = []
-    start = 0
-    for chunk in _chunks(raw):
-        keep = valid[start:start + len(chunk)]
-        start += len(chunk)
-        if chunk.null_count:
-            keep = keep & chunk.is_valid().to_numpy(zero_copy_only=False)
-        # The bitmap counts from the buffers' start: pad it by the chunk's offset.
-        bits = np.packbits(np.concatenate([np.zeros(chunk.offset, dtype=bool), keep]), bitorder="little")
-        buffers = chunk.buffers()
-        buffers[0] = pa.py_buffer(bits)
-        out.append(pa.Array.from_buffers(chunk.type, len(chunk), buffers, null_count=int(len(keep) - keep.sum()),
-                                         offset=chunk.offset))
-    return pa.chunked_array(out, type=raw.type)
-
-
 def _spread_ints(values: list, codes: np.ndarray, good: np.ndarray | None,
                  as_int: np.ndarray | None) -> pd.arrays.IntegerArray:
     """Per-distinct-value integers (None = null) spread over the rows; rows flagged
@@ -162,7 +137,7 @@ def _spread_strings(values: list, codes: np.ndarray, good: np.ndarray | None, ra
         valid = np.array([v is not None for v in values], dtype=bool)[codes] if len(values) else np.zeros(n, bool)
         if good is not None:
             valid[good] = True
-        return pd.arrays.ArrowStringArray(_with_validity(raw, valid))
+        return pd.arrays.ArrowStringArray(with_validity(raw, valid))
     table = pa.array(values, type=_LARGE_STR)
     if good is None:
         out = table.take(pa.array(codes))
@@ -188,7 +163,7 @@ def _clean_columns(name: str, kind: str, results: list, codes: np.ndarray, good:
     if good is not None and kind in ("int", "entry"):
         # The raw text of the good rows read as integers (0 elsewhere), without a copy of
         # the text: the other rows are masked, not replaced.
-        as_int = pc.fill_null(pc.cast(_with_validity(raw, good), pa.int64()), 0).to_numpy()
+        as_int = pc.fill_null(pc.cast(with_validity(raw, good), pa.int64()), 0).to_numpy()
     out: dict[str, object] = {}
     if kind == "int":
         out[f"{name}_REN"] = _spread_ints(values, codes, good, as_int)

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from validators.arrays import with_validity
 from validators.names.database import NameDatabase, load_name_database
 from validators.names.transforms import ARROW_STR, WITH_STRUCK, WITHOUT_STRUCK, to_arrow_strings
 from validators.person_fields import OTHER_DATES, OTHER_PLACES, PERSONS, RULES_OF, PersonFields
@@ -52,18 +53,20 @@ class _FieldKeys:
 
     The key arrays hold "" (not null) for an empty field, so that the row-wise joins
     need neither null handling nor a clean-up pass; nulls come back at the very end.
+    A key that is empty on every row is None (it adds nothing to a join), and two keys
+    that are equal on every row are the same array (names without a struck-out part).
     """
 
-    key_with: pa.Array
-    key_without: pa.Array
-    std_key_with: pa.Array  # grundnavne as a key (no blanks)
-    std_key_without: pa.Array
-    struck: pa.Array  # key of the struck-out part alone
-    std_with: pa.Array  # grundnavne, blank-separated, null when empty (the _GRUNDNAVN column)
+    key_with: pa.Array | None
+    key_without: pa.Array | None
+    std_key_with: pa.Array | None  # grundnavne as a key (no blanks)
+    std_key_without: pa.Array | None
+    struck: pa.Array | None  # key of the struck-out part alone
+    std_with: pa.Array | None  # grundnavne, blank-separated, null when empty (the _GRUNDNAVN column)
 
 
-_KEY_FIELDS = ("key_with", "key_without", "std_key_with", "std_key_without", "struck", "std_with")
 _NULL = pa.scalar(None, ARROW_STR)
+_EMPTY_KEYS = ("", "", "", "", "", None)  # what an empty field gives
 
 
 def _usable(clean: pd.DataFrame, column: str) -> pa.Array | None:
@@ -73,8 +76,7 @@ def _usable(clean: pd.DataFrame, column: str) -> pa.Array | None:
     raw = to_arrow_strings(clean[column])
     ren = f"{column}_REN"
     if ren in clean:
-        empty = pc.is_null(to_arrow_strings(clean[ren]))
-        raw = pc.if_else(empty, _NULL, raw)
+        raw = with_validity(raw, pc.is_valid(to_arrow_strings(clean[ren])))
     return raw
 
 
@@ -93,46 +95,54 @@ def _distinct_keys(raw: str, kind: str, sex: str | None, source: str, db: NameDa
             " ".join(std_with) or None)
 
 
-def _field_keys(values: pa.Array, kind: str, sex: str | None, source: str, db: NameDatabase) -> _FieldKeys:
+_SEX_GROUPS = ("M", "K", None)  # grundnavne by sex: men, women, and the rest
+
+
+def _field_keys(values: pa.Array, kind: str, sex, source: str, db: NameDatabase) -> _FieldKeys:
+    """The keys of a name field, computed once per distinct value -- per distinct (value,
+    sex) when the database has sex-specific grundnavne and ``sex`` is a column -- and
+    spread over the rows with one take per key."""
     encoded = pc.dictionary_encode(values)
     distinct = encoded.dictionary.to_pylist()
-    rows = [_distinct_keys(raw, kind, sex, source, db) for raw in distinct]
-    rows.append(("", "", "", "", "", None))  # what an empty field gives
-    idx = pc.fill_null(encoded.indices, len(distinct))
-    columns = list(zip(*rows))
-    return _FieldKeys(*[pa.array(col, type=ARROW_STR).take(idx) for col in columns])
-
-
-def _field_keys_by_sex(values: pa.Array, kind: str, sex, source: str, db: NameDatabase) -> _FieldKeys:
-    """As ``_field_keys``; when the database has sex-specific grundnavne, per sex group."""
+    idx = pc.fill_null(encoded.indices, len(distinct)).to_numpy().astype(np.int64)
+    distinct.append(None)  # the empty field
     if isinstance(sex, str) or sex is None or not db.sex_specific:
-        return _field_keys(values, kind, sex if isinstance(sex, str) else None, source, db)
-    sexes = pc.fill_null(pc.utf8_upper(to_arrow_strings(sex)), "")
-    parts: list[tuple[np.ndarray, _FieldKeys]] = []
-    for s in ("M", "K", None):
-        mask = pc.equal(sexes, s) if s else pc.and_(pc.not_equal(sexes, "M"), pc.not_equal(sexes, "K"))
-        rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
-        if len(rows):
-            parts.append((rows, _field_keys(values.take(pa.array(rows)), kind, s, source, db)))
-    order = np.empty(len(values), dtype=np.int64)
-    offset = 0
-    for rows, _ in parts:
-        order[rows] = np.arange(offset, offset + len(rows))
-        offset += len(rows)
-    take = pa.array(order)
-    return _FieldKeys(*[pa.concat_arrays([getattr(k, f) for _, k in parts]).take(take) for f in _KEY_FIELDS])
+        fixed = sex if isinstance(sex, str) else None
+        combos = [(raw, fixed) for raw in distinct]
+    else:
+        sexes = pc.fill_null(pc.utf8_upper(to_arrow_strings(sex)), "")
+        group = np.full(len(idx), 2, dtype=np.int64)
+        group[pc.equal(sexes, "M").to_numpy(zero_copy_only=False)] = 0
+        group[pc.equal(sexes, "K").to_numpy(zero_copy_only=False)] = 1
+        pairs, idx = np.unique(idx * len(_SEX_GROUPS) + group, return_inverse=True)
+        combos = [(distinct[p // len(_SEX_GROUPS)], _SEX_GROUPS[p % len(_SEX_GROUPS)]) for p in pairs]
+    rows = [_EMPTY_KEYS if raw is None else _distinct_keys(raw, kind, s, source, db) for raw, s in combos]
+    take = pa.array(idx.reshape(-1))
+    made: dict[tuple, pa.Array | None] = {}
+    keys = []
+    for column in zip(*rows) if rows else [()] * len(_EMPTY_KEYS):
+        if column not in made:
+            empty = all(v == "" for v in column) or all(v is None for v in column)
+            made[column] = None if empty else pa.array(column, type=ARROW_STR).take(take)
+        keys.append(made[column])
+    return _FieldKeys(*keys)
 
 
-def _join(arrays: list[pa.Array]) -> pa.Array:
-    """Row-wise concatenation of key arrays ("" for empty); null where the result is empty."""
+def _join(arrays: list[pa.Array | None], nulls: pa.Array) -> pa.Array:
+    """Row-wise concatenation of key arrays ("" for empty, None for all empty); null where
+    the result is empty."""
+    arrays = [a for a in arrays if a is not None]
+    if not arrays:
+        return nulls
     joined = arrays[0] if len(arrays) == 1 else pc.binary_join_element_wise(*arrays, pa.scalar("", ARROW_STR))
-    return pc.if_else(pc.equal(joined, ""), _NULL, joined)
+    return with_validity(joined, pc.not_equal(joined, ""))
 
 
 def name_key_columns(clean: pd.DataFrame, person: PersonFields, source: str,
                      db: NameDatabase | None = None) -> dict[str, pa.Array]:
     """The name keys of one person of a table (Arrow arrays by column name)."""
     db = load_name_database() if db is None else db
+    nulls = pa.nulls(len(clean), ARROW_STR)  # one all-null column for every key that is empty throughout
     p = person.prefix
     sex = person.sex
     if sex and sex not in ("M", "K"):
@@ -142,23 +152,31 @@ def name_key_columns(clean: pd.DataFrame, person: PersonFields, source: str,
     for column, kind in ((person.first, "fornavn"), (person.middle, "fornavn"), (person.last, "efternavn")):
         values = _usable(clean, column) if column else None
         if values is not None:
-            fields.append((column, _field_keys_by_sex(values, kind, sex, source, db)))
+            fields.append((column, _field_keys(values, kind, sex, source, db)))
     out: dict[str, pa.Array] = {}
     full = _usable(clean, person.full) if person.full else None
     full_keys = _full_name_keys(full, source, db, sex) if full is not None else None
     firsts = [k for c, k in fields if c != person.last]
+
+    def joined(attr: str, like: str | None = None, like_column: str | None = None) -> pa.Array:
+        if like and all(getattr(k, attr) is getattr(k, like) for _, k in fields):
+            return out[like_column]  # the same keys on every field (nothing struck out): the same column
+        return _join([getattr(k, attr) for _, k in fields], nulls)
+
     if fields:
-        keys = [k for _, k in fields]
-        out[f"{p}NAVN_NOEGLE"] = _join([k.key_with for k in keys])
-        out[f"{p}NAVN_UDEN_KLAMMER_NOEGLE"] = _join([k.key_without for k in keys])
-        out[f"{p}NAVN_STANDARD"] = _join([k.std_key_with for k in keys])
-        out[f"{p}NAVN_UDEN_KLAMMER_STANDARD"] = _join([k.std_key_without for k in keys])
+        out[f"{p}NAVN_NOEGLE"] = joined("key_with")
+        out[f"{p}NAVN_UDEN_KLAMMER_NOEGLE"] = joined("key_without", "key_with", f"{p}NAVN_NOEGLE")
+        out[f"{p}NAVN_STANDARD"] = joined("std_key_with")
+        out[f"{p}NAVN_UDEN_KLAMMER_STANDARD"] = joined("std_key_without", "std_key_with", f"{p}NAVN_STANDARD")
         last = next((k for c, k in fields if c == person.last), None)
         if last is not None:
-            only_struck = _join([*(k.key_without for k in firsts), last.struck])
-            out[f"{p}NAVN_KUN_KLAMMER_NOEGLE"] = pc.if_else(pc.equal(last.struck, ""), _NULL, only_struck)
+            if last.struck is None:
+                out[f"{p}NAVN_KUN_KLAMMER_NOEGLE"] = nulls
+            else:
+                only_struck = _join([*(k.key_without for k in firsts), last.struck], nulls)
+                out[f"{p}NAVN_KUN_KLAMMER_NOEGLE"] = with_validity(only_struck, pc.not_equal(last.struck, ""))
         for column, k in fields:
-            out[f"{column}_GRUNDNAVN"] = k.std_with
+            out[f"{column}_GRUNDNAVN"] = nulls if k.std_with is None else k.std_with
         if full_keys is not None:
             # Where the parts are empty but the whole name was keyed (FT's FULDT_NAVN).
             for name in ("NAVN_NOEGLE", "NAVN_UDEN_KLAMMER_NOEGLE", "NAVN_STANDARD", "NAVN_UDEN_KLAMMER_STANDARD"):
@@ -171,9 +189,12 @@ def name_key_columns(clean: pd.DataFrame, person: PersonFields, source: str,
         maiden = _usable(clean, person.maiden)
         if maiden is not None:
             mk = _field_keys(maiden, "efternavn", None, source, db)
-            joined = _join([*(k.key_without for k in firsts), mk.key_without])
-            out[f"{p}NAVN_PIGENAVN_NOEGLE"] = pc.if_else(pc.equal(mk.key_without, ""), _NULL, joined)
-            out[f"{person.maiden}_GRUNDNAVN"] = mk.std_with
+            if mk.key_without is None:
+                out[f"{p}NAVN_PIGENAVN_NOEGLE"] = nulls
+            else:
+                joined = _join([*(k.key_without for k in firsts), mk.key_without], nulls)
+                out[f"{p}NAVN_PIGENAVN_NOEGLE"] = with_validity(joined, pc.not_equal(mk.key_without, ""))
+            out[f"{person.maiden}_GRUNDNAVN"] = nulls if mk.std_with is None else mk.std_with
     return out
 
 

@@ -73,31 +73,69 @@ def _section_label(frame: pd.DataFrame, idx) -> pd.Series:
     return "(" + year + ", " + frame.loc[idx, "_SEX"].fillna("?").astype(str) + ")"
 
 
+def _ordered_codes(values: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes that sort as ``values`` do when a frame is sorted by them (the same
+    ordered Categorical ``sort_values`` builds), missing values last; and how many."""
+    codes = pd.Categorical(values, ordered=True).codes.astype(np.int64)
+    n = int(codes.max()) + 1 if len(codes) else 0
+    codes[codes < 0] = n
+    return codes, n + 1
+
+
+def _tuple_ids(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One int64 per row that compares, sorts and groups as the row's tuple of ``keys``
+    does -- without copying a column of text for every sort or group-by."""
+    ids = np.zeros(len(frame), dtype=np.int64)
+    for k in keys:
+        codes, n = _ordered_codes(frame[k])
+        if len(ids) and int(ids.max()) >= (2 ** 62) // n:
+            ids = np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.int64)  # dense again, same order
+        ids = ids * n + codes
+    return ids
+
+
 def entry_numbers(frame: pd.DataFrame, fb) -> pd.DataFrame:
     """Gaps and repeats of the book's entry numbers in each (book, year, sex) section."""
     keys = ["_delivery", "_BOOK", "_YEAR", "_SEX"]
     num = frame["KILDE_LOEBE_NR_TAL"]
     letter = frame["KILDE_LOEBE_NR_BOGSTAV"].fillna("")
     plain = (num > 0).fillna(False) & (letter == "")
-    sub = frame.loc[plain.to_numpy(dtype=bool), keys + ["_line"]].copy()
-    sub["num"] = num[sub.index].astype("int64")
-    sub = sub.dropna(subset=["_YEAR", "_SEX"])
-    repeat = sub.duplicated(keys + ["num"], keep="first")
-    idx = sub.index[repeat.to_numpy()]
+    # The plain entries of sections whose year and sex are known, in the frame's order.
+    rows = np.flatnonzero((plain & frame["_YEAR"].notna() & frame["_SEX"].notna()).to_numpy(dtype=bool))
+    sec = _tuple_ids(frame, keys)[rows]
+    nums = num.to_numpy(dtype=np.int64, na_value=0)[rows]
+    # Sorted by section and number (stable: the frame's order among equals), a repeat is an
+    # entry equal to the one before it; the first of equals is the one earliest in the frame.
+    order = np.lexsort((nums, sec))
+    same = np.zeros(len(rows), dtype=bool)
+    same[1:] = (sec[order][1:] == sec[order][:-1]) & (nums[order][1:] == nums[order][:-1])
+    repeat = np.zeros(len(rows), dtype=bool)
+    repeat[order] = same
+    idx = frame.index[rows[repeat]]
     if len(idx):
-        fb.at(idx, "KILDE_LOEBE_NR_REPEAT", "entry number " + sub.loc[idx, "num"].astype(str)
+        fb.at(idx, "KILDE_LOEBE_NR_REPEAT", "entry number " + pd.Series(nums[repeat], index=idx).astype(str)
               + " already used in section " + _section_label(frame, idx), "KILDE_LOEBE_NR")
-    first = sub[~repeat].sort_values(keys + ["num"], kind="stable")
-    prev = first.groupby(keys, sort=False)["num"].shift()
-    prev_filled = prev.fillna(0).astype("int64")
-    gap = (first["num"] - prev_filled) > 1
-    g = first[gap.to_numpy()]
+    first = order[~same]  # positions in ``rows``, sorted by section and number
+    first_sec, first_num = sec[first], nums[first]
+    # The number before in the same section; none for a section's first entry, nor where
+    # the delivery or book is missing (such rows belong to no section).
+    has_prev = np.zeros(len(first), dtype=bool)
+    has_prev[1:] = first_sec[1:] == first_sec[:-1]
+    has_prev &= (frame["_delivery"].notna() & frame["_BOOK"].notna()).to_numpy(dtype=bool)[rows[first]]
+    prev_num = np.zeros(len(first), dtype=np.int64)
+    prev_num[1:] = first_num[:-1]
+    prev_num[~has_prev] = 0
+    gap = (first_num - prev_num) > 1
     gaps = pd.DataFrame()
-    if len(g):
-        lo = prev_filled[g.index] + 1
+    if gap.any():
+        at = rows[first[gap]]
+        g = frame.loc[frame.index[at], keys + ["_line"]]
+        g["num"] = first_num[gap]
+        prev_filled = pd.Series(prev_num[gap], index=g.index)
+        after = pd.Series(np.where(has_prev[gap], prev_num[gap], np.nan), index=g.index)
+        lo = prev_filled + 1
         hi = g["num"] - 1
         missing = lo.astype(str).where(lo == hi, lo.astype(str) + "-" + hi.astype(str))
-        after = prev[g.index]
         where = ("between " + after.astype("Int64").astype(str) + " and " + g["num"].astype(str)).where(
             after.notna(), "before " + g["num"].astype(str) + " (the section should start at 1)")
         label = _section_label(frame, g.index)
@@ -209,15 +247,43 @@ def _text(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
     return out.str.upper().str.strip()
 
 
-def _candidate_pairs(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    sub = frame[keys].dropna()
-    sub = sub[(sub != "").all(axis=1)]
-    size = sub.groupby(keys, sort=False)[keys[0]].transform("size")
-    sub = sub[((size >= 2) & (size <= MAX_BLOCK)).to_numpy()]
-    if not len(sub):
+def _key_codes(values: pd.Series) -> np.ndarray:
+    """A blocking key as codes: equal values share a code; a missing or empty value is -1
+    (it blocks nothing)."""
+    codes, uniques = pd.factorize(values, sort=False)
+    codes = codes.astype(np.int64)
+    if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        empty = np.flatnonzero(pd.Series(uniques, dtype=object).eq("").to_numpy(dtype=bool))
+        if len(empty):
+            codes[np.isin(codes, empty)] = -1
+    return codes
+
+
+def _derived_codes(values: pd.Series, derive) -> np.ndarray:
+    """``_key_codes(derive(values))``, with ``derive`` run on the distinct values only."""
+    codes, uniques = pd.factorize(values, sort=False)
+    derived = _key_codes(derive(pd.Series(uniques, dtype=values.dtype)))
+    return np.where(codes >= 0, derived[codes] if len(derived) else -1, -1).astype(np.int64)
+
+
+def _candidate_pairs(frame: pd.DataFrame, keys: list[np.ndarray]) -> pd.DataFrame:
+    """Pairs (a, b), a < b, of rows whose blocking keys (as ``_key_codes``) all agree, in
+    blocks of 2 to MAX_BLOCK rows."""
+    rows = np.flatnonzero(np.logical_and.reduce([k >= 0 for k in keys]))
+    ids = np.zeros(len(rows), dtype=np.int64)
+    for k in keys:
+        k = k[rows]
+        n = int(k.max()) + 1 if len(k) else 1
+        if len(ids) and int(ids.max()) >= (2 ** 62) // n:
+            ids = pd.factorize(ids)[0].astype(np.int64)
+        ids = ids * n + k
+    block = pd.factorize(ids)[0]
+    size = np.bincount(block)[block] if len(block) else block
+    keep = (size >= 2) & (size <= MAX_BLOCK)
+    if not keep.any():
         return pd.DataFrame({"a": [], "b": []}, dtype="int64")
-    sub = sub.reset_index(names="_i")
-    pairs = sub.merge(sub, on=keys)
+    sub = pd.DataFrame({"_i": frame.index[rows[keep]], "_k": block[keep]})
+    pairs = sub.merge(sub, on="_k")
     pairs = pairs[pairs["_i_x"] < pairs["_i_y"]]
     return pd.DataFrame({"a": pairs["_i_x"].to_numpy(), "b": pairs["_i_y"].to_numpy()})
 
@@ -225,21 +291,29 @@ def _candidate_pairs(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
     """The same event keyed twice with small differences (blocking + Jaro-Winkler)."""
     date = f"{source.event_date}_REN"
-    work = pd.DataFrame(index=frame.index)
-    work["_delivery"] = frame["_delivery"]
-    work["date"] = frame[date]
-    work["sex"] = frame["_SEX"]
-    work["first"] = frame["FORNAVN_REN"].fillna("").str.upper()
-    work["last"] = frame["EFTERNAVN_REN"].fillna("").str.upper()
-    work["pos"] = frame["KILDE_SIDE_REN"].astype(str) + "/" + frame["KILDE_LOEBE_NR_REN"].fillna("").astype(str)
-    work["year"] = frame["_YEAR"].astype(str)
+
+    def upper(values: pd.Series) -> pd.Series:
+        return values.str.upper()
+
+    def initial(values: pd.Series) -> pd.Series:
+        return values.str.upper().str.slice(0, 1)
+
+    # The blocking keys as codes, each worked out once per distinct value: the delivery, the
+    # date, the section's sex, the names upper-cased and their initials, the place in the
+    # book (page and entry number) and the section's year.
+    delivery, day, sex = _key_codes(frame["_delivery"]), _key_codes(frame[date]), _key_codes(frame["_SEX"])
+    first_name, last_name = frame["FORNAVN_REN"].fillna(""), frame["EFTERNAVN_REN"].fillna("")
+    page = _key_codes(frame["KILDE_SIDE_REN"])
+    entry = _key_codes(frame["KILDE_LOEBE_NR_REN"].fillna("").astype(str))
+    entry[entry < 0] = len(entry)  # an empty entry number still makes a place ("12/")
+    place = np.where(page >= 0, page * (len(entry) + 1) + entry, -1)
     # Blocks: the date, one name exactly and the other's initial (misspellings rarely
     # touch the first letter), or the same place in the book (the date may be misread).
-    work["first1"] = work["first"].str.slice(0, 1)
-    work["last1"] = work["last"].str.slice(0, 1)
-    blocks = [["_delivery", "date", "sex", "last", "first1"], ["_delivery", "date", "sex", "first", "last1"],
-              ["_delivery", "pos", "year", "sex"]]
-    pairs = pd.concat([_candidate_pairs(work, b) for b in blocks], ignore_index=True).drop_duplicates()
+    blocks = [[delivery, day, sex, _derived_codes(last_name, upper), _derived_codes(first_name, initial)],
+              [delivery, day, sex, _derived_codes(first_name, upper), _derived_codes(last_name, initial)],
+              [delivery, place, _key_codes(frame["_YEAR"]), sex]]
+    pairs = pd.concat([_candidate_pairs(frame, b) for b in blocks], ignore_index=True).drop_duplicates()
+    del blocks
     if not len(pairs):
         return pd.DataFrame()
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
@@ -248,13 +322,14 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
     involved = frame.loc[np.union1d(a, b), [c for c in name_cols if c in frame]]
     child = _text(involved, list(source.person_names))
     parents = _text(involved, list(source.relation_names))
-    first = work["first"]
+    first = frame.loc[involved.index, "FORNAVN_REN"].fillna("").str.upper()
     jw = JaroWinkler.normalized_similarity
     name_sim = process.cpdist(child.loc[a].tolist(), child.loc[b].tolist(), scorer=jw, workers=1)
     first_sim = process.cpdist(first.loc[a].tolist(), first.loc[b].tolist(), scorer=jw, workers=1)
     parent_sim = process.cpdist(parents.loc[a].tolist(), parents.loc[b].tolist(), scorer=jw, workers=1)
-    dates = work["date"].fillna("").to_numpy(dtype=object)
-    same_date = (dates[a] == dates[b]) & (dates[a] != "")
+    dates = frame.loc[involved.index, date].fillna("")
+    date_a, date_b = dates.loc[a].to_numpy(dtype=object), dates.loc[b].to_numpy(dtype=object)
+    same_date = (date_a == date_b) & (date_a != "")
     no_parents = (parents.loc[a].to_numpy() == "") & (parents.loc[b].to_numpy() == "")
     parent_ok = (parent_sim >= DUPLICATE_PARENT_SIMILARITY) | no_parents
     dup = ((name_sim >= DUPLICATE_NAME_SIMILARITY) & (first_sim >= DUPLICATE_FIRST_NAME_SIMILARITY)

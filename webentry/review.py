@@ -133,4 +133,6 @@ def approve(book_id: int):
             "duplicate": "already in the store as it is (nothing changed since the last import)"}
     flash(f"{entry}: {count} record(s) {said.get(outcome.status, outcome.status)}; "
           f"{errors} error and {warnings} warning finding(s) in the QA queue.")
+    if not errors and not warnings:
+        return back  # nothing to look at in the queue
     return redirect(url_for("qa.queue", book=entry))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -33,16 +35,52 @@ def _write(frame: pd.DataFrame, path_base: Path, fmt: str) -> Path:
     return path
 
 
-def spill(frame: pd.DataFrame, folder: Path, name: str) -> Path:
+SLICE_ROWS = 250_000  # rows per slice when a part's added columns are made slice by slice
+
+
+def spill(frame: pd.DataFrame, folder: Path, name: str,
+          add: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> Path:
     """Write one batch's part of a table to disk so that memory holds one batch at a time.
 
     The part is written as the table itself would be (zstd, statistics for the keys): a
     table of one part, such as that of a single large delivery, is then moved into place
-    rather than read back and written again."""
+    rather than read back and written again.
+
+    ``add`` (the match keys) is run on slices of ``frame`` of SLICE_ROWS rows, each slice
+    written as a row group while the next is made: the columns it adds are held for two
+    slices at a time, not for the whole part, and the writing runs beside the making."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}-{len(list(folder.glob(f'{name}-*.parquet'))):05d}.parquet"
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path, compression="zstd", write_statistics=_statistics(table.column_names))
+    if add is None:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, path, compression="zstd", write_statistics=_statistics(table.column_names))
+        return path
+    writer: pq.ParquetWriter | None = None
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        writing = None
+        try:
+            for start in range(0, max(len(frame), 1), SLICE_ROWS):
+                table = pa.Table.from_pandas(add(frame.iloc[start:start + SLICE_ROWS]), preserve_index=False)
+                if writer is None and any(pa.types.is_null(f.type) for f in table.schema):
+                    # A column without a type of its own in the first slice (all missing,
+                    # no dtype): the slices could not share one schema, so write it whole.
+                    del table
+                    return spill(add(frame), folder, name)
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema, compression="zstd",
+                                              write_statistics=_statistics(table.column_names))
+                elif not table.schema.equals(writer.schema, check_metadata=False):
+                    table = _conform(table, writer.schema)
+                if writing is not None:
+                    writing.result()  # one slice written while the next is made
+                writing = pool.submit(writer.write_table, table)
+                del table
+            writing.result()
+        finally:
+            if writing is not None:
+                writing.exception()  # let a failed write finish before the file is closed
+            if writer is not None:
+                writer.close()
     return path
 
 

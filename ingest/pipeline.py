@@ -100,11 +100,11 @@ def add_report_extras(result: RunResult, res: Result, source_code: str) -> None:
     censuses the households as the household rules formed them."""
     if len(res.duplicates):
         dup = res.duplicates.copy()
+        shown = [col for col in DUPLICATE_SIDE_COLUMNS if col in res.clean]
         for side in ("a", "b"):
-            rows = res.clean.loc[dup[f"row_{side}"]]
-            for col in DUPLICATE_SIDE_COLUMNS:
-                if col in rows:
-                    dup[f"{col}_{side}"] = rows[col].to_numpy()
+            rows = res.clean.loc[dup[f"row_{side}"], shown]
+            for col in shown:
+                dup[f"{col}_{side}"] = rows[col].to_numpy()
         result.duplicates.append(dup.drop(columns=["row_a", "row_b"]))
     if len(res.gaps):
         result.gaps.append(res.gaps)
@@ -227,18 +227,25 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
             # The checked frame's own working columns (dates as datetimes, book sections …)
             # are not in the table: let them go before the match keys are added.
             del res
-            part = add_match_keys(part, source_code, part["INDTASTNINGSNUMMER"].map(own))
+
+            def keys(kind: str):
+                return lambda rows: add_match_keys(rows, kind, rows["INDTASTNINGSNUMMER"].map(own))
+
             if spill_dir is not None:
                 from ingest.outputs import spill
 
-                part = spill(part, spill_dir, source_code.lower())
+                # Match keys made slice by slice as the table is written (see ``spill``).
+                part = spill(part, spill_dir, source_code.lower(), add=keys(source_code))
+            else:
+                part = keys(source_code)(part)
             result.clean.setdefault(source_code, []).append(part)
             del part
             for name, table in tables.items():
-                if name == "ft_children":
-                    table = add_match_keys(table, "FT_CHILDREN", table["INDTASTNINGSNUMMER"].map(own))
+                add = keys("FT_CHILDREN") if name == "ft_children" else None
                 if spill_dir is not None:
-                    table = spill(table, spill_dir, name)
+                    table = spill(table, spill_dir, name, add=add)
+                elif add is not None:
+                    table = add(table)
                 result.tables.setdefault(name, []).append(table)
         # Hand the batch's memory back: Arrow's allocator keeps freed pages otherwise, and
         # the next batch (or the writing of the tables) would come on top of them.

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from kiip_import import discovery
 from kiip_import.headers import match_header, normalise_header
-from kiip_import.reader import RawFile, display_name, open_regular, read_data_file, read_small_csv
+from kiip_import.reader import TEXT, RawFile, display_name, open_regular, read_data_file, read_small_csv
 from validators.fields import normalise_entry_number
 from validators.findings import finding
 from validators.schemas import META_COLUMNS
@@ -52,7 +52,7 @@ class Delivery:
     source: str | None
     files: list[FileInfo] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
-    table: pa.Table | None = None  # canonical columns as keyed (strings) + provenance
+    table: pa.Table | None = None  # canonical columns as keyed (large strings) + provenance
     findings: list[dict] = field(default_factory=list)
     physical_rows: int = 0
     data_file: str | None = None
@@ -189,13 +189,13 @@ def _build_frame(d: Delivery, data: RawFile, source: Source) -> None:
             # Null, not empty: a column the header lacks is reported once (HEADER_MISSING_COLUMN),
             # not once per row as an empty required field.
             if empty is None:
-                empty = pa.nulls(n, type=pa.string())
+                empty = pa.nulls(n, type=TEXT)
             columns[name] = empty
     for pos, cell in sorted(matched.unknown + matched.kept):
         columns[cell] = table.column(str(pos))
         d.extra_columns.append(cell)
-    columns["_delivery"] = pa.array([d.entry_number] * n, type=pa.string()) if n else pa.array([], pa.string())
-    columns["_file"] = pa.array([data.name] * n, type=pa.string()) if n else pa.array([], pa.string())
+    columns["_delivery"] = pa.repeat(pa.scalar(d.entry_number, TEXT), n)
+    columns["_file"] = pa.repeat(pa.scalar(data.name, TEXT), n)
     columns["_line"] = pa.array(data.lines, type=pa.int64())
     columns["_pos"] = pa.array(data.positions, type=pa.int64())
     d.table = pa.table(columns)
@@ -317,7 +317,7 @@ def _census_download_delivery(path: Path) -> Delivery:
                   file=data_raw.name, field="INDTASTNINGSNUMMER")
         d.entry_number = kip
         at = d.table.column_names.index("_delivery")
-        d.table = d.table.set_column(at, "_delivery", pa.repeat(pa.scalar(kip, pa.string()), d.table.num_rows))
+        d.table = d.table.set_column(at, "_delivery", pa.repeat(pa.scalar(kip, TEXT), d.table.num_rows))
     d.meta = {"INDTASTNINGSNUMMER": d.entry_number, "KILDE": source.kilde}
     year = check_census_year(_most_common(d.table, "TAELLINGSAAR")).value
     if year:

@@ -17,6 +17,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ MAX_FIELD = 1_000_000  # characters; a longer field means unbalanced quotes or g
 # Columns a header may have. KIIP's layouts have about 40; a file with thousands is not an
 # export, and reading it column by column would cost memory and time out of all proportion.
 MAX_COLUMNS = 1_000
+# Text columns are Arrow large strings (64-bit offsets): what pandas keeps its strings as,
+# so the rows become a frame without a converted copy of every column.
+TEXT = pa.large_string()
 
 
 @dataclass
@@ -52,7 +56,7 @@ class RawFile:
     size: int
     encoding: str | None = None
     header: list[str] = field(default_factory=list)
-    table: pa.Table | None = None  # columns "0".."n-1" by header position, all strings
+    table: pa.Table | None = None  # columns "0".."n-1" by header position, all strings (TEXT)
     lines: np.ndarray | None = None  # physical line of each row (1-based)
     positions: np.ndarray | None = None  # ordinal of each row among all data rows, dropped ones included
     physical_rows: int = 0  # data rows found, irregular ones included
@@ -251,9 +255,12 @@ def _find_trailer(text: str) -> tuple[str, list[str] | None, list[str] | None, i
     return text[:body_end], meta_header, meta_row, header_line
 
 
+_BLANK_LINE = re.compile(rb"\n\r?\n")  # a blank line inside the body, LF or CRLF: found in one scan
+
+
 def _nonblank_lines(body: bytes) -> np.ndarray:
     """1-based physical numbers of the non-blank lines of ``body``."""
-    if b"\n\n" not in body and b"\n\r\n" not in body and not body.startswith((b"\n", b"\r\n")):
+    if _BLANK_LINE.search(body) is None and not body.startswith((b"\n", b"\r\n")):
         # No blank line anywhere (the usual file): every line is a row.
         count = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
         return np.arange(1, count + 1, dtype=np.int64)
@@ -284,7 +291,7 @@ def _fast_table(data: bytes, width: int) -> tuple[pa.Table, np.ndarray] | None:
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22,
                                            use_threads=len(data) > (8 << 20)),
             parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pacsv.ConvertOptions(column_types={n: TEXT for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
@@ -334,7 +341,7 @@ def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndar
                                     f"{raw.name}: CSV cannot be parsed after line {previous_end}: {exc}",
                                     previous_end + 1))
         raw.readable = False
-    table = pa.table({str(i): pa.array(col, type=pa.string()) for i, col in enumerate(columns)})
+    table = pa.table({str(i): pa.array(col, type=TEXT) for i, col in enumerate(columns)})
     if extra_empty_rows:
         raw.problems.append(Problem("ROW_EXTRA_EMPTY_FIELDS",
                                     f"{extra_empty_rows} row(s) carry extra empty fields after the last column; "

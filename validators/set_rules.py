@@ -48,10 +48,11 @@ def add_sections(frame: pd.DataFrame, source: Source) -> None:
 
 def running_numbers(frame: pd.DataFrame, fb) -> None:
     """LOEBE_NR must run 1..N through each file; report repeats and jumps, not their echo."""
-    pos = frame["_pos"] if "_pos" in frame else frame.groupby("_file", sort=False).cumcount() + 1
+    file = _group_key(frame, ["_file"])  # the file as a number, not its name on every row
+    pos = frame["_pos"] if "_pos" in frame else frame.groupby(file, sort=False).cumcount() + 1
     v = frame["LOEBE_NR_REN"]
     valid = v.notna()
-    sub = pd.DataFrame({"_file": frame["_file"], "v": v, "pos": pos})[valid.to_numpy(dtype=bool)]
+    sub = pd.DataFrame({"_file": file, "v": v, "pos": pos})[valid.to_numpy(dtype=bool)]
     repeat = sub.duplicated(["_file", "v"], keep="first")
     idx = sub.index[repeat.to_numpy()]
     if len(idx):
@@ -92,6 +93,18 @@ def _tuple_ids(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
             ids = np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.int64)  # dense again, same order
         ids = ids * n + codes
     return ids
+
+
+def _group_key(frame: pd.DataFrame, keys: list[str], rows: np.ndarray | None = None) -> pd.Series:
+    """A group-by key standing for the tuple of ``keys`` (for ``rows``, positions): the same
+    groups, met in the same order, as grouping by the columns themselves -- missing where
+    any key is missing, so those rows join no group, as pandas leaves them out."""
+    ids = _tuple_ids(frame, keys).astype(np.float64)
+    missing = np.logical_or.reduce([frame[k].isna().to_numpy(dtype=bool) for k in keys])
+    ids[missing] = np.nan
+    if rows is not None:
+        ids = ids[rows]
+    return pd.Series(ids, index=frame.index if rows is None else frame.index[rows])
 
 
 def entry_numbers(frame: pd.DataFrame, fb) -> pd.DataFrame:
@@ -189,30 +202,34 @@ def nonstandard_suggestions(frame: pd.DataFrame, fb) -> None:
 
 def pages(frame: pd.DataFrame, fb, options: dict) -> None:
     page = frame["KILDE_SIDE_REN"]
-    valid = frame.loc[page.notna().to_numpy(dtype=bool), ["_delivery", "_BOOK", "KILDE_SIDE_REN", "_line"]]
-    if not len(valid):
+    rows = np.flatnonzero(page.notna().to_numpy(dtype=bool))
+    if not len(rows):
         return
     default = options.get("page_capacity", DEFAULT_PAGE_CAPACITY)
     by_entry = options.get("page_capacity_by_entry", {})
-    counts = valid.groupby(["_delivery", "_BOOK", "KILDE_SIDE_REN"], sort=False).agg(
-        n=("_line", "size"), first=("_line", "idxmin"))
-    capacity = counts.index.get_level_values(0).map(lambda e: by_entry.get(e, default)).to_numpy()
+    # Pages of a book as group keys (numbers standing for the delivery, book and page).
+    lines = frame["_line"].iloc[rows]
+    counts = lines.groupby(_group_key(frame, ["_delivery", "_BOOK", "KILDE_SIDE_REN"], rows), sort=False).agg(
+        n="size", first="idxmin")
+    entry = frame.loc[counts["first"].to_numpy(), "_delivery"]
+    capacity = entry.map(lambda e: by_entry.get(e, default)).to_numpy()
     over = counts[counts["n"].to_numpy() > capacity]
     if len(over):
         cap = pd.Series(capacity[counts["n"].to_numpy() > capacity], index=over.index)
-        msg = ("page " + over.index.get_level_values(2).astype(str) + " carries " + over["n"].astype(str)
+        pages_over = frame.loc[over["first"].to_numpy(), "KILDE_SIDE_REN"].set_axis(over.index)
+        msg = ("page " + pages_over.astype(str) + " carries " + over["n"].astype(str)
                + " entries; the form holds " + cap.astype(str))
         fb.at(pd.Index(over["first"].to_numpy()), "PAGE_OVERFULL", pd.Series(msg.to_numpy()), "KILDE_SIDE",
               line=False)
     # Page numbers going backwards: blame the row that stands out from both neighbours.
-    keys = ["_delivery", "_BOOK"]
-    grp = valid.groupby(keys, sort=False)["KILDE_SIDE_REN"]
+    book = _group_key(frame, ["_delivery", "_BOOK"], rows)
+    cur = page.iloc[rows]
+    grp = cur.groupby(book, sort=False)
     prev, nxt = grp.shift(), grp.shift(-1)
-    cur = valid["KILDE_SIDE_REN"]
     back = (cur < prev).fillna(False)
     prev_is_spike = (prev > nxt).fillna(False) & back
-    prev_index = pd.Series(valid.index, index=valid.index).groupby([valid[k] for k in keys], sort=False).shift()
-    blame = list(valid.index[(back & ~prev_is_spike).to_numpy(dtype=bool)])
+    prev_index = pd.Series(cur.index, index=cur.index).groupby(book, sort=False).shift()
+    blame = list(cur.index[(back & ~prev_is_spike).to_numpy(dtype=bool)])
     blame += [int(i) for i in prev_index[prev_is_spike.to_numpy(dtype=bool)].dropna()]
     if blame:
         idx = pd.Index(sorted(set(blame)))
@@ -360,15 +377,17 @@ def event_date_order(frame: pd.DataFrame, fb, source: Source) -> None:
     keys = ["_delivery", "_BOOK", "_YEAR", "_SEX"]
     numbered = ((frame["KILDE_LOEBE_NR_TAL"] > 0).fillna(False)
                 & (frame["KILDE_LOEBE_NR_BOGSTAV"].fillna("") == "") & frame[dt_col].notna())
-    sub = frame.loc[numbered.to_numpy(dtype=bool), keys + [dt_col]].dropna(subset=["_YEAR", "_SEX"])
-    if not len(sub):
+    rows = np.flatnonzero((numbered & frame["_YEAR"].notna() & frame["_SEX"].notna()).to_numpy(dtype=bool))
+    if not len(rows):
         return
-    grp = sub.groupby(keys, sort=False)[dt_col]
-    prev, nxt, cur = grp.shift(), grp.shift(-1), sub[dt_col]
+    section = _group_key(frame, keys, rows)
+    cur = frame[dt_col].iloc[rows]
+    grp = cur.groupby(section, sort=False)
+    prev, nxt = grp.shift(), grp.shift(-1)
     back = (cur < prev).fillna(False)
     prev_is_spike = back & (prev > nxt).fillna(False)
-    prev_index = pd.Series(sub.index, index=sub.index).groupby([sub[k] for k in keys], sort=False).shift()
-    blame = set(sub.index[(back & ~prev_is_spike).to_numpy(dtype=bool)])
+    prev_index = pd.Series(cur.index, index=cur.index).groupby(section, sort=False).shift()
+    blame = set(cur.index[(back & ~prev_is_spike).to_numpy(dtype=bool)])
     blame |= {int(i) for i in prev_index[prev_is_spike.to_numpy(dtype=bool)].dropna()}
     if not blame:
         return

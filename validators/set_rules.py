@@ -46,9 +46,9 @@ def add_sections(frame: pd.DataFrame, source: Source) -> None:
     frame["_BOOK"] = _ffill_by(frame, book.where(book.notna() & (book != ""))).fillna("")
 
 
-def running_numbers(frame: pd.DataFrame, fb) -> None:
+def running_numbers(frame: pd.DataFrame, fb, codes: Codes | None = None) -> None:
     """LOEBE_NR must run 1..N through each file; report repeats and jumps, not their echo."""
-    file = _group_key(frame, ["_file"])  # the file as a number, not its name on every row
+    file = _group_key(frame, ["_file"], codes=codes)  # the file as a number, not its name on every row
     pos = frame["_pos"] if "_pos" in frame else frame.groupby(file, sort=False).cumcount() + 1
     v = frame["LOEBE_NR_REN"]
     valid = v.notna()
@@ -83,23 +83,30 @@ def _ordered_codes(values: pd.Series) -> tuple[np.ndarray, int]:
     return codes, n + 1
 
 
-def _tuple_ids(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+Codes = dict[str, tuple[np.ndarray, int]]  # column -> ``_ordered_codes``, shared by the rules of one run
+
+
+def _tuple_ids(frame: pd.DataFrame, keys: list[str], codes: Codes | None = None) -> np.ndarray:
     """One int64 per row that compares, sorts and groups as the row's tuple of ``keys``
     does -- without copying a column of text for every sort or group-by."""
+    codes = {} if codes is None else codes
     ids = np.zeros(len(frame), dtype=np.int64)
     for k in keys:
-        codes, n = _ordered_codes(frame[k])
+        if k not in codes:
+            codes[k] = _ordered_codes(frame[k])
+        k_codes, n = codes[k]
         if len(ids) and int(ids.max()) >= (2 ** 62) // n:
             ids = np.unique(ids, return_inverse=True)[1].reshape(-1).astype(np.int64)  # dense again, same order
-        ids = ids * n + codes
+        ids = ids * n + k_codes
     return ids
 
 
-def _group_key(frame: pd.DataFrame, keys: list[str], rows: np.ndarray | None = None) -> pd.Series:
+def _group_key(frame: pd.DataFrame, keys: list[str], rows: np.ndarray | None = None,
+               codes: Codes | None = None) -> pd.Series:
     """A group-by key standing for the tuple of ``keys`` (for ``rows``, positions): the same
     groups, met in the same order, as grouping by the columns themselves -- missing where
     any key is missing, so those rows join no group, as pandas leaves them out."""
-    ids = _tuple_ids(frame, keys).astype(np.float64)
+    ids = _tuple_ids(frame, keys, codes).astype(np.float64)
     missing = np.logical_or.reduce([frame[k].isna().to_numpy(dtype=bool) for k in keys])
     ids[missing] = np.nan
     if rows is not None:
@@ -107,7 +114,7 @@ def _group_key(frame: pd.DataFrame, keys: list[str], rows: np.ndarray | None = N
     return pd.Series(ids, index=frame.index if rows is None else frame.index[rows])
 
 
-def entry_numbers(frame: pd.DataFrame, fb) -> pd.DataFrame:
+def entry_numbers(frame: pd.DataFrame, fb, codes: Codes | None = None) -> pd.DataFrame:
     """Gaps and repeats of the book's entry numbers in each (book, year, sex) section."""
     keys = ["_delivery", "_BOOK", "_YEAR", "_SEX"]
     num = frame["KILDE_LOEBE_NR_TAL"]
@@ -115,7 +122,7 @@ def entry_numbers(frame: pd.DataFrame, fb) -> pd.DataFrame:
     plain = (num > 0).fillna(False) & (letter == "")
     # The plain entries of sections whose year and sex are known, in the frame's order.
     rows = np.flatnonzero((plain & frame["_YEAR"].notna() & frame["_SEX"].notna()).to_numpy(dtype=bool))
-    sec = _tuple_ids(frame, keys)[rows]
+    sec = _tuple_ids(frame, keys, codes)[rows]
     nums = num.to_numpy(dtype=np.int64, na_value=0)[rows]
     # Sorted by section and number (stable: the frame's order among equals), a repeat is an
     # entry equal to the one before it; the first of equals is the one earliest in the frame.
@@ -200,7 +207,7 @@ def nonstandard_suggestions(frame: pd.DataFrame, fb) -> None:
     fb.suggest("KILDE_LOEBE_NR_NONSTANDARD", pd.Series(suggestions, dtype=object))
 
 
-def pages(frame: pd.DataFrame, fb, options: dict) -> None:
+def pages(frame: pd.DataFrame, fb, options: dict, codes: Codes | None = None) -> None:
     page = frame["KILDE_SIDE_REN"]
     rows = np.flatnonzero(page.notna().to_numpy(dtype=bool))
     if not len(rows):
@@ -209,7 +216,7 @@ def pages(frame: pd.DataFrame, fb, options: dict) -> None:
     by_entry = options.get("page_capacity_by_entry", {})
     # Pages of a book as group keys (numbers standing for the delivery, book and page).
     lines = frame["_line"].iloc[rows]
-    counts = lines.groupby(_group_key(frame, ["_delivery", "_BOOK", "KILDE_SIDE_REN"], rows), sort=False).agg(
+    counts = lines.groupby(_group_key(frame, ["_delivery", "_BOOK", "KILDE_SIDE_REN"], rows, codes), sort=False).agg(
         n="size", first="idxmin")
     entry = frame.loc[counts["first"].to_numpy(), "_delivery"]
     capacity = entry.map(lambda e: by_entry.get(e, default)).to_numpy()
@@ -222,7 +229,7 @@ def pages(frame: pd.DataFrame, fb, options: dict) -> None:
         fb.at(pd.Index(over["first"].to_numpy()), "PAGE_OVERFULL", pd.Series(msg.to_numpy()), "KILDE_SIDE",
               line=False)
     # Page numbers going backwards: blame the row that stands out from both neighbours.
-    book = _group_key(frame, ["_delivery", "_BOOK"], rows)
+    book = _group_key(frame, ["_delivery", "_BOOK"], rows, codes)
     cur = page.iloc[rows]
     grp = cur.groupby(book, sort=False)
     prev, nxt = grp.shift(), grp.shift(-1)
@@ -364,7 +371,7 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
                          "line_b": frame.loc[b, "_line"].to_numpy(), "similarity": sim})
 
 
-def event_date_order(frame: pd.DataFrame, fb, source: Source) -> None:
+def event_date_order(frame: pd.DataFrame, fb, source: Source, codes: Codes | None = None) -> None:
     """Within a section the events are entered as they happened, so their dates rise.
 
     Only the children numbered in the section count (a child born elsewhere, entry 0 or
@@ -380,7 +387,7 @@ def event_date_order(frame: pd.DataFrame, fb, source: Source) -> None:
     rows = np.flatnonzero((numbered & frame["_YEAR"].notna() & frame["_SEX"].notna()).to_numpy(dtype=bool))
     if not len(rows):
         return
-    section = _group_key(frame, keys, rows)
+    section = _group_key(frame, keys, rows, codes)
     cur = frame[dt_col].iloc[rows]
     grp = cur.groupby(section, sort=False)
     prev, nxt = grp.shift(), grp.shift(-1)
@@ -409,10 +416,11 @@ def run(frame: pd.DataFrame, source: Source, fb, options: dict) -> dict:
     if source.code not in ("KBF", "KBD"):
         return {}
     add_sections(frame, source)
-    running_numbers(frame, fb)
-    gaps = entry_numbers(frame, fb)
+    codes: Codes = {}  # the key columns as codes, made once for the rules below (none changes them)
+    running_numbers(frame, fb, codes)
+    gaps = entry_numbers(frame, fb, codes)
     nonstandard_suggestions(frame, fb)
-    pages(frame, fb, options)
-    event_date_order(frame, fb, source)
+    pages(frame, fb, options, codes)
+    event_date_order(frame, fb, source, codes)
     dups = duplicates(frame, fb, source)
     return {"gaps": gaps, "duplicates": dups}

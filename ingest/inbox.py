@@ -41,6 +41,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
+from ingest.logsafe import os_reason
 from ingest.store.archive import file_sha256
 from ingest.store.audit import audit, checkpoint
 from ingest.store.database import Store, StoreError, open_store
@@ -59,7 +60,6 @@ from ingest.store.importer import (
 from ingest.store.lock import WorkLock
 from ingest.store.models import deliveries, delivery_files
 from kiip_import.discovery import pair_files
-from kiip_import.reader import display_name
 
 log = logging.getLogger("mgr_ingest.inbox")
 
@@ -245,7 +245,8 @@ def finish_inbox_actions(store: Store, run_id: int, only: list[int] | None = Non
                         _write_reason(target, f.name, d.reason or "the delivery could not be used")
                     _move(source, target)
             except OSError as exc:
-                log.warning("delivery %s: %s stays in the inbox: %s", d.entry_number, f.name, exc.strerror or exc)
+                log.warning("delivery %s (store id %s): file %s stays in the inbox: %s", d.entry_number, d.id,
+                            f.id, os_reason(exc))
                 failed.append(source)
                 continue
             moved.append(f.name)
@@ -344,7 +345,8 @@ def _after_commit(store: Store, run_id: int, outcome: Outcome) -> None:
                 if not path.is_symlink() and path.exists() and file_sha256(path) in known:
                     path.unlink()
             except OSError as exc:
-                log.warning("%s stays in the inbox: %s", display_name(path), exc.strerror or exc)
+                log.warning("delivery %s: a duplicate file stays in the inbox: %s", outcome.entry_number,
+                            os_reason(exc))
         return
     if outcome.delivery_id is not None:
         finish_inbox_actions(store, run_id, only=[outcome.delivery_id])
@@ -394,7 +396,7 @@ def write_run_report(store: Store, run_id: int, imported: ImportRun) -> Path | N
 
         write_report(imported.result, folder)
     except Exception as exc:  # noqa: BLE001
-        log.error("run %s: the report could not be written to %s (%s)", run_id, folder, type(exc).__name__)
+        log.error("run %s: its report could not be written (%s)", run_id, os_reason(exc))
         log.debug("report failure", exc_info=True)
         return None
     return folder

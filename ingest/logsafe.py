@@ -11,12 +11,20 @@ withholds its message and any chained exception's. Everything else is left as it
 
 from __future__ import annotations
 
+import errno
 import logging
 
 PREFIXES = ("mgr_ingest", "ingest", "kiip_import", "validators", "webentry")
 WITHHELD = "message withheld from the log: it may quote keyed values"
 
 _installed = False
+
+
+def os_reason(exc: BaseException) -> str:
+    """What went wrong with a file, fit for a log line: the error's code (``ENOSPC``,
+    ``EACCES``) or type, never its message, which names the path."""
+    code = getattr(exc, "errno", None)
+    return errno.errorcode.get(code, type(exc).__name__) if code is not None else type(exc).__name__
 
 
 def _quiet_copy(exc: BaseException) -> BaseException:

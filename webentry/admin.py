@@ -43,7 +43,7 @@ def users():
     return render_template("admin_users.html", users=people, roles=ROLES, now=_now(), open_sessions=open_sessions)
 
 
-@bp.route("/users/<int(max=2147483647):user_id>", methods=["POST"])
+@bp.route("/users/<id:user_id>", methods=["POST"])
 @admin_required
 def change_user(user_id: int):
     s = db()
@@ -144,7 +144,7 @@ def audit_view():
     return render_template("admin_audit.html", entries=entries)
 
 
-@bp.route("/audit/record/<entry_number>/<int(max=2147483647):loebe_nr>")
+@bp.route("/audit/record/<entry_number>/<id:loebe_nr>")
 @admin_required
 def record_history(entry_number: str, loebe_nr: int):
     """Every saved version of one keyed record: the old and new values of each change."""

@@ -13,10 +13,17 @@ from pathlib import Path
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
+from webentry.api_schema import INT_MAX
 from webentry.config import DEFAULTS, secret_key
 
 csrf = CSRFProtect()
+
+
+class IdConverter(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, max=INT_MAX, **kwargs)
 
 STATIC = Path(__file__).resolve().parent / "static"
 OSD_FILE = STATIC / "vendor" / "openseadragon" / "openseadragon.min.js"
@@ -71,6 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
 
         warm_up(app.extensions["mgr_reading"])
 
+    # <id:…> in a route: a database id or number, 0 to 2,147,483,647 (32-bit columns); larger
+    # numbers are no match (404) rather than an overflow in the database.
+    app.url_map.converters["id"] = IdConverter
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     for module in (auth, books, entry, qa, admin, review, keying):
@@ -79,7 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.context_processor
     def _globals():
-        return {"viewer_available": OSD_FILE.exists()}
+        return {"viewer_available": OSD_FILE.exists(), "review_labels": review.LABELS}
 
     @app.route("/")
     @login_required

@@ -51,9 +51,7 @@ def _book_counts(book_ids: list[int]) -> tuple[dict, dict]:
 def index():
     books = list(db().scalars(visible_books_query(current_user)))
     pages, records = _book_counts([b.id for b in books])
-    from webentry.review import LABELS
-
-    return render_template("books.html", books=books, pages=pages, records=records, review_labels=LABELS)
+    return render_template("books.html", books=books, pages=pages, records=records)
 
 
 def validate_book_form(form) -> tuple[dict, list[str]]:
@@ -114,7 +112,7 @@ def new():
     return render_template("book_new.html", values=values, errors=errors, sources=SOURCES), (422 if errors else 200)
 
 
-@bp.route("/books/<int(max=2147483647):book_id>")
+@bp.route("/books/<id:book_id>")
 @login_required
 def show(book_id: int):
     book = book_or_404(book_id)
@@ -127,10 +125,8 @@ def show(book_id: int):
     transcribers = list(s.scalars(select(User).where(User.role == ROLE_TRANSCRIBER, User.active.is_(True))
                                   .order_by(User.name))) if current_user.is_admin else []
     stats = provenance_stats(book.id)
-    from webentry.review import LABELS
-
     return render_template("book.html", book=book, pages=pages, n_records=n_records, assigned=assigned,
-                           transcribers=transcribers, stats=stats, review_labels=LABELS)
+                           transcribers=transcribers, stats=stats)
 
 
 def provenance_stats(book_id: int) -> dict:
@@ -145,7 +141,7 @@ def provenance_stats(book_id: int) -> dict:
     return out
 
 
-@bp.route("/books/<int(max=2147483647):book_id>/pages", methods=["POST"])
+@bp.route("/books/<id:book_id>/pages", methods=["POST"])
 @admin_required
 def upload(book_id: int):
     book = book_or_404(book_id)
@@ -175,7 +171,7 @@ def upload(book_id: int):
     return redirect(url_for("books.show", book_id=book.id))
 
 
-@bp.route("/books/<int(max=2147483647):book_id>/assign", methods=["POST"])
+@bp.route("/books/<id:book_id>/assign", methods=["POST"])
 @admin_required
 def assign(book_id: int):
     book = book_or_404(book_id)
@@ -222,7 +218,7 @@ def scan_file(sha: str, kind: str):
     return response
 
 
-@bp.route("/books/<int(max=2147483647):book_id>/export")
+@bp.route("/books/<id:book_id>/export")
 @reviewer_required
 def export(book_id: int):
     from webentry.export import export_files

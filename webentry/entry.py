@@ -101,7 +101,7 @@ def proposal_after(entry: str | None) -> str | None:
     return str(int(m.group(1)) + 1) if m else None
 
 
-@bp.route("/books/<int(max=2147483647):book_id>/entry")
+@bp.route("/books/<id:book_id>/entry")
 @login_required
 def screen(book_id: int):
     book = book_or_404(book_id)
@@ -171,7 +171,7 @@ def screen(book_id: int):
     return render_template("entry.html", book=book, record=record, data=data, total=total, last=last)
 
 
-@bp.route("/api/books/<int(max=2147483647):book_id>/check/field", methods=["POST"])
+@bp.route("/api/books/<id:book_id>/check/field", methods=["POST"])
 @login_required
 def check_field(book_id: int):
     book = book_or_404(book_id)
@@ -181,7 +181,7 @@ def check_field(book_id: int):
     return jsonify(field=name, issues=checks.check_field(book.source, name, None if value is None else str(value)))
 
 
-@bp.route("/api/books/<int(max=2147483647):book_id>/check/record", methods=["POST"])
+@bp.route("/api/books/<id:book_id>/check/record", methods=["POST"])
 @login_required
 def check_record_api(book_id: int):
     book = book_or_404(book_id)
@@ -211,13 +211,13 @@ def _save(book: Book, loebe_nr: int | None):
     return jsonify(record=record_json(rec), issues=saved.issues, next=nxt), (201 if saved.created else 200)
 
 
-@bp.route("/api/books/<int(max=2147483647):book_id>/records", methods=["POST"])
+@bp.route("/api/books/<id:book_id>/records", methods=["POST"])
 @login_required
 def create_record(book_id: int):
     return _save(book_or_404(book_id), None)
 
 
-@bp.route("/api/books/<int(max=2147483647):book_id>/records/<int(max=2147483647):loebe_nr>", methods=["GET", "PUT"])
+@bp.route("/api/books/<id:book_id>/records/<id:loebe_nr>", methods=["GET", "PUT"])
 @login_required
 def record_api(book_id: int, loebe_nr: int):
     book = book_or_404(book_id)
@@ -229,7 +229,7 @@ def record_api(book_id: int, loebe_nr: int):
     return jsonify(record=record_json(rec))
 
 
-@bp.route("/api/books/<int(max=2147483647):book_id>/draft", methods=["GET", "PUT", "DELETE"])
+@bp.route("/api/books/<id:book_id>/draft", methods=["GET", "PUT", "DELETE"])
 @login_required
 def draft(book_id: int):
     book = book_or_404(book_id)
@@ -256,7 +256,7 @@ def draft(book_id: int):
     return jsonify(saved_at=d.saved_at.isoformat(timespec="seconds"))
 
 
-@bp.route("/api/books/<int(max=2147483647):book_id>/pages/<int(max=2147483647):seq>/ocr")
+@bp.route("/api/books/<id:book_id>/pages/<id:seq>/ocr")
 @login_required
 def page_ocr(book_id: int, seq: int):
     book = book_or_404(book_id)
@@ -266,7 +266,7 @@ def page_ocr(book_id: int, seq: int):
     return jsonify(ocr=ocr, row_on_page=_records_on_page(book, seq, small_int(request.args.get("before"))))
 
 
-@bp.route("/api/books/<int(max=2147483647):book_id>/section-last")
+@bp.route("/api/books/<id:book_id>/section-last")
 @login_required
 def section_last_api(book_id: int):
     book = book_or_404(book_id)

@@ -127,7 +127,7 @@ def _scan_for(entry_number: str | None, loebe_nr: int | None, page: str | None) 
     return {"book": book, "seq": None}
 
 
-@bp.route("/qa/<int(max=2147483647):finding_id>")
+@bp.route("/qa/<id:finding_id>")
 @reviewer_required
 def detail(finding_id: int):
     s = db()
@@ -151,7 +151,7 @@ def _next_open(after_id: int, f: dict) -> int | None:
     return nxt.id if nxt else None
 
 
-@bp.route("/qa/<int(max=2147483647):finding_id>/resolve", methods=["POST"])
+@bp.route("/qa/<id:finding_id>/resolve", methods=["POST"])
 @reviewer_required
 def resolve(finding_id: int):
     s = db()

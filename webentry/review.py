@@ -48,7 +48,7 @@ def reopen_if_approved(session, book: Book, actor: str) -> None:
         audit.write(session, "book_reopened", actor=actor, entry_number=book.entry_number, target=f"book:{book.id}")
 
 
-@bp.route("/books/<int(max=2147483647):book_id>/ready", methods=["POST"])
+@bp.route("/books/<id:book_id>/ready", methods=["POST"])
 @login_required
 def ready(book_id: int):
     book = book_or_404(book_id)
@@ -65,7 +65,7 @@ def ready(book_id: int):
     return redirect(url_for("books.show", book_id=book.id))
 
 
-@bp.route("/books/<int(max=2147483647):book_id>/return", methods=["POST"])
+@bp.route("/books/<id:book_id>/return", methods=["POST"])
 @reviewer_required
 def send_back(book_id: int):
     book = book_or_404(book_id)
@@ -85,7 +85,7 @@ def send_back(book_id: int):
     return redirect(url_for("books.show", book_id=book.id))
 
 
-@bp.route("/books/<int(max=2147483647):book_id>/approve", methods=["POST"])
+@bp.route("/books/<id:book_id>/approve", methods=["POST"])
 @reviewer_required
 def approve(book_id: int):
     from ingest.store import LockHeld, StoreError, WorkLock, import_paths

@@ -202,3 +202,28 @@ def test_runs_are_recorded(tmp_path, store):
     assert [(r[0], r[1]) for r in rows] == [("inbox", "finished")]
     summary = rows[0][2] if isinstance(rows[0][2], dict) else json.loads(rows[0][2])
     assert summary["imported"] == 1 and summary["rows"] == 2
+
+
+def test_a_file_that_cannot_leave_the_inbox_is_logged_by_its_keys(tmp_path, work, db_url, monkeypatch, caplog):
+    """The file stays for the next pass; the log says which delivery and why (the error's
+    code), never the path, whose folder and file names may be anything."""
+    import logging
+    from pathlib import Path
+
+    inbox = tmp_path / "Hansine Jensdatter 1921"
+    write_delivery(inbox, rows_for(3))
+    real_unlink = Path.unlink
+
+    def refuse(self, *args, **kwargs):
+        if inbox in self.parents:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_unlink(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with caplog.at_level(logging.DEBUG):
+        result = run_pass(settings(inbox, work, db_url))
+    assert result.imported == 1
+    assert len(csv_files(inbox)) == 2  # still there for the next pass
+    lines = [r.getMessage() for r in caplog.records if "stays in the inbox" in r.getMessage()]
+    assert lines and all("K2697" in line and "EACCES" in line for line in lines)
+    assert not any("Hansine" in r.getMessage() or "K2697fd.csv" in r.getMessage() for r in caplog.records)

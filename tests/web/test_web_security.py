@@ -118,7 +118,7 @@ def _url(rule, ids) -> str:
     path = rule.rule
     for arg in rule.arguments:
         path = path.replace(f"<{arg}>", str(ids[arg]))
-        for conv in ("int(max=2147483647)", "path", "int"):
+        for conv in ("id", "path", "int"):
             path = path.replace(f"<{conv}:{arg}>", str(ids[arg]))
     assert "<" not in path, path
     if rule.endpoint == "entry.suggest_api":

@@ -46,8 +46,9 @@ def _security_headers(response):
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
-    if not request.path.startswith("/static/") and not request.path.startswith("/scans/"):
-        # Pages and JSON hold person data: never kept in a shared cache or the browser's.
+    if not request.path.startswith("/static/"):
+        # Pages, JSON and scan images hold person data: never kept in a shared cache or the
+        # browser's. Only the static assets (script, style, viewer) are cached.
         h["Cache-Control"] = "no-store"
     return response
 
@@ -62,7 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
-    work = Path(app.config["WORK"])
+    # The work folder as an absolute path before anything uses it: Flask's send_file reads a
+    # relative path against the package folder, not the folder the server was started in.
+    work = Path(app.config["WORK"]).expanduser().absolute()
     store = app.config.get("STORE") or open_web_store(work, app.config.get("DB"))
     app.config["WORK"] = store.work
     if not app.config.get("SECRET_KEY"):

@@ -294,6 +294,11 @@ def may_open_book(user, book_id: int) -> bool:
     return found is not None
 
 
+def open_book_ids(user) -> list[int]:
+    """The books a transcriber was given (the ones they may open)."""
+    return list(db().scalars(select(Assignment.book_id).where(Assignment.user_id == user.id)))
+
+
 def book_or_404(book_id: int) -> Book:
     """The book, if the current user may open it; 404 otherwise (a transcriber is not told
     that a book they were not given exists)."""

@@ -213,8 +213,9 @@ def scan_file(sha: str, kind: str):
     if not path.is_file():
         abort(404)
     mime = {"jpg": "image/jpeg", "png": "image/png", "tif": "image/tiff"}[path.suffix.lstrip(".")]
-    response = send_file(path, mimetype=mime, conditional=True, etag=f"{sha}-{kind}", max_age=86400)
-    response.headers["Cache-Control"] = "private, max-age=86400, immutable"
+    response = send_file(path, mimetype=mime, conditional=True, etag=f"{sha}-{kind}", max_age=0)
+    # a scan shows person data: like the pages, never kept in the browser's cache after log-out
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

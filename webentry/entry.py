@@ -34,7 +34,7 @@ from webentry.api_schema import (
     parse,
     small_int,
 )
-from webentry.auth import book_or_404
+from webentry.auth import book_or_404, open_book_ids
 from webentry.db import db
 from webentry.layout import CARRIED, OCR_ROLES, PROPOSED, SECTION_FIELDS, layout_json
 from webentry.models import Book, Draft, Page, Record, Scan
@@ -283,6 +283,7 @@ def suggest_api():
     typed = request.args.get("q", "")[:100]
     out = suggest.suggest(db(), field, typed, ttl=current_app.config["SUGGEST_CACHE_SECONDS"],
                           sex=(request.args.get("sex") or "")[:8] or None,
-                          factory=current_app.extensions["mgr_reading"])
+                          factory=current_app.extensions["mgr_reading"],
+                          book_ids=None if current_user.sees_all_books else open_book_ids(current_user))
     out["book"] = book.id
     return jsonify(out)

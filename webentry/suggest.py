@@ -2,10 +2,13 @@
 
 What is offered for a field:
 
-* spellings of that kind of field (first names, surnames, places) already in the store's raw
-  rows and in the records keyed here, most frequent first, matching what has been typed so
-  far (case-insensitive prefix);
-* for places, the parish register's names and variants;
+* spellings of that kind of field (first names, surnames, places) already keyed, most
+  frequent first, matching what has been typed so far (case-insensitive prefix). Reviewers
+  and admins are offered the whole store (imported rows and every keyed record); a
+  transcriber only the records of the books they may open, so no name or place keyed
+  in another book can be listed by trying prefixes;
+* for places, the parish register's names and variants; for names, the name database's
+  spellings (both open to everyone);
 * beside it, for a name, its standard spelling (grundnavn) from the name database, shown as
   information.
 
@@ -44,35 +47,69 @@ def fields_of_kind(kind: str) -> set[str]:
     return out
 
 
-def _known_values(session, kind: str) -> list[tuple[str, str, int]]:
-    """(folded, value, count) of every spelling of this kind, most frequent first."""
+def _keyed_counts(session, kind: str, book_ids: list[int] | None) -> Counter[str]:
+    """Spellings keyed in the store: every current delivery and every web record, or, with
+    ``book_ids``, only the web records of those books."""
     counts: Counter[str] = Counter()
     columns = sorted(fields_of_kind(kind))
     current = select(deliveries.c.id).where(deliveries.c.status == STATUS_CURRENT).scalar_subquery()
     for name in columns:
-        value = raw_rows.c.fields[name].as_string()
-        q = (select(value, func.count()).where(raw_rows.c.delivery_id.in_(current), value.is_not(None))
-             .group_by(value))
-        for v, n in session.execute(q):
+        if book_ids is None:
+            value = raw_rows.c.fields[name].as_string()
+            q = (select(value, func.count()).where(raw_rows.c.delivery_id.in_(current), value.is_not(None))
+                 .group_by(value))
+            for v, n in session.execute(q):
+                if v and v.strip() and v.strip() not in ("-", "--", "?"):
+                    counts[v.strip()] += n
+        rv = Record.fields[name].as_string()
+        q = select(rv, func.count()).where(rv.is_not(None))
+        if book_ids is not None:
+            if not book_ids:
+                continue
+            q = q.where(Record.book_id.in_(book_ids))
+        for v, n in session.execute(q.group_by(rv)):
             if v and v.strip() and v.strip() not in ("-", "--", "?"):
                 counts[v.strip()] += n
-        rv = Record.fields[name].as_string()
-        for v, n in session.execute(select(rv, func.count()).where(rv.is_not(None)).group_by(rv)):
-            if v and v.strip():
-                counts[v.strip()] += n
-    if kind == "place":
-        try:
+    return counts
+
+
+def _reference_counts(kind: str) -> Counter[str]:
+    """Spellings every user may see: the parish register's names for places, the name
+    database's spellings for names (listed after what was keyed: count 0)."""
+    counts: Counter[str] = Counter()
+    try:
+        if kind == "place":
             from validators.places import load_parish_register
 
-            register = load_parish_register()
-            for p in register.parishes.values():
+            for p in load_parish_register().parishes.values():
                 for text in (p.name, *p.variants):
                     if text:
-                        counts[text] += 0  # listed, after what was keyed
-        except Exception:
-            pass
+                        counts[text] += 0
+        else:
+            from validators.names.database import load_name_database
+
+            entries = load_name_database().entries
+            wanted = entries[entries["kind"] == kind] if "kind" in entries else entries
+            for col in ("variant", "grundnavn"):
+                for text in wanted[col].dropna().astype(str):
+                    if text.strip():
+                        counts[text.strip().title()] += 0
+    except Exception:  # reference data that cannot be read only means fewer offers
+        pass
+    return counts
+
+
+def _sorted(counts: Counter[str]) -> list[tuple[str, str, int]]:
     # Sorted by folded spelling, so that a prefix is a range found by bisection.
     return sorted(((v.casefold(), v, n) for v, n in counts.items()), key=lambda t: (t[0], -t[2]))
+
+
+def _known_values(session, kind: str) -> list[tuple[str, str, int]]:
+    """(folded, value, count) of every spelling of this kind in the whole store."""
+    counts = _keyed_counts(session, kind, None)
+    for text in _reference_counts(kind):
+        counts[text] += 0
+    return _sorted(counts)
 
 
 KINDS = ("fornavn", "efternavn", "place")
@@ -152,7 +189,27 @@ def standard_name(value: str, kind: str, sex: str | None = None) -> str | None:
     return std if std.casefold() != value.strip().casefold() else None
 
 
-def suggest(session, field: str, typed: str, *, ttl: float, sex: str | None = None, factory=None) -> dict:
+def _scoped_values(session, kind: str, book_ids: list[int]) -> list[tuple[str, str, int]]:
+    """What a transcriber may be offered: their own books' records and the reference lists."""
+    counts = _keyed_counts(session, kind, book_ids)
+    with _LOCK:
+        ref = _REFERENCE.get(kind)
+    if ref is None:
+        ref = _reference_counts(kind)
+        with _LOCK:
+            _REFERENCE[kind] = ref
+    for text in ref:
+        counts[text] += 0
+    return _sorted(counts)
+
+
+_REFERENCE: dict[str, Counter[str]] = {}
+
+
+def suggest(session, field: str, typed: str, *, ttl: float, sex: str | None = None, factory=None,
+            book_ids: list[int] | None = None) -> dict:
+    """Spellings starting with ``typed``. ``book_ids`` limits what was keyed to those books'
+    records (a transcriber's own books); None offers the whole store (reviewers, admins)."""
     kinds = [k for k in ("fornavn", "efternavn", "place") if field in fields_of_kind(k)]
     if not kinds:
         return {"values": [], "standard": None}
@@ -160,7 +217,8 @@ def suggest(session, field: str, typed: str, *, ttl: float, sex: str | None = No
     folded = (typed or "").strip().casefold()
     values = []
     if folded:
-        known = known_values(session, kind, ttl, factory)
+        known = (known_values(session, kind, ttl, factory) if book_ids is None
+                 else _scoped_values(session, kind, book_ids))
         lo = bisect.bisect_left(known, (folded,))
         hi = bisect.bisect_left(known, (folded + "\U0010ffff",))
         best = heapq.nsmallest(MAX_RESULTS, (t for t in known[lo:hi] if t[0] != folded), key=lambda t: (-t[2], t[0]))

@@ -207,7 +207,9 @@ class Store:
 def open_store(work: Path | str = "mgr-work", db: str | None = None, *, migrate: bool = True) -> Store:
     """Open (and by default migrate) the store of ``work``; raise StoreError with one line
     when the database cannot be reached, is full, or the work folder cannot be made."""
-    work = Path(work)
+    # Resolved once, here: every later path (archive, scans, files the web app sends) is
+    # absolute, whatever the current folder of the process or the library is.
+    work = Path(work).expanduser().absolute()
     try:
         work.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

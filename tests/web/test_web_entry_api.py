@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
-from web_support import Api, client_as, kbf_fields
+from web_support import Api, add_book, client_as, kbf_fields
 
 from validators.schemas import KbfRecord, check_value
 
@@ -197,8 +197,10 @@ def test_autocomplete_offers_spellings_already_keyed_and_the_standard_form(web):
     _save(api, book, kbf_fields(2, FORNAVN="Christen", FADERS_FORNAVN="Christian"))
     suggest.forget()
     r = api.get(f"/api/suggest?book={book}&field=MODERS_FORNAVN&q=chr").json
-    assert [v["value"] for v in r["values"]] == ["Christian", "Christen"]
-    assert r["values"][0]["count"] == 2
+    # what was keyed first, most frequent first; then the name database's spellings (count 0)
+    assert [v["value"] for v in r["values"]][:2] == ["Christian", "Christen"]
+    assert [v["count"] for v in r["values"]][:2] == [2, 1]
+    assert all(v["count"] == 0 for v in r["values"][2:])
     assert api.get(f"/api/suggest?book={book}&field=KILDE_SIDE&q=1").json["values"] == []
     std = api.get(f"/api/suggest?book={book}&field=FORNAVN&q=Carl").json["standard"]
     assert std is None or std.upper() != "CARL"
@@ -223,7 +225,7 @@ def test_autocomplete_lists_are_read_at_start_and_renewed_in_the_background(web)
     store_url = web.extensions["mgr_store"].engine.url.render_as_string(hide_password=True)
     assert _wait_for(lambda: all((store_url, k) in suggest._CACHE for k in suggest.KINDS))  # the warm-up
     api, book = _api(web)
-    _save(api, book, kbf_fields(1, FORNAVN="Valborg"))
+    _save(api, book, kbf_fields(1, FORNAVN="Xantippe"))
     web.config["SUGGEST_CACHE_SECONDS"] = 0  # every list is expired from now on
     calls = []
     real = suggest._known_values
@@ -233,12 +235,13 @@ def test_autocomplete_lists_are_read_at_start_and_renewed_in_the_background(web)
         return real(session, kind)
 
     suggest._known_values = counted
+    reviewer = Api(client_as(web, "rev1"))  # the whole-store list serves reviewers and admins
     try:
-        first = api.get(f"/api/suggest?book={book}&field=FORNAVN&q=Val").json
+        first = reviewer.get(f"/api/suggest?book={book}&field=FORNAVN&q=Xant").json
         assert first["values"] == []  # the list read at start, served as it is …
         assert _wait_for(lambda: not suggest._REFRESHING and "fornavn" in calls)  # … while it is read again
-        later = api.get(f"/api/suggest?book={book}&field=FORNAVN&q=Val").json
-        assert [v["value"] for v in later["values"]] == ["Valborg"]
+        later = reviewer.get(f"/api/suggest?book={book}&field=FORNAVN&q=Xant").json
+        assert [v["value"] for v in later["values"]] == ["Xantippe"]
     finally:
         suggest._known_values = real
         _wait_for(lambda: not suggest._REFRESHING)
@@ -250,3 +253,31 @@ def test_existing_record_is_shown_with_its_values(web):
     html = api.get(f"/books/{book}/entry?r=1").get_data(as_text=True)
     assert "Valdemar" in html and "Record <b" in html
     assert api.get(f"/books/{book}/entry?r=99").status_code == 404
+
+
+def test_autocomplete_never_offers_what_was_keyed_only_in_another_book(web):
+    """A transcriber is offered spellings from the books they may open and the reference
+    lists; a first name, surname or place keyed only in someone else's book is never listed
+    (prefix by prefix that would list the whole store). A reviewer sees the whole store."""
+    from webentry import suggest
+
+    suggest.forget()
+    mine = web.config["BOOK_ID"]
+    other = add_book(web, entry="K2698", assign=("tr2",))
+    api2 = Api(client_as(web, "tr2"))
+    _save(api2, other, kbf_fields(1, FORNAVN="Bozilla", EFTERNAVN="Bobjerg", STEDNAVN="Bobæk Mark"))
+    api1, _ = _api(web)
+    _save(api1, mine, kbf_fields(1, FORNAVN="Bolette"))
+    for field, q, secret in (("FORNAVN", "Bo", "Bozilla"), ("MODERS_FORNAVN", "Bod", "Bozilla"),
+                             ("EFTERNAVN", "Bob", "Bobjerg"), ("STEDNAVN", "Bob", "Bobæk Mark")):
+        got = [v["value"] for v in api1.get(f"/api/suggest?book={mine}&field={field}&q={q}").json["values"]]
+        assert secret not in got, (field, got)
+    assert "Bolette" in [v["value"] for v in api1.get(f"/api/suggest?book={mine}&field=FORNAVN&q=Bo").json["values"]]
+    # tr2 sees their own book's spelling, and the reviewer the whole store
+    assert "Bozilla" in [v["value"] for v in api2.get(f"/api/suggest?book={other}&field=FORNAVN&q=Bo").json["values"]]
+    reviewer = Api(client_as(web, "rev1"))
+    suggest.forget()
+    got = [v["value"] for v in reviewer.get(f"/api/suggest?book={mine}&field=FORNAVN&q=Bo").json["values"]]
+    assert {"Bozilla", "Bolette"} <= set(got)
+    # another book's id answers 404 to the transcriber, as every other book route does
+    assert api1.client.get(f"/api/suggest?book={other}&field=FORNAVN&q=Bo").status_code == 404

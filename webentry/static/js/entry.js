@@ -450,7 +450,9 @@
 
   function acMove(step) {
     if (!ac.items.length) return false;
-    ac.index = (ac.index + step + ac.items.length + 1) % (ac.items.length + 1) - 1;
+    // positions -1 (nothing chosen, the typed text stands) .. n-1, wrapping round
+    const slots = ac.items.length + 1;
+    ac.index = ((ac.index + 1 + step) % slots + slots) % slots - 1;
     Array.prototype.forEach.call(ac.list.children, function (li, k) { li.classList.toggle("active", k === ac.index); });
     return true;
   }
@@ -480,6 +482,9 @@
     if (issue) {
       inputs[name].value = issue.suggestion;
       state.provenance[name] = {how: "accepted", from: "check", suggested: issue.suggestion};
+      // the value now comes from the check: the older reading of the scan is not offered again,
+      // so a second Alt+J cannot put it back over the accepted value
+      delete state.offers[name];
       status("Accepted the suggestion for " + specs[name].label + ".", "ok");
     } else if (state.offers[name]) {
       const o = state.offers[name];
@@ -500,34 +505,43 @@
     onEdited(name, true);
   }
 
+  // The note editor lives beside the field's message box, not in it: checks that answer
+  // while it is open re-render the messages only, never the editor the person types in.
   function keepAsInBook() {
     const name = focused() && issuesOf(focused()).length ? focused() : state.lastProblem;
     if (!name) { status("Nothing flagged to keep.", "warn"); return; }
     const box = $("m-" + name);
+    const open = $("note-edit-" + name);
+    if (open) { open.querySelector("input").focus(); return; }
     const back = document.activeElement;
     const wrap = el("div", "note-edit");
+    wrap.id = "note-edit-" + name;
     const label = el("label", null, "Why the reading stays (Enter keeps it, Esc cancels): ");
     const input = el("input", "note-input");
     input.value = state.notes[name] || "står sådan i bogen";
     label.appendChild(input);
     wrap.appendChild(label);
-    box.appendChild(wrap);
+    box.parentNode.insertBefore(wrap, box.nextSibling);
     input.focus();
     input.select();
+    function closeEditor() {
+      wrap.remove();
+      renderField(name);
+      (back && back !== document.body && document.contains(back) ? back : inputs[name]).focus();
+    }
     input.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter") {
         ev.preventDefault();
         ev.stopPropagation();
         if (input.value.trim()) state.notes[name] = input.value.trim();
-        renderField(name);
+        state.dirty = true;
         scheduleDraft();
-        (back && back !== document.body ? back : inputs[name]).focus();
+        closeEditor();
         status("Kept the reading of " + specs[name].label + " with a note.", "ok");
       } else if (ev.key === "Escape") {
         ev.preventDefault();
         ev.stopPropagation();
-        renderField(name);
-        (back || inputs[name]).focus();
+        closeEditor();
       }
     });
   }
@@ -632,7 +646,17 @@
       if (ev.key === "ArrowDown") { ev.preventDefault(); acMove(1); return; }
       if (ev.key === "ArrowUp") { ev.preventDefault(); acMove(-1); return; }
       if (ev.key === "Escape") { ev.preventDefault(); acClose(); return; }
-      if (ev.key === "Enter" && ac.index >= 0) { ev.preventDefault(); acPick(ac.index); return; }
+      if (ev.key === "Enter") {
+        // Enter in an open list never saves: it takes the chosen item, or with none chosen
+        // only closes the list (the typed text stands; the next Enter saves).
+        ev.preventDefault();
+        if (ac.index >= 0) acPick(ac.index); else acClose();
+        return;
+      }
+      if (ev.key === "Tab") {
+        // Tab takes the chosen item and moves on as usual; with none chosen the typed text stands.
+        if (ac.index >= 0) acPick(ac.index); else acClose();
+      }
     }
     if (ev.key === "Enter" && name) {
       ev.preventDefault();
@@ -716,10 +740,18 @@
       if (v !== state.focusValue[name] && (!p || p.suggested !== v)) state.provenance[name] = {how: "typed"};
     }
     state.saving = true;
+    state.saveFrom = {name: name, value: name ? inputs[name].value : null};
     status("Saving…", "muted");
     const body = {fields: values(), provenance: state.provenance, notes: state.notes, page_seq: state.pageSeq,
       acknowledged: Array.from(state.acknowledged), version: state.version};
     return send(body);
+  }
+
+  // A refused save takes the person to the field at fault only while they are still where
+  // they pressed Enter; keys typed meanwhile must not land in another field.
+  function stillWhereSaved() {
+    const f = state.saveFrom || {};
+    return focused() === f.name && (!f.name || inputs[f.name].value === f.value);
   }
 
   function send(body) {
@@ -742,12 +774,12 @@
         const first = (r.body.blocking || []).concat(r.body.unseen || [])[0];
         const field = first ? first.split("|")[1] : null;
         status(r.body.error + (r.body.blocking && r.body.blocking.length ? "" : " (Enter saves)"), "warn");
-        if (field && inputs[field]) inputs[field].focus();
+        if (field && inputs[field] && stillWhereSaved()) inputs[field].focus();
         return;
       }
       if (r.status === 422 && r.body.pending) {
         status(r.body.error, "warn");
-        inputs[r.body.pending[0]].focus();
+        if (stillWhereSaved()) inputs[r.body.pending[0]].focus();
         return;
       }
       status(r.body.error || ("Not saved (" + r.status + ")"), "error");

@@ -9,44 +9,29 @@ missing; in CI (CI=true) they fail instead.
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import threading
 import zipfile
-from pathlib import Path
 
 import pytest
+from browser_support import (
+    SHOTS,
+    launch_browser,
+    need_browser,
+    new_page,
+    save_and_wait,
+    serve,
+    type_tab,
+    wait_js,
+    wait_ready,
+)
+from browser_support import browser_login as login_as
 from web_support import SCANS, add_book, add_users, client_as, csrf_of, make_app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-PASSWORD = "correct horse battery"
-
-
-def _need_browser():
-    missing = []
-    if not Path(CHROMIUM).exists():
-        missing.append(f"{CHROMIUM} (apt-get install -y chromium)")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("playwright (pip install playwright; never `playwright install`)")
-    if shutil.which("tesseract") is None:
-        missing.append("tesseract (apt-get install -y tesseract-ocr tesseract-ocr-dan)")
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail("browser tests cannot run in CI: missing " + ", ".join(missing))
-        pytest.skip("browser tests need " + ", ".join(missing))
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    _need_browser()
+    need_browser()
     from conftest import kbf_row, write_delivery
-    from waitress.server import create_server
 
     from ingest.store import import_paths
 
@@ -65,108 +50,22 @@ def server(tmp_path_factory):
     rows[2]["FOEDSELSDATO"] = "19210231"
     write_delivery(work.parent / "inbox", rows, entry="K2698")
     import_paths(app.extensions["mgr_store"], [work.parent / "inbox"])
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{srv.effective_port}", "app": app, "book": book, "work": work}
-
-    def close_all():  # from inside waitress's loop, so the loop ends on its own
-        for channel in list(srv._map.values()):
-            channel.close()
-
-    srv.trigger.pull_trigger(close_all)
-    thread.join(10)
+    with serve(app) as url:
+        yield {"url": url, "app": app, "book": book, "work": work}
     app.extensions["mgr_store"].close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def _page(browser):
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    page = ctx.new_page()
-    page.set_default_timeout(15_000)
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    return page, errors
-
-
-def _login(page, base, name):
-    page.goto(base + "/login")
-    page.focus("#name")  # autofocus, made sure of
-    page.keyboard.type(name)
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/books$"))
-
-
-def _eval(page, expression: str):
-    from playwright.sync_api import Error
-
-    try:
-        return page.evaluate(expression)
-    except Error:  # the page is being replaced by the next one
-        return None
-
-
-def _wait_js(page, expression: str, timeout: float = 15.0):
-    """Poll a JavaScript expression from Python (page.wait_for_function would evaluate it with
-    eval, which the application's Content-Security-Policy rightly forbids)."""
-    import time
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if _eval(page, expression):
-            return
-        page.wait_for_timeout(50)
-    raise AssertionError(f"still false after {timeout} s: {expression}")
-
-
-def _ready(page):
-    page.wait_for_selector("body[data-ready=yes]")
-
-
-def _type(page, text):
-    page.keyboard.type(text)
-    page.keyboard.press("Tab")
-
-
-def _save_and_wait(page, key: str = "Enter"):
-    """Press Enter and wait for the next record's screen. A warning the server had not shown
-    yet stops the first Enter (it is shown then); a second Enter saves."""
-    origin = page.evaluate("performance.timeOrigin")
-    page.keyboard.press(key)
-    again = True
-    import time
-
-    end = time.monotonic() + 15
-    while time.monotonic() < end:
-        if _eval(page, f"performance.timeOrigin !== {origin} && document.body.dataset.ready === 'yes'"):
-            return
-        if again and _eval(page, "document.getElementById('save-status').className.includes('warn')"):
-            again = False
-            page.keyboard.press("Enter")
-        page.wait_for_timeout(50)
-    raise AssertionError("the record was not saved: " + str(_eval(page, "document.getElementById('save-status').textContent")))
+    yield from launch_browser()
 
 
 def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
     base, book = server["url"], server["book"]
-    page, errors = _page(browser)
-    _login(page, base, "tr1")
+    page, errors = new_page(browser)
+    login_as(page, base, "tr1")
     page.click(f"a[href='/books/{book}/entry?r=new']")
-    _ready(page)
+    wait_ready(page)
     kb = page.keyboard
 
     # Record 1. The page number is read off the scan and prefilled, marked with its confidence.
@@ -180,21 +79,21 @@ def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
     kb.press("Tab")  # one key accepts the prefilled page number
     assert "marked" not in side.get_attribute("class")
     assert "marked-proposed" in page.locator("#f-KILDE_LOEBE_NR").get_attribute("class")
-    _type(page, "36")  # overwrite the proposed entry number
-    _type(page, "1921")
-    _type(page, "15.5.21")  # a date the rules reject, with a suggestion
+    type_tab(page, "36")  # overwrite the proposed entry number
+    type_tab(page, "1921")
+    type_tab(page, "15.5.21")  # a date the rules reject, with a suggestion
     page.wait_for_selector("#m-FOEDSELSDATO .issue.sev-error")
     assert "19210515" in page.inner_text("#m-FOEDSELSDATO")
     page.screenshot(path=str(SHOTS / "02-date-check-fired.png"))
     kb.press("Alt+j")  # accept the suggestion
     assert page.locator("#f-FOEDSELSDATO").input_value() == "19210515"
-    _wait_js(page, "!document.querySelector('#m-FOEDSELSDATO .issue')")
-    _type(page, "Vejby")
-    _type(page, "Valdemar")
+    wait_js(page, "!document.querySelector('#m-FOEDSELSDATO .issue')")
+    type_tab(page, "Vejby")
+    type_tab(page, "Valdemar")
     kb.press("Tab")  # no middle name
-    _type(page, "Aagaard")
+    type_tab(page, "Aagaard")
     kb.type("M")
-    _save_and_wait(page)
+    save_and_wait(page)
 
     # Record 2: page, year and sex carried forward, entry number proposed as 37: each marked.
     assert page.locator("#f-KILDE_SIDE").input_value() == "37"
@@ -204,40 +103,40 @@ def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
     kb.press("Tab")
     kb.press("Tab")
     kb.press("Tab")
-    _type(page, "19210317")
+    type_tab(page, "19210317")
     kb.press("Tab")
-    _type(page, "Christian")
+    type_tab(page, "Christian")
     kb.press("Tab")
-    _type(page, "Christensen")  # focus is now on the carried sex
-    _save_and_wait(page)  # Enter on a marked value accepts it and saves
+    type_tab(page, "Christensen")  # focus is now on the carried sex
+    save_and_wait(page)  # Enter on a marked value accepts it and saves
 
     # Record 3: skip an entry number and the gap warning appears when the field is left.
     kb.press("Tab")
-    _type(page, "39")
+    type_tab(page, "39")
     page.wait_for_selector("#m-KILDE_LOEBE_NR .issue.sev-warning")
     assert "38 missing between 37 and 39" in page.inner_text("#m-KILDE_LOEBE_NR")
     page.screenshot(path=str(SHOTS / "03-entry-number-gap.png"))
     kb.press("Tab")
-    _type(page, "19210318")
+    type_tab(page, "19210318")
     kb.press("Tab")
-    _type(page, "Holger")
+    type_tab(page, "Holger")
     kb.press("Tab")
-    _type(page, "Andersen")
-    _save_and_wait(page)
+    type_tab(page, "Andersen")
+    save_and_wait(page)
 
     # Record 4: next page with one key; its page number is read off the new scan; autosave.
     kb.press("Alt+n")
-    _wait_js(page, "document.getElementById('f-KILDE_SIDE').value === '38'")
+    wait_js(page, "document.getElementById('f-KILDE_SIDE').value === '38'")
     assert "marked-ocr" in page.locator("#f-KILDE_SIDE").get_attribute("class")
     kb.press("Tab")  # accept 38 with one key
-    _type(page, "49")
+    type_tab(page, "49")
     kb.press("Tab")
-    _type(page, "19210402")
+    type_tab(page, "19210402")
     kb.press("Tab")
     kb.type("Poul")
-    _wait_js(page, "document.body.dataset.draftSaved !== undefined", timeout=10)
+    wait_js(page, "document.body.dataset.draftSaved !== undefined", timeout=10)
     page.reload()
-    _ready(page)
+    wait_ready(page)
     assert page.locator("#f-FORNAVN").input_value() == "Poul"
     assert page.locator("#f-KILDE_SIDE").input_value() == "38"
     assert "Restored your unsaved work" in page.inner_text("#banner")
@@ -263,8 +162,8 @@ def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
 
 def test_reviewer_resolves_a_finding_and_exports(server, browser, tmp_path):
     base, book = server["url"], server["book"]
-    page, errors = _page(browser)
-    _login(page, base, "rev1")
+    page, errors = new_page(browser)
+    login_as(page, base, "rev1")
     page.goto(base + "/qa")
     page.select_option("select[name=code]", "DATE_INVALID")
     page.click("form.filters button")

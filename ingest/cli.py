@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -178,8 +179,14 @@ def cmd_demo(args) -> int:
 COMMANDS = {"validate": cmd_validate, "clean": cmd_clean, "demo": cmd_demo}
 
 
+# Files this program creates (the database, archive copies, scans, tables, reports) hold
+# person data: readable by the owner and the owner's group only, never by every account.
+UMASK = 0o027
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    os.umask(UMASK)
     if argv[:1] in (["names"], ["places"]):
         # Curation commands for the name database and the parish register parse their own arguments.
         from validators.curation_cli import names_main, places_main

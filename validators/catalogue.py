@@ -93,6 +93,9 @@ CATALOGUE: dict[str, Code] = _codes(
          "The row may belong to another source; check it."),
     Code("REQUIRED_MISSING", ERR, R, "Required field empty",
          "Fill in the field from the scan."),
+    Code("FORMULA_PREFIX", WARN, R, "Value begins like a spreadsheet formula",
+         "A text starting with =, +, - or @ is run as a formula when a spreadsheet opens the file. Keep it "
+         "only if the book really has it (Alt+B); the KIIP export keeps it byte for byte."),
     Code("KILDE_SIDE_INVALID", ERR, R, "Page is not a positive integer",
          "Read the printed page number on the scan."),
     Code("KILDE_LOEBE_NR_NONSTANDARD", WARN, R, "Entry number in the book is not a number",

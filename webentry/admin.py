@@ -15,7 +15,15 @@ from ingest.store.models import audit_log, runs
 from ingest.store.status import by_status, overview
 from webentry import audit
 from webentry.api_schema import small_int
-from webentry.auth import AccountError, admin_required, create_user, end_sessions, set_password
+from webentry.auth import (
+    AccountError,
+    admin_required,
+    create_user,
+    end_sessions,
+    forget_failures,
+    is_slowed,
+    set_password,
+)
 from webentry.db import db
 from webentry.models import ROLES, RecordVersion, User, WebSession
 
@@ -40,7 +48,9 @@ def users():
     people = list(s.scalars(select(User).order_by(User.name)))
     open_sessions = dict(s.execute(select(WebSession.user_id, func.count()).where(WebSession.ended_at.is_(None))
                                    .group_by(WebSession.user_id)).all())
-    return render_template("admin_users.html", users=people, roles=ROLES, now=_now(), open_sessions=open_sessions)
+    slowed = {u.id for u in people if is_slowed(s, u.name)}
+    return render_template("admin_users.html", users=people, roles=ROLES, now=_now(), open_sessions=open_sessions,
+                           slowed=slowed)
 
 
 @bp.route("/users/<id:user_id>", methods=["POST"])
@@ -68,6 +78,7 @@ def change_user(user_id: int):
         elif action == "unlock":
             user.locked_until = None
             user.failed_logins = 0
+            forget_failures(s, user.name)
             audit.write(s, "user_unlocked", actor=current_user.name, target=f"user:{user.name}")
         elif action in ("deactivate", "activate"):
             if user.id == current_user.id:

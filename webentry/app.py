@@ -84,6 +84,11 @@ def create_app(config: dict | None = None) -> Flask:
     # <id:…> in a route: a database id or number, 0 to 2,147,483,647 (32-bit columns); larger
     # numbers are no match (404) rather than an overflow in the database.
     app.url_map.converters["id"] = IdConverter
+    # First of all before-request hooks: the size, NUL and nesting checks (webentry.guard)
+    # run before the CSRF check reads a form.
+    from webentry.guard import check_request
+
+    app.before_request(check_request)
     csrf.init_app(app)
     auth.login_manager.init_app(app)
     for module in (auth, books, entry, qa, admin, review, keying):

@@ -2,16 +2,25 @@
 
 * Passwords are hashed with Argon2id (argon2-cffi); a hash made with older parameters is
   renewed at the next successful log-in.
-* After ``LOCKOUT_ATTEMPTS`` failed log-ins in a row an account is locked for
-  ``LOCKOUT_MINUTES``; an admin can unlock it earlier. A failed log-in for an unknown name
-  costs the same time as for a known one.
+* Log-in reveals nothing: a wrong password, an unknown name and a deactivated account get
+  the same message, status and work (an unknown name is checked against a dummy hash). No
+  account is ever locked: failures are counted per typed name and per client address
+  (``web_login_throttle``, both as hashes, whether the name exists or not), and past a few
+  failures the next attempt must wait, longer each time up to ``THROTTLE_MAX_SECONDS``;
+  an attempt before then is answered "wait" without looking at the password. The count
+  is forgotten after ``THROTTLE_WINDOW_MINUTES`` without failures, at a successful log-in
+  (the name's count), and by ``mgr-ingest user unlock NAME`` or the Users page.
+* User names are unique whatever their case (``Alice`` is ``alice``).
 * Sessions live on the server (``web_sessions``): the signed cookie carries only a random
   token, and the table keeps its SHA-256. A log-in always starts a new session (a cookie
   planted before the log-in is worth nothing after it: no session fixation); a log-out ends
   the session for good, so a copied cookie cannot be replayed; a session idle for
   ``SESSION_IDLE_MINUTES`` or older than ``PERMANENT_SESSION_LIFETIME`` ends; a password
-  change, a role change or a deactivation ends every session of that person. Flask-Login's
-  "strong" protection also drops a session used from another browser or address.
+  change, a role change or a deactivation ends every session of that person. A session is
+  bound to the browser that logged in (a hash of its User-Agent): the cookie used from
+  another browser ends it. A person has at most ``MAX_SESSIONS_PER_USER`` open sessions;
+  a new log-in ends the oldest. The client address is the connection's, or with
+  ``serve --proxy`` the one the proxy puts in X-Forwarded-For; never a header otherwise.
 * Roles: ``transcriber`` keys the books assigned to them; ``reviewer`` sees every book and
   resolves QA findings; ``admin`` can do everything, and alone manages users, books and
   imports.
@@ -40,6 +49,7 @@ from webentry.models import (
     ROLES,
     Assignment,
     Book,
+    LoginThrottle,
     User,
     WebSession,
 )
@@ -48,7 +58,10 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to continue."
-login_manager.session_protection = "strong"
+# Flask-Login's own protection is off: it only compares a hash of the address and agent
+# kept in the signed cookie, and with a permanent session merely marks it non-fresh. The
+# binding that holds is ours: the agent hash in the session row (``_session_verdict``).
+login_manager.session_protection = None
 
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzæøå0123456789._-")
 
@@ -114,12 +127,26 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def start_session(session, user: User) -> str:
-    """A new server-side session for ``user`` (the caller commits); returns its token."""
+def agent_hash(agent: str | None) -> str:
+    return hashlib.sha256((agent or "").encode("utf-8", "replace")).hexdigest()
+
+
+def start_session(session, user: User, agent: str | None = None, max_open: int = 5) -> str:
+    """A new server-side session for ``user`` from the browser ``agent`` (the caller commits);
+    the oldest open sessions end so that at most ``max_open`` stay open. Returns its token."""
     token = secrets.token_urlsafe(32)
     when = _now()
+    open_ids = list(session.scalars(select(WebSession.id).where(WebSession.user_id == user.id,
+                                                                WebSession.ended_at.is_(None))
+                                    .order_by(WebSession.created_at.desc(), WebSession.id.desc())))
+    too_many = open_ids[max(0, max_open - 1):]
+    if too_many:
+        from sqlalchemy import update
+
+        session.execute(update(WebSession).where(WebSession.id.in_(too_many))
+                        .values(ended_at=when, end_reason="cap"))
     session.add(WebSession(token_sha256=token_hash(token), user_id=user.id, user_nonce=user.session_nonce,
-                           created_at=when, last_seen_at=when))
+                           created_at=when, last_seen_at=when, agent_sha256=agent_hash(agent)))
     return token
 
 
@@ -148,6 +175,9 @@ def _session_verdict(row: WebSession, user: User | None, now: datetime) -> str |
         return "expired"
     if now - _aware(row.last_seen_at) > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
         return "idle"
+    if row.agent_sha256 is not None and not secrets.compare_digest(
+            row.agent_sha256, agent_hash(request.headers.get("User-Agent"))):
+        return "agent"
     return None
 
 
@@ -205,14 +235,24 @@ def create_user(session, name: str, role: str, password: str, *, actor: str, min
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}")
     check_password(password, min_length)
-    if session.scalar(select(User).where(User.name == name)) is not None:
-        raise AccountError(f"a user named {name} exists already")
-    user = User(name=name, role=role, password_hash=hasher(params).hash(password), active=True, failed_logins=0,
-                session_nonce=secrets.token_hex(8), created_at=_now())
+    found = find_user(session, name)
+    if found is not None:
+        raise AccountError(f"a user named {found.name} exists already (names are the same whatever their case)")
+    user = User(name=name, name_key=name_key(name), role=role, password_hash=hasher(params).hash(password),
+                active=True, failed_logins=0, session_nonce=secrets.token_hex(8), created_at=_now())
     session.add(user)
     session.flush()
     audit.write(session, "user_added", actor=actor, target=f"user:{name}", new={"role": role})
     return user
+
+
+def name_key(name: str) -> str:
+    return (name or "").strip().casefold()[:64]
+
+
+def find_user(session, name: str) -> User | None:
+    """The user of this name, whatever its case."""
+    return session.scalar(select(User).where(User.name_key == name_key(name)))
 
 
 def set_password(session, user: User, password: str, *, actor: str, min_length: int = 10,
@@ -226,45 +266,118 @@ def set_password(session, user: User, password: str, *, actor: str, min_length: 
     audit.write(session, "password_set", actor=actor, target=f"user:{user.name}")
 
 
-def authenticate(session, name: str, password: str, *, attempts: int, minutes: int,
-                 params: dict | None = None) -> tuple[User | None, str | None]:
-    """(user, None) when the password is right, else (None, reason shown to the person)."""
+GENERIC_FAILURE = "Wrong user name or password."
+
+
+def audit_name(name: str) -> str:
+    """How a typed log-in name that is no account is recorded: never as typed (it may be a
+    password typed into the wrong field), only ``unknown:`` and a short hash."""
+    return "unknown:" + hashlib.sha256((name or "").encode("utf-8", "replace")).hexdigest()[:10]
+
+
+def _throttle_keys(name: str, address: str | None) -> list[str]:
+    keys = ["name:" + hashlib.sha256(name_key(name).encode("utf-8", "replace")).hexdigest()]
+    if address:
+        keys.append("addr:" + hashlib.sha256(address.encode("utf-8", "replace")).hexdigest())
+    return keys
+
+
+def throttle_wait(session, name: str, address: str | None) -> float:
+    """Seconds until this name, from this address, may try again (0 when it may now)."""
+    now = _now()
+    rows = session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(_throttle_keys(name, address))))
+    return max([(_aware(r.next_allowed_at) - now).total_seconds() for r in rows] + [0.0])
+
+
+def _delay(failures: int, free: int, cap: float) -> float:
+    return 0.0 if failures < free else min(cap, float(2 ** (failures - free)))
+
+
+def note_failure(session, name: str, address: str | None, cfg) -> None:
+    now = _now()
+    window = timedelta(minutes=cfg["THROTTLE_WINDOW_MINUTES"])
+    for key in _throttle_keys(name, address):
+        row = session.get(LoginThrottle, key)
+        if row is None:
+            row = LoginThrottle(key=key, failures=0, last_failed_at=now, next_allowed_at=now)
+            session.add(row)
+        elif now - _aware(row.last_failed_at) > window:
+            row.failures = 0
+        row.failures += 1
+        row.last_failed_at = now
+        free = cfg["THROTTLE_FREE_PER_NAME"] if key.startswith("name:") else cfg["THROTTLE_FREE_PER_ADDRESS"]
+        row.next_allowed_at = now + timedelta(seconds=_delay(row.failures, free, cfg["THROTTLE_MAX_SECONDS"]))
+
+
+def forget_failures(session, name: str) -> int:
+    """Clear the count of a name (after a successful log-in, or an admin's unlock)."""
+    from sqlalchemy import delete
+
+    return session.execute(delete(LoginThrottle).where(LoginThrottle.key == _throttle_keys(name, None)[0])).rowcount
+
+
+def is_slowed(session, name: str) -> bool:
+    return throttle_wait(session, name, None) > 0
+
+
+def authenticate(session, name: str, password: str, *, cfg, address: str | None = None
+                 ) -> tuple[User | None, str | None, int]:
+    """(user, None, 200) when the password is right, else (None, message shown, status).
+
+    Whether the name exists, is deactivated, or the password is wrong: the same message,
+    status and work. A name or address that must wait is told so, whoever it is."""
+    params = cfg["ARGON2"]
+    name = (name or "").strip()[:200]
+    wait = throttle_wait(session, name, address)
+    user = find_user(session, name) if name else None
+    actor = user.name if user is not None else audit_name(name)
+    if wait > 0:
+        audit.write(session, "login_throttled", actor=actor, target="login", new={"wait_seconds": round(wait)})
+        return None, (f"Too many failed log-ins for this name or from this computer: wait {max(1, round(wait))} "
+                      "seconds and try again."), 429
     ph = hasher(params)
-    user = session.scalar(select(User).where(User.name == (name or "").strip()))
-    generic = "Wrong user name or password."
     if user is None or not user.active:
         try:  # same work as for a real account, so timing does not tell which names exist
             ph.verify(_dummy_hash(ph), password or "")
         except (VerificationError, InvalidHashError):
             pass
-        audit.write(session, "login_failed", actor=(name or "")[:64] or "-", target="unknown or inactive user")
-        return None, generic
-    locked = _aware(user.locked_until)
-    if locked and locked > _now():
-        audit.write(session, "login_refused_locked", actor=user.name, target=f"user:{user.name}")
-        return None, (f"This account is locked until {locked.astimezone().strftime('%H:%M')} after too many "
-                      "failed log-ins. Ask an admin to unlock it.")
+        note_failure(session, name, address, cfg)
+        audit.write(session, "login_failed", actor=actor, target="unknown or inactive user")
+        return None, GENERIC_FAILURE, 401
     try:
         ph.verify(user.password_hash, password or "")
     except (VerificationError, InvalidHashError):
         user.failed_logins = (user.failed_logins or 0) + 1
-        detail = {"failed_logins": user.failed_logins}
-        if user.failed_logins >= attempts:
-            user.locked_until = _now() + timedelta(minutes=minutes)
-            user.failed_logins = 0
-            audit.write(session, "account_locked", actor=user.name, target=f"user:{user.name}",
-                        new={"locked_minutes": minutes})
-            return None, (f"Too many failed log-ins: the account is locked for {minutes} minutes. "
-                          "An admin can unlock it earlier.")
-        audit.write(session, "login_failed", actor=user.name, target=f"user:{user.name}", new=detail)
-        return None, generic
+        note_failure(session, name, address, cfg)
+        audit.write(session, "login_failed", actor=user.name, target=f"user:{user.name}",
+                    new={"failed_logins": user.failed_logins})
+        return None, GENERIC_FAILURE, 401
     if ph.check_needs_rehash(user.password_hash):
         user.password_hash = ph.hash(password)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = _now()
+    forget_failures(session, name)
     audit.write(session, "login", actor=user.name, target=f"user:{user.name}")
-    return user, None
+    return user, None, 200
+
+
+def safe_target(raw: str | None) -> str | None:
+    """A redirect target after log-in: a path on this site only. Checked on the decoded
+    text, so a tab, newline or other control character, a backslash, a scheme or a host
+    (``//evil``, ``/\t/evil``) is refused."""
+    from urllib.parse import urlsplit
+
+    if not raw or len(raw) > 2000:
+        return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in raw) or "\\" in raw:
+        return None
+    if not raw.startswith("/") or raw.startswith("//"):
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc:
+        return None
+    return raw
 
 
 # --------------------------------------------------------------------------- access rules
@@ -325,20 +438,18 @@ def login():
     if request.method == "POST":
         cfg = current_app.config
         s = db()
-        user, error = authenticate(s, request.form.get("name", ""), request.form.get("password", ""),
-                                   attempts=cfg["LOCKOUT_ATTEMPTS"], minutes=cfg["LOCKOUT_MINUTES"],
-                                   params=cfg["ARGON2"])
-        token = start_session(s, user) if user is not None else None
+        user, error, status = authenticate(s, request.form.get("name", ""), request.form.get("password", ""),
+                                           cfg=cfg, address=request.remote_addr)
+        token = (start_session(s, user, request.headers.get("User-Agent"), cfg["MAX_SESSIONS_PER_USER"])
+                 if user is not None else None)
         s.commit()
         if user is not None:
             session.clear()  # a fresh session: nothing from before the log-in carries over
             login_user(LoginUser(id=user.id, name=user.name, role=user.role, token=token))
             session.permanent = True
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("books.index")
-            return redirect(target)
-    return render_template("login.html", error=error), (401 if error else 200)
+            return redirect(safe_target(request.args.get("next")) or url_for("books.index"))
+        return render_template("login.html", error=error), status
+    return render_template("login.html", error=error), 200
 
 
 @bp.route("/logout", methods=["POST"])

@@ -29,7 +29,7 @@ from webentry.api_schema import small_int
 from webentry.auth import admin_required, book_or_404, may_open_book, reviewer_required, visible_books_query
 from webentry.db import db, write_session
 from webentry.models import ROLE_TRANSCRIBER, Assignment, Book, Page, Record, Scan, User
-from webentry.scans import Limits, add_pages, scans_root
+from webentry.scans import Limits, ServerBusy, add_pages, scans_root
 
 bp = Blueprint("books", __name__)
 
@@ -151,8 +151,15 @@ def upload(book_id: int):
         flash("Choose one or more scanned pages (JPEG, PNG or TIFF) to upload.", "error")
         return redirect(url_for("books.show", book_id=book.id))
     s = db()
-    added, problems = add_pages(s, current_app.config["WORK"], book, uploads, current_user.name,
-                                Limits.from_config(current_app.config))
+    try:
+        added, problems = add_pages(s, current_app.config["WORK"], book, uploads, current_user.name,
+                                    Limits.from_config(current_app.config))
+    except ServerBusy as exc:
+        s.rollback()
+        if request.accept_mimetypes.best == "application/json":
+            return {"added": [], "problems": [str(exc)]}, 503
+        flash(f"Nothing was uploaded: {exc}.", "error")
+        return redirect(url_for("books.show", book_id=book.id))
     s.commit()
     for p in problems:
         flash(p, "error")

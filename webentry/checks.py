@@ -61,13 +61,33 @@ def _clean(value):
     return value
 
 
+FORMULA_START = ("=", "+", "-", "@")
+FREE_TEXT_KINDS = {"text", "name", "place", "plain"}
+
+
+def formula_issue(source_code: str, name: str, value: str | None) -> dict | None:
+    """A free-text value a spreadsheet would run as a formula (``=cmd|…``, ``+SUM(…)``,
+    ``@SUM(…)``, ``-2+3``); the placeholders ``-`` and ``--`` are not formulas."""
+    from webentry.layout import form_fields
+
+    text = (value or "").lstrip()
+    if not text.startswith(FORMULA_START) or set(text.strip()) <= {"-"}:
+        return None
+    kinds = {f.name: f.kind for f in form_fields(source_code)}
+    if kinds.get(name) not in FREE_TEXT_KINDS:
+        return None
+    return issue_dict("FORMULA_PREFIX", f"begins with '{text[0]}', which a spreadsheet reads as a formula", name)
+
+
 def check_field(source_code: str, name: str, value: str | None) -> list[dict]:
     """The issues of one field on its own (the check run when the field is left)."""
     source = SOURCES[source_code]
+    formula = formula_issue(source_code, name, value)
+    extra = [formula] if formula else []
     if name not in field_rules(source.model):
-        return []
+        return extra
     text = value if value is None else str(value)
-    return [_from_issue(i, name) for i in check_value(source.model, name, text).issues]
+    return [_from_issue(i, name) for i in check_value(source.model, name, text).issues] + extra
 
 
 # --------------------------------------------------------------------------- whole record

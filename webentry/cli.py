@@ -43,9 +43,12 @@ def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
                        help="send the session cookie over HTTPS only (behind a TLS proxy)")
     serve.add_argument("--ocr", choices=("background", "off"), default="background",
                        help="read uploaded pages with OCR in the background (default) or not at all")
+    serve.add_argument("--proxy", action="store_true",
+                       help="a reverse proxy (nginx, Apache) is in front: trust the client address it puts in "
+                            "X-Forwarded-For (one hop). Without it that header is ignored")
     _common(serve)
 
-    user = subparsers.add_parser("user", help="manage web users: mgr-ingest user add NAME --role ROLE")
+    user = subparsers.add_parser("user", help="manage web users: mgr-ingest user add|passwd|unlock NAME")
     sub = user.add_subparsers(dest="user_command", required=True)
     add = sub.add_parser("add", help="add a user (asks for the password unless --password-file is given)")
     add.add_argument("name")
@@ -53,6 +56,14 @@ def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
     add.add_argument("--password-file", type=Path,
                      help="read the password from the first line of this file (for scripts)")
     _common(add)
+    pw = sub.add_parser("passwd", help="set a user's password (ends their sessions and clears the log-in delay)")
+    pw.add_argument("name")
+    pw.add_argument("--password-file", type=Path,
+                    help="read the password from the first line of this file (for scripts)")
+    _common(pw)
+    unlock = sub.add_parser("unlock", help="clear the log-in delay that failed attempts put on a user's name")
+    unlock.add_argument("name")
+    _common(unlock)
     return {"serve": _one_line(cmd_serve), "user": _one_line(cmd_user)}
 
 
@@ -90,28 +101,49 @@ def _read_password(args) -> str:
 
 
 def cmd_user(args) -> int:
-    """``user add NAME --role ROLE``: create a user with an Argon2-hashed password."""
+    """``user add NAME --role ROLE``: create a user with an Argon2-hashed password;
+    ``user passwd NAME``: set a new password; ``user unlock NAME``: clear the log-in delay."""
     from sqlalchemy.orm import Session
 
-    from webentry.auth import AccountError, create_user
+    from webentry.auth import AccountError, create_user, find_user, forget_failures, set_password
     from webentry.config import DEFAULTS
     from webentry.db import open_web_store
 
-    if args.user_command != "add":
+    if args.user_command not in ("add", "passwd", "unlock"):
         raise CannotRun(f"unknown user command {args.user_command}")
-    password = _read_password(args)
+    password = _read_password(args) if args.user_command in ("add", "passwd") else None
+    actor = f"cli:{getpass.getuser()}"
     store = open_web_store(_work(args), args.db)
     try:
         with Session(store.engine) as s:
             try:
-                create_user(s, args.name, args.role, password, actor=f"cli:{getpass.getuser()}",
-                            min_length=DEFAULTS["PASSWORD_MIN_LENGTH"])
+                if args.user_command == "add":
+                    create_user(s, args.name, args.role, password, actor=actor,
+                                min_length=DEFAULTS["PASSWORD_MIN_LENGTH"])
+                    said = f"user {args.name} added with role {args.role}"
+                else:
+                    user = find_user(s, args.name)
+                    if user is None:
+                        raise CannotRun(f"there is no user named {args.name}")
+                    if args.user_command == "passwd":
+                        set_password(s, user, password, actor=actor, min_length=DEFAULTS["PASSWORD_MIN_LENGTH"])
+                        forget_failures(s, user.name)
+                        said = f"password of {user.name} set; their open sessions have ended"
+                    else:
+                        user.locked_until = None
+                        user.failed_logins = 0
+                        cleared = forget_failures(s, user.name)
+                        from webentry import audit
+
+                        audit.write(s, "user_unlocked", actor=actor, target=f"user:{user.name}")
+                        said = (f"{user.name} may log in again at once" if cleared
+                                else f"{user.name} had no log-in delay")
             except AccountError as exc:
                 raise CannotRun(str(exc)) from None
             s.commit()
     finally:
         store.close()
-    print(f"user {args.name} added with role {args.role}")
+    print(said)
     return EXIT_OK
 
 
@@ -126,6 +158,10 @@ def cmd_serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app({"WORK": str(_work(args)), "DB": args.db, "SESSION_COOKIE_SECURE": args.secure_cookies,
                       "OCR_MODE": args.ocr})
+    if args.proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0, x_prefix=0)
     if not OSD_FILE.exists():
         print("mgr-ingest: the scan viewer is not installed; run: bash webentry/assets/build.sh", file=sys.stderr)
     from sqlalchemy import func, select
@@ -138,7 +174,8 @@ def cmd_serve(args) -> int:
                   "mgr-ingest user add NAME --role admin", file=sys.stderr)
     print(f"serving on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads, ident="mgr-ingest")
+        serve(app, host=args.host, port=args.port, threads=args.threads, ident="mgr-ingest",
+              max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
     except OSError as exc:
         raise CannotRun(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return EXIT_OK

@@ -19,8 +19,13 @@ DEFAULTS: dict = {
     "WORK": "mgr-work",
     "DB": None,
     # Log-in and sessions.
-    "LOCKOUT_ATTEMPTS": 5,  # failed log-ins in a row before the account is locked
-    "LOCKOUT_MINUTES": 15,
+    # Failed log-ins slow the next attempt down (webentry.auth): free attempts per typed name
+    # and per client address, then 1, 2, 4 … seconds up to the cap; forgotten after the window.
+    "THROTTLE_FREE_PER_NAME": 3,
+    "THROTTLE_FREE_PER_ADDRESS": 10,
+    "THROTTLE_MAX_SECONDS": 30,
+    "THROTTLE_WINDOW_MINUTES": 15,
+    "MAX_SESSIONS_PER_USER": 5,  # a new log-in beyond this ends the person's oldest session
     "PASSWORD_MIN_LENGTH": 10,
     "ARGON2": {},  # argon2.PasswordHasher parameters; tests make it cheaper
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),  # one working day, then log in again
@@ -34,9 +39,12 @@ DEFAULTS: dict = {
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_CSRF_SSL_STRICT": True,
     # Uploads: a scanned page is a few MB; a book's batch a few hundred MB at most.
-    "MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 512 * 1024 * 1024,  # the scan upload only (webentry.guard)
+    "BODY_MAX_BYTES": 1024 * 1024,  # every other request
     "MAX_SCAN_BYTES": 80 * 1024 * 1024,
-    "MAX_SCAN_PIXELS": 120_000_000,  # 40,000 x 40,000 is refused; a 600 dpi folio is ~60 MP
+    "MAX_SCAN_PIXELS": 120_000_000,  # per page: 40,000 x 40,000 is refused; a 600 dpi folio is ~60 MP
+    "MAX_SCAN_FRAMES": 50,  # pages in one multi-page TIFF file
+    "MAX_UPLOAD_PIXELS": 1_500_000_000,  # all pages of one upload together (25 folios at 600 dpi)
     "VIEW_MAX_SIDE": 6000,  # longest side of the image the browser is given (TIFF is converted)
     "THUMB_SIDE": 240,
     # OCR of uploaded pages: "background" (a worker thread), "sync" (during the upload

@@ -68,6 +68,7 @@ class User(WebBase):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)  # the name case-folded: Alice = alice
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -90,7 +91,20 @@ class WebSession(WebBase):
     created_at: Mapped[datetime] = mapped_column(TS)
     last_seen_at: Mapped[datetime] = mapped_column(TS)
     ended_at: Mapped[datetime | None] = mapped_column(TS)
-    end_reason: Mapped[str | None] = mapped_column(String(16))  # logout|idle|expired|password|admin
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # logout|idle|expired|password|admin|agent|cap
+    agent_sha256: Mapped[str | None] = mapped_column(String(64))  # the browser's User-Agent, hashed
+
+
+class LoginThrottle(WebBase):
+    """Failed log-ins per typed name and per client address (both kept as hashes): each
+    failure past a few makes the next attempt wait longer, up to a cap. Nobody is locked out."""
+
+    __tablename__ = "web_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)  # "name:<sha256>" | "addr:<sha256>"
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime] = mapped_column(TS)
+    next_allowed_at: Mapped[datetime] = mapped_column(TS)
 
 
 class Book(WebBase):

@@ -9,8 +9,12 @@ Files live in the work folder::
 
 An upload is checked by its content, never by its name or the content type the browser
 claims: JPEG, PNG or TIFF that Pillow can decode, within the byte and pixel limits. A PDF
-renamed ``.jpg`` is refused with a reason; so is a 40,000 x 40,000 image (before its
-pixels are decoded). Multi-page TIFF files become one page per frame.
+renamed ``.jpg`` is refused with a reason; so is a 40,000 x 40,000 image. Multi-page TIFF
+files become one page per frame. Every limit is checked from the file's headers before a
+pixel is decoded: ``MAX_SCAN_PIXELS`` per page (frame), ``MAX_SCAN_FRAMES`` frames per file
+and ``MAX_UPLOAD_PIXELS`` for all the files of one upload together. At most two uploads
+convert at once (``CONVERT_SLOTS``); another waits up to 20 s and is then told the server
+is busy, so a request thread is never held for minutes.
 
 OCR suggestions (``ingest.ocr.ocr_pages``) are cached on the scan row by hash: the same
 page uploaded twice is read once.
@@ -52,10 +56,38 @@ class Limits:
     max_pixels: int
     view_max_side: int
     thumb_side: int
+    max_frames: int = 200
+    max_upload_pixels: int = 2_000_000_000
 
     @classmethod
     def from_config(cls, cfg) -> Limits:
-        return cls(cfg["MAX_SCAN_BYTES"], cfg["MAX_SCAN_PIXELS"], cfg["VIEW_MAX_SIDE"], cfg["THUMB_SIDE"])
+        return cls(cfg["MAX_SCAN_BYTES"], cfg["MAX_SCAN_PIXELS"], cfg["VIEW_MAX_SIDE"], cfg["THUMB_SIDE"],
+                   cfg["MAX_SCAN_FRAMES"], cfg["MAX_UPLOAD_PIXELS"])
+
+
+# Converting pages (decoding, TIFF frames, view images, thumbnails) is the one heavy step of a
+# request. At most this many uploads convert at once; a request that cannot start within
+# CONVERT_WAIT_SECONDS is answered "busy" instead of holding a thread in a queue.
+CONVERT_SLOTS = threading.BoundedSemaphore(2)
+CONVERT_WAIT_SECONDS = 20.0
+
+
+class ServerBusy(RuntimeError):
+    """Every conversion slot is taken: the upload is refused, nothing was stored."""
+
+
+def _frame_sizes(img: Image.Image, cap: int) -> list[tuple[int, int]]:
+    """The pixel size of each frame, read from the headers only (no pixel is decoded); stops
+    once ``cap`` + 1 frames are seen."""
+    sizes = []
+    try:
+        while len(sizes) <= cap:
+            img.seek(len(sizes))
+            sizes.append(img.size)
+    except EOFError:
+        pass
+    img.seek(0)
+    return sizes
 
 
 def scans_root(work: Path) -> Path:
@@ -88,11 +120,12 @@ def _frames(name: str, data: bytes, limits: Limits) -> list[tuple[str, bytes, st
                            "a page may have")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # The limits are ours (below, from the headers); Pillow's warning threshold is not.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
             fmt = img.format
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        if isinstance(exc, Image.DecompressionBombError | Image.DecompressionBombWarning):
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        if isinstance(exc, Image.DecompressionBombError):
             raise ScanRejected(f"{name}: the image has too many pixels to be a scanned page") from None
         raise ScanRejected(f"{name}: not a JPEG, PNG or TIFF image ({_what_is_it(data)})") from None
     except Exception as exc:  # damaged headers raise all sorts
@@ -103,7 +136,24 @@ def _frames(name: str, data: bytes, limits: Limits) -> list[tuple[str, bytes, st
     if w * h > limits.max_pixels:
         raise ScanRejected(f"{name}: {w} x {h} pixels is more than the {limits.max_pixels / 1e6:.0f} megapixels "
                            "a page may have")
-    n = getattr(img, "n_frames", 1) if fmt == "TIFF" else 1
+    if fmt == "TIFF":
+        try:
+            sizes = _frame_sizes(img, limits.max_frames)
+        except Exception as exc:  # a damaged frame directory
+            raise ScanRejected(f"{name}: the TIFF's frames cannot be read ({type(exc).__name__})") from None
+        if len(sizes) > limits.max_frames:
+            raise ScanRejected(f"{name}: more than {limits.max_frames} pages in one TIFF file; split it")
+        for i, (fw, fh) in enumerate(sizes):
+            if fw * fh > limits.max_pixels:
+                raise ScanRejected(f"{name} frame {i + 1}: {fw} x {fh} pixels is more than the "
+                                   f"{limits.max_pixels / 1e6:.0f} megapixels a page may have")
+        total = sum(fw * fh for fw, fh in sizes)
+    else:
+        sizes, total = [(w, h)], w * h
+    if total > limits.max_upload_pixels:
+        raise ScanRejected(f"{name}: {total / 1e6:.0f} megapixels in all is more than the "
+                           f"{limits.max_upload_pixels / 1e6:.0f} one upload may have")
+    n = len(sizes)
     if n == 1:
         _decode(name, img)
         return [(name, data, "JPEG" if fmt == "MPO" else fmt)]
@@ -188,16 +238,46 @@ def add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]],
     A file that is refused does not stop the others; the same content twice in one book is
     noted and not added again.
     """
+    if not CONVERT_SLOTS.acquire(timeout=CONVERT_WAIT_SECONDS):
+        raise ServerBusy("other uploads are being converted; try again in a minute")
+    try:
+        return _add_pages(session, work, book, uploads, actor, limits)
+    finally:
+        CONVERT_SLOTS.release()
+
+
+def _upload_pixels(data: bytes) -> int:
+    """The pixels of every frame of one file, from its headers (0 when it cannot be read)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            if img.format == "TIFF":
+                return sum(w * h for w, h in _frame_sizes(img, 10_000))
+            return img.size[0] * img.size[1]
+    except Exception:
+        return 0
+
+
+def _add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]], actor: str,
+               limits: Limits) -> tuple[list[Page], list[str]]:
     problems: list[str] = []
     added: list[Page] = []
     seq = session.scalar(select(func.max(Page.seq)).where(Page.book_id == book.id)) or 0
+    budget = limits.max_upload_pixels
     for raw_name, data in uploads:
         name = upload_name(raw_name)
+        pixels = _upload_pixels(data)
+        if pixels > budget:
+            problems.append(f"{name}: not converted: this upload has more than "
+                            f"{limits.max_upload_pixels / 1e6:.0f} megapixels in all; upload the rest separately")
+            continue
         try:
             frames = _frames(name, data, limits)
         except ScanRejected as exc:
             problems.append(str(exc))
             continue
+        budget -= pixels
         for page_name, page_bytes, fmt in frames:
             try:
                 scan = store_scan(session, work, page_bytes, fmt, limits)

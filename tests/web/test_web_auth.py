@@ -1,6 +1,8 @@
-"""Log-in, lock-out, sessions, CSRF and security headers."""
+"""Log-in, the log-in delay, sessions, CSRF and security headers."""
 
 from __future__ import annotations
+
+import re
 
 from sqlalchemy import select
 from web_support import PASSWORD, Api, client_as, csrf_of, login, make_app
@@ -37,27 +39,182 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(web):
     assert "Wrong user name or password" in b.get_data(as_text=True)
 
 
-def test_account_locks_after_repeated_failures_and_admin_unlocks(web):
+def _answers(web, name, password, times):
     c = web.test_client()
-    for _ in range(web.config["LOCKOUT_ATTEMPTS"]):
-        login(c, "tr1", "not the password")
-    r = login(c, "tr1")  # the right password no longer helps
-    assert r.status_code == 401 and "locked" in r.get_data(as_text=True)
-    admin = client_as(web, "admin1")
+    out = []
+    for _ in range(times):
+        r = login(c, name, password)
+        m = re.search(r'class="error-box"[^>]*>([^<]*)<', r.get_data(as_text=True))
+        out.append((r.status_code, m.group(1) if m else None))
+    return out
+
+
+def _time_passes(web, seconds=3600):
+    """Move every log-in delay into the past (no clocks in tests)."""
+    from datetime import timedelta
+
+    from webentry.models import LoginThrottle
+
+    with web.extensions["mgr_sessions"]() as s:
+        for row in s.scalars(select(LoginThrottle)):
+            row.next_allowed_at = row.next_allowed_at - timedelta(seconds=seconds)
+            row.last_failed_at = row.last_failed_at - timedelta(seconds=seconds)
+        s.commit()
+
+
+def test_failed_logins_slow_down_and_never_tell_which_names_exist(web):
+    """A known name, an unknown name and a deactivated account get the same answers, in the
+    same order, for the same attempts; nothing says "locked"; the owner is never locked out."""
     from webentry.models import User
 
+    with web.extensions["mgr_sessions"]() as s:
+        s.scalar(select(User).where(User.name == "tr2")).active = False
+        s.commit()
+    known = _answers(web, "tr1", "not the password", 6)
+    _time_passes(web)  # the address's own count must not colour the next series
+    unknown = _answers(web, "nobody-here", "not the password", 6)
+    _time_passes(web)
+    inactive = _answers(web, "tr2", "not the password", 6)
+    assert known == unknown == inactive
+    statuses = [code for code, _text in known]
+    assert statuses[:3] == [401, 401, 401] and 429 in statuses  # three free tries, then a wait
+    assert all("locked" not in text.lower() for _code, text in known)
+    # The owner with the right password: told to wait (like everyone), then let in. No lock-out.
+    _answers(web, "tr1", "not the password", 5)
+    assert login(web.test_client(), "tr1").status_code == 429
+    _time_passes(web)
+    assert login(web.test_client(), "tr1").status_code == 302
+
+
+def test_unknown_names_cost_the_same_hash_work(web, monkeypatch):
+    from argon2 import PasswordHasher
+
+    calls = []
+    real = PasswordHasher.verify
+
+    def counted(self, hash_, password):
+        calls.append(hash_[:9])
+        return real(self, hash_, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
+    c = web.test_client()
+    for name in ("tr1", "no-such-person"):
+        calls.clear()
+        assert login(c, name, "not the password").status_code == 401
+        assert calls == ["$argon2id"], name  # one Argon2id verification either way
+
+
+def test_admin_page_and_cli_clear_the_delay(web):
+    from ingest.cli import main as cli_main
+    from webentry.models import User
+
+    _answers(web, "tr1", "not the password", 5)
+    assert login(web.test_client(), "tr1").status_code == 429
+    admin = client_as(web, "admin1")
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "slowed down" in page and page.count(">Unlock<") == 1  # only for the one slowed down
     with web.extensions["mgr_sessions"]() as s:
         uid = s.scalar(select(User.id).where(User.name == "tr1"))
     token = csrf_of(admin, "/admin/users")
     admin.post(f"/admin/users/{uid}", data={"csrf_token": token, "action": "unlock"})
     assert login(web.test_client(), "tr1").status_code == 302
+    # The same from the command line: mgr-ingest user unlock NAME, on the same store
+    _answers(web, "tr1", "not the password", 5)
+    assert login(web.test_client(), "tr1").status_code == 429
+    work, db = str(web.config["WORK"]), web.extensions["mgr_store"].url.render_as_string(hide_password=False)
+    assert cli_main(["user", "unlock", "TR1", "--work", work, "--db", db]) == 0
+    assert login(web.test_client(), "tr1").status_code == 302
+
+
+def test_user_passwd_command_sets_the_password_and_ends_sessions(web, tmp_path):
+    from ingest.cli import main as cli_main
+
+    c = client_as(web, "tr1")
+    pw = tmp_path / "pw.txt"
+    pw.write_text("another long password\n", encoding="utf-8")
+    work, db = str(web.config["WORK"]), web.extensions["mgr_store"].url.render_as_string(hide_password=False)
+    assert cli_main(["user", "passwd", "tr1", "--password-file", str(pw), "--work", work, "--db", db]) == 0
+    assert c.get("/books").status_code == 302  # the old session ended
+    assert login(web.test_client(), "tr1").status_code == 401
+    assert login(web.test_client(), "tr1", "another long password").status_code == 302
+    assert cli_main(["user", "passwd", "nobody", "--password-file", str(pw), "--work", work, "--db", db]) == 2
+
+
+def test_user_names_are_unique_whatever_their_case(web):
+    from webentry.auth import AccountError, create_user
+
+    with web.extensions["mgr_sessions"]() as s:
+        try:
+            create_user(s, "TR1", "transcriber", "a long enough password", actor="test")
+        except AccountError as exc:
+            assert "exists already" in str(exc)
+        else:
+            raise AssertionError("TR1 was created beside tr1")
+    admin = client_as(web, "admin1")
+    token = csrf_of(admin, "/admin/users")
+    r = admin.post("/admin/users", data={"csrf_token": token, "name": "Admin1", "role": "reviewer",
+                                         "password": "a long enough password"}, follow_redirects=True)
+    assert "exists already" in r.get_data(as_text=True)
+    assert login(web.test_client(), "TR1").status_code == 302  # the same person, typed in capitals
+
+
+def test_a_typed_secret_never_reaches_the_audit_log(web):
+    from webentry.models import User  # noqa: F401 - the web tables are loaded
+
+    secret = "Sommer2026!hemmelig"
+    login(web.test_client(), secret, "whatever it is")  # a password typed into the name field
+    with web.extensions["mgr_store"].reading() as conn:
+        from sqlalchemy import text
+
+        rows = [tuple(str(v) for v in r) for r in conn.execute(text("SELECT * FROM audit_log")).all()]
+    assert rows and not any(secret in v for r in rows for v in r)
+    assert any(v.startswith("unknown:") for r in rows for v in r)
 
 
 def test_open_redirect_after_login_is_refused(web):
+    for target in ("//evil.example/x", "/%09/127.0.0.1:8767/pwned", "%2F%09%2F127.0.0.1:8767%2Fpwned",
+                   "/%0A/x", "/%5C%5Cevil.example", "https://evil.example/", "/%0D%0ALocation:%20//evil"):
+        c = web.test_client()
+        token = csrf_of(c, "/login")
+        r = c.post(f"/login?next={target}", data={"name": "tr1", "password": PASSWORD, "csrf_token": token})
+        assert r.status_code == 302, (target, r.status_code)
+        assert r.headers["Location"] in ("/books", "http://localhost/books"), (target, r.headers["Location"])
     c = web.test_client()
     token = csrf_of(c, "/login")
-    r = c.post("/login?next=//evil.example/x", data={"name": "tr1", "password": PASSWORD, "csrf_token": token})
-    assert r.headers["Location"].endswith("/books")
+    r = c.post("/login?next=/qa%3Fcode%3DDATE_INVALID", data={"name": "tr1", "password": PASSWORD,
+                                                                "csrf_token": token})
+    assert r.headers["Location"].endswith("/qa?code=DATE_INVALID")
+
+
+def test_a_copied_cookie_dies_in_another_browser(web):
+    c = web.test_client()
+    token = csrf_of(c, "/login")
+    ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/156"}
+    c.post("/login", data={"name": "tr1", "password": PASSWORD, "csrf_token": token}, headers=ua)
+    assert c.get("/books", headers=ua).status_code == 200
+    # the same cookie from another browser (and another claimed address): ended for good
+    other = {"User-Agent": "curl/8.0", "X-Forwarded-For": "203.0.113.9"}
+    assert c.get("/books", headers=other).status_code == 302
+    assert c.get("/books", headers=ua).status_code == 302
+
+
+def test_forwarded_for_is_not_trusted_without_a_proxy(web):
+    """Failed log-ins from one connection count against it whatever X-Forwarded-For says."""
+    c = web.test_client()
+    answers = []
+    for i in range(12):
+        token = csrf_of(c, "/login")
+        r = c.post("/login", data={"name": f"someone{i}", "password": "x", "csrf_token": token},
+                   headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        answers.append(r.status_code)
+    assert answers[:10] == [401] * 10 and answers[-1] == 429
+
+
+def test_open_sessions_per_person_are_capped(web):
+    cap = web.config["MAX_SESSIONS_PER_USER"]
+    clients = [client_as(web, "tr1") for _ in range(cap + 1)]
+    assert clients[0].get("/books").status_code == 302  # the oldest ended
+    assert all(c.get("/books").status_code == 200 for c in clients[1:])
 
 
 def test_password_change_ends_other_sessions(web):

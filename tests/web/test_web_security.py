@@ -440,6 +440,24 @@ def test_odd_numbers_in_urls_are_not_internal_errors(web, query):
     assert api.get(f"/api/books/{web.config['BOOK_ID']}/pages/1/ocr?before=%C2%B2").status_code == 404
 
 
+def _fresh_schema(url: str) -> str:
+    import uuid
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, text
+    from store_fixtures import _with_schema
+
+    from ingest.store.database import resolve_url
+
+    base = url.split("?", 1)[0]
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(resolve_url(base, Path(".")))
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return _with_schema(base, schema)
+
+
 def test_a_restored_store_has_no_live_session(web, tmp_path):
     """A backup holds the session table; after a restore no cookie from before works."""
     from web_support import make_app
@@ -448,9 +466,11 @@ def test_a_restored_store_has_no_live_session(web, tmp_path):
 
     c = client_as(web, "tr1")
     cookie = _cookie(c)
-    backup(web.config["WORK"], None, tmp_path / "b.tar")
-    restore(tmp_path / "b.tar", tmp_path / "restored")
-    again = make_app(tmp_path / "restored")
+    db = web.config.get("DB")
+    backup(web.config["WORK"], db, tmp_path / "b.tar")
+    target_db = _fresh_schema(db) if db else None  # PostgreSQL: restored into an empty schema
+    restore(tmp_path / "b.tar", tmp_path / "restored", target_db)
+    again = make_app(tmp_path / "restored", DB=target_db)
     try:
         from webentry.models import WebSession
 

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/ for conftest helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "store"))  # the database fixture
+
+from store_fixtures import db_url  # noqa: E402,F401 - a fixture: SQLite, and PostgreSQL (in CI, always)
 
 PASSWORD = "correct horse battery"
 FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
@@ -92,8 +95,9 @@ class Api:
 
 
 @pytest.fixture
-def web(tmp_path):
-    app = make_app(tmp_path / "work")
+def web(tmp_path, db_url):
+    """The application on a fresh store: once on SQLite, once on PostgreSQL."""
+    app = make_app(tmp_path / "work", DB=db_url)
     add_users(app)
     book_id = add_book(app)
     app.config["BOOK_ID"] = book_id

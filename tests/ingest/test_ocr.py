@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCANS = REPO / "fixtures" / "scans"
 
 needs_tesseract = pytest.mark.skipif(
-    shutil.which("tesseract") is None and os.environ.get("CI") != "true",
+    shutil.which("tesseract") is None and not __import__("conftest").in_ci(),
     reason="Tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-dan); "
            "these tests must run in CI",
 )

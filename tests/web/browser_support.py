@@ -4,7 +4,6 @@ thread, and the keyboard helpers a transcriber's typing is written with."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import threading
@@ -32,7 +31,7 @@ def need_browser():
     if shutil.which("tesseract") is None:
         missing.append("tesseract (apt-get install -y tesseract-ocr tesseract-ocr-dan)")
     if missing:
-        if os.environ.get("CI") == "true":
+        if __import__("conftest").in_ci():
             pytest.fail("browser tests cannot run in CI: missing " + ", ".join(missing))
         pytest.skip("browser tests need " + ", ".join(missing))
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 from web_support import SCANS, add_book, add_users, make_app
 
-needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None and __import__("os").environ.get("CI") != "true",
+needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None and not __import__("conftest").in_ci(),
                                      reason="Tesseract is not installed (CI installs it)")
 
 

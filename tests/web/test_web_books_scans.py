@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import struct
 import zlib
@@ -115,7 +114,7 @@ def test_oversized_upload_is_refused(tmp_path):
 
 def _need_tesseract():
     if shutil.which("tesseract") is None:
-        if os.environ.get("CI") == "true":
+        if __import__("conftest").in_ci():
             pytest.fail("tesseract is missing in CI (.ci/run installs tesseract-ocr)")
         pytest.skip("tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-dan)")
 

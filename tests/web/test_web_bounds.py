@@ -153,7 +153,7 @@ def test_files_are_created_for_the_owner_and_group_only(tmp_path):
     try:
         r = subprocess.run([sys.executable, "-m", "ingest.cli", "user", "add", "anna", "--role", "admin",
                             "--password-file", str(pw), "--work", str(tmp_path / "w")],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=env)
     finally:
         os.umask(old)
     assert r.returncode == 0, r.stderr

@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/ for conftest helpers
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "store"))  # the database fixture
 
-from store_fixtures import db_url  # noqa: E402,F401 - a fixture: SQLite, and PostgreSQL (in CI, always)
+from store_fixtures import db_url  # noqa: E402,F401,F811 - a fixture: SQLite, and PostgreSQL (in CI, always)
 
 PASSWORD = "correct horse battery"
 FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
@@ -95,7 +95,7 @@ class Api:
 
 
 @pytest.fixture
-def web(tmp_path, db_url):
+def web(tmp_path, db_url):  # noqa: F811 - the fixture imported above
     """The application on a fresh store: once on SQLite, once on PostgreSQL."""
     app = make_app(tmp_path / "work", DB=db_url)
     add_users(app)

@@ -194,6 +194,21 @@ def main(argv: list[str] | None = None) -> int:
         return (names_main if argv[0] == "names" else places_main)(argv[1:])
     if argv[:1] == ["ocr"]:
         # The OCR command parses its own arguments (including its own --help).
+        if argv[1:2] in (["cells"], ["train"], ["export-training"]):
+            # handwritten cells: reading batches, training a recogniser, exporting what staff keyed
+            _setup_logging(sum(a.count("v") for a in argv if a in ("-v", "-vv")))
+            rest = [a for a in argv[2:] if a not in ("-v", "-vv")]
+            if argv[1] == "cells":
+                from ingest.htr.cells import main as cells_main
+
+                return cells_main(rest)
+            if argv[1] == "train":
+                from ingest.htr.train import main as train_main
+
+                return train_main(rest)
+            from webentry.training_export import main as export_main
+
+            return export_main(rest)
         if any(a == "--book" or a.startswith("--book=") for a in argv[1:]):
             from webentry.book_ocr import main as book_ocr_main
 

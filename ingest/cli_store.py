@@ -131,6 +131,34 @@ def _open(args, *, migrate: bool = True):
         raise CannotRun(str(exc)) from None
 
 
+def quarantine_rejected(store, run) -> list[tuple[str, Path]]:
+    """As an inbox pass does, but by copy: the files of each rejected delivery go to
+    ``WORK/quarantine/`` with a reason file. The files given to ``import`` stay where they are
+    (they are the user's), and nothing of a rejected delivery becomes current."""
+    import shutil
+
+    from ingest.inbox import _quarantine_folder, _write_reason
+    from ingest.logsafe import os_reason
+    from ingest.store.importer import REJECTED
+
+    out = []
+    for o in run.outcomes:
+        if o.status != REJECTED or not o.paths:
+            continue
+        folder = store.work / _quarantine_folder(o.entry_number, o.delivery_id or 0)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in o.paths:
+                if path.is_file() and not path.is_symlink():
+                    shutil.copy2(path, folder / path.name)
+                _write_reason(folder, path.name, o.message or "the delivery could not be used (see the run's report)")
+        except OSError as exc:
+            log.warning("delivery %s: its files could not be copied to quarantine: %s", o.entry_number, os_reason(exc))
+            continue
+        out.append((o.entry_number, folder))
+    return out
+
+
 def cmd_import(args) -> int:
     from ingest.inbox import write_run_report
     from ingest.store import LockHeld, StoreError, WorkLock, import_paths
@@ -147,12 +175,16 @@ def cmd_import(args) -> int:
                 raise CannotRun(run.result.problems[0] if run.result.problems else
                                 f"no CSV files found in {', '.join(str(p) for p in args.paths)}")
             report = write_run_report(store, run.run_id, run)
+            quarantined = quarantine_rejected(store, run)
     except (StoreError, LockHeld) as exc:
         raise CannotRun(str(exc)) from None
     finally:
         store.close()
     for problem in run.result.problems:
         print(f"mgr-ingest: {problem}", file=sys.stderr)
+    for entry, folder in quarantined:
+        print(f"mgr-ingest: {entry} could not be used: a copy of its files and the reason are in {folder}",
+              file=sys.stderr)
     s = run.summary()
     print(f"run {run.run_id}: {s['imported']} imported, {s['new_version']} new versions, {s['duplicate']} duplicates, "
           f"{s['rejected']} rejected; {s['rows']:,} rows stored, {s['errors']} error findings", file=sys.stderr)

@@ -154,7 +154,10 @@ def screen(book_id: int):
         "page_seq": page_seq,
         "row_on_page": _records_on_page(book, page_seq, own),
         "ocr": _page_ocr(book, page_seq),
-        "proposal": proposal_after((previous.fields or {}).get("KILDE_LOEBE_NR")) if previous else "1",
+        # "previous + 1" only after a previous record: the first record of a book (often a
+        # partly scanned one, starting anywhere) gets no proposal; the scan's reading or the
+        # transcriber's typing fills it
+        "proposal": proposal_after((previous.fields or {}).get("KILDE_LOEBE_NR")) if previous else None,
         "draft": draft_json(draft),
         "urls": {
             "check_field": url_for("entry.check_field", book_id=book.id),
@@ -272,7 +275,7 @@ def section_last_api(book_id: int):
     book = book_or_404(book_id)
     section = {k: request.args.get(k, "") for k in SECTION_FIELDS.get(book.source, ())}
     last = section_last(book, section)
-    return jsonify(last=last, proposal=proposal_after(last) if last else "1")
+    return jsonify(last=last, proposal=proposal_after(last) if last else None)
 
 
 @bp.route("/api/suggest")

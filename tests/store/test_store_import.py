@@ -287,3 +287,24 @@ def test_rebuilt_tables_of_other_sources_equal_the_clean_command(tmp_path, sourc
     assert sorted(rebuilt.columns) == sorted(written.columns)
     pd.testing.assert_frame_equal(written.sort_values(keys).reset_index(drop=True),
                                   rebuilt[list(written.columns)].sort_values(keys).reset_index(drop=True))
+
+
+def test_an_unreadable_file_given_to_import_goes_to_quarantine(tmp_path, db_url):
+    """As in an inbox pass, a file that cannot be used is rejected (never current) and a copy
+    of it waits in WORK/quarantine/ with the reason; the file given stays where it was."""
+    given = tmp_path / "given"
+    given.mkdir()
+    garbage = given / "K2999fd.csv"
+    garbage.write_bytes(bytes(range(256)) * 12)
+    work = tmp_path / "w"
+    proc = cli("import", str(given), "--work", str(work), *db_args(db_url), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "K2999 could not be used" in proc.stderr
+    [folder] = list((work / "quarantine").iterdir())
+    assert (folder / "K2999fd.csv").read_bytes() == garbage.read_bytes()
+    reason = (folder / "K2999fd.csv.reason.txt").read_text(encoding="utf-8")
+    assert "FILE_UNREADABLE" in reason
+    assert garbage.exists()
+    status = cli("status", "--json", "--work", str(work), *db_args(db_url), cwd=tmp_path)
+    by_status = json.loads(status.stdout)["by_status"]
+    assert by_status["current"]["deliveries"] == 0 and by_status["rejected"]["deliveries"] == 1

@@ -183,7 +183,7 @@ def test_new_record_proposals_and_carried_values(web):
     assert data["proposed"] == ["KILDE_LOEBE_NR"]
     assert [f["name"] for f in data["layout"]][:3] == ["KILDE_SIDE", "KILDE_LOEBE_NR", "KALENDERAAR"]
     girls = api.get(f"/api/books/{book}/section-last?KALENDERAAR=1921&KOEN=K").json
-    assert girls == {"last": None, "proposal": "1"}
+    assert girls == {"last": None, "proposal": None}  # no previous record: no "previous + 1"
     boys = api.get(f"/api/books/{book}/section-last?KALENDERAAR=1921&KOEN=M").json
     assert boys == {"last": "2a", "proposal": "3"}
 
@@ -281,3 +281,35 @@ def test_autocomplete_never_offers_what_was_keyed_only_in_another_book(web):
     assert {"Bozilla", "Bolette"} <= set(got)
     # another book's id answers 404 to the transcriber, as every other book route does
     assert api1.client.get(f"/api/suggest?book={other}&field=FORNAVN&q=Bo").status_code == 404
+
+
+def test_first_record_gets_no_proposal_and_gaps_wait_for_a_gap_inside_the_keyed_range(web):
+    """A partly scanned book starts anywhere: record 1 keyed as entry 36 is no gap and gets no
+    "previous + 1"; a gap inside what was keyed is reported, in the source's words."""
+    api, book = _api(web)
+    html = api.get(f"/books/{book}/entry?r=new").get_data(as_text=True)
+    data = json.loads(html.split('type="application/json" id="entry-data">', 1)[1].split("</script>", 1)[0])
+    assert data["proposal"] is None
+    first = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(36)}).json["issues"]
+    assert "KILDE_LOEBE_NR_GAP" not in [i["code"] for i in first]
+    assert _save(api, book, kbf_fields(36)).status_code == 201
+    gap = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(38)}).json["issues"]
+    [g] = [i for i in gap if i["code"] == "KILDE_LOEBE_NR_GAP"]
+    assert "37 missing between 36 and 38" in g["message"] and "missing birth entry?" in g["title"]
+
+
+def test_gap_title_names_the_source_in_a_death_register(web):
+    from conftest import kbd_row
+
+    kbd = add_book(web, entry="K2800", source="KBD", assign=("tr1",))
+    api = Api(client_as(web, "tr1"))
+
+    def fields(n):
+        row = kbd_row(n, n)
+        return {k: v for k, v in row.items() if v and k not in ("INDTASTNINGSNUMMER", "KILDE", "LOEBE_NR",
+                                                                "KILDEANGIVELSE", "LOEBENR_KONTROL")}
+
+    assert api.post(f"/api/books/{kbd}/records", {"fields": fields(1)}).status_code == 201
+    issues = api.post(f"/api/books/{kbd}/check/record", {"fields": fields(3)}).json["issues"]
+    [g] = [i for i in issues if i["code"] == "KILDE_LOEBE_NR_GAP"]
+    assert "missing death entry?" in g["title"] and "child" not in g["title"]

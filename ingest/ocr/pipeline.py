@@ -218,6 +218,14 @@ def read_page(lp: LoadedPage, index: int, engine) -> PageRead:
                     year_idx.append(ri)
         for (ri, box), found in zip(entry_idx, _read_numbers(engine, entry_imgs, "entry", fields.parse_entry)):
             pr.rows[ri]["entry"].extend(Candidate(v, c, geo.to_source(box)) for v, c in found)
+        # the cells located on each row (in scan coordinates): what the handwriting
+        # recognisers read, and what staff-keyed values are cut from for training
+        for ri, box in entry_idx:
+            pr.rows[ri].setdefault("cells", {})["entry_number"] = geo.to_source(box)
+        for ri, role, box in date_idx:
+            if role == "date":
+                pr.rows[ri].setdefault("cells", {})["date"] = geo.to_source(box)
+        _read_handwriting(pr, norm, entry_idx, [(ri, box) for ri, role, box in date_idx if role == "date"])
         years: dict[int, tuple[int, float]] = {}
         for ri, r in zip(year_idx, engine.read_many(year_imgs, "digits")):
             t = r.text.replace(" ", "")
@@ -235,6 +243,110 @@ def read_page(lp: LoadedPage, index: int, engine) -> PageRead:
     pr.ok = True
     pr.seconds = time.perf_counter() - t0
     return pr
+
+
+def _htr_readers() -> dict:
+    """The handwriting recognisers that are installed (none when their models are missing)."""
+    try:
+        from ingest.htr.runtime import CellReader, ModelMissing
+    except ImportError:
+        return {}
+    out = {}
+    for name in ("entry_number", "birth_date"):
+        try:
+            out[name] = CellReader.load(name)
+        except (ModelMissing, ImportError, OSError):
+            continue
+    return out
+
+
+def _read_handwriting(pr: PageRead, norm: Image.Image, entry_idx, date_idx) -> None:
+    """The trained recognisers' reading of each row's entry-number and first date cell."""
+    readers = _htr_readers()
+    from ingest.htr.images import prepare
+
+    for key, name, idx in (("htr_entry", "entry_number", entry_idx), ("htr_date", "birth_date", date_idx)):
+        reader = readers.get(name)
+        if reader is None or not idx:
+            continue
+        arrays = np.stack([prepare(norm.crop(tuple(int(v) for v in box)), name) for _ri, box in idx])
+        year = pr.heading.year if pr.heading is not None else None
+        for (ri, _box), cell in zip(idx, reader.read(arrays, given_year=year)):
+            pr.rows[ri][key] = cell
+
+
+def _on_pipeline_scale(conf: float, threshold: float) -> float:
+    """A recogniser's confidence on the page pipeline's scale: its own calibrated threshold
+    lands on the pipeline's prefill threshold, so either decides the same cells."""
+    target = PREFILL_THRESHOLD["entry_number"]
+    if threshold > 1:
+        return conf * target * 0.99
+    if conf >= threshold:
+        return target + (1 - target) * (conf - threshold) / max(1e-9, 1 - threshold)
+    return target * conf / threshold
+
+
+def _merge_handwriting(reads, out_pages, order, sections) -> None:
+    """Join the trained recognisers' readings to Tesseract's, row by row.
+
+    Their candidates are re-ranked by the sequence prior over the rows of each section in
+    order (``ingest.htr.runtime.apply_prior``); then per row the better supported reading
+    stands: the same value from both is more certain, and where they differ the one with
+    the higher confidence (on one scale) wins and the other becomes an alternative."""
+    readers = _htr_readers()
+    if not readers:
+        return
+    from ingest.htr.runtime import apply_prior
+
+    for key, name in (("htr_entry", "entry_number"), ("htr_date", "birth_date")):
+        if name not in readers:
+            continue
+        threshold = readers[name].threshold
+        by_section: dict = {}
+        for i, r in order:
+            cell = reads[i].rows[r].get(key)
+            if cell is not None:
+                by_section.setdefault(sections[i], []).append((i, r, cell))
+        for items in by_section.values():
+            apply_prior(name, [c for _i, _r, c in items])
+            for i, r, cell in items:
+                if cell.value is None:
+                    continue
+                row = out_pages[i]["rows"][r]
+                conf = round(_on_pipeline_scale(cell.confidence, threshold), 3)
+                box = (row.get("cells") or {}).get("entry_number" if name == "entry_number" else "date")
+                if name == "entry_number":
+                    mine = {"value": cell.value, "confidence": conf, "box": box, "source": "htr"}
+                    row["entry_number"] = _pick(row.get("entry_number"), mine)
+                else:
+                    if sections[i] is not None and sections[i][0] not in (None, "KBF"):
+                        continue  # the date reader knows birth-date cells only
+                    iso = f"{cell.value[:4]}-{cell.value[4:6]}-{cell.value[6:]}"
+                    mine = {"value": iso, "confidence": conf, "box": box, "role": "date", "source": "htr"}
+                    others = [d for d in row["dates"] if d.get("role") != "date"]
+                    first = next((d for d in row["dates"] if d.get("role") == "date"), None)
+                    # Tesseract's date readings are not calibrated (they are never prefilled):
+                    # the recogniser's stands, Tesseract's is kept as an alternative
+                    if first is not None and first["value"] != iso:
+                        mine["alternatives"] = [{"value": first["value"], "confidence": first["confidence"]}]
+                    elif first is not None:
+                        mine["source"] = "ocr+htr"
+                    row["dates"] = [mine] + others
+
+
+def _pick(theirs: dict | None, mine: dict) -> dict:
+    if theirs is None:
+        return mine
+    if theirs["value"] == mine["value"]:
+        best = dict(theirs if theirs["confidence"] >= mine["confidence"] else mine)
+        best["confidence"] = round(fuse(max(theirs["confidence"], mine["confidence"]), 0.3), 3)
+        best["source"] = "ocr+htr"
+        return best
+    win, other = (theirs, mine) if theirs["confidence"] >= mine["confidence"] else (mine, theirs)
+    win = dict(win)
+    alts = [a for a in win.get("alternatives") or [] if a["value"] != other["value"]]
+    win["alternatives"] = [{"value": other["value"], "confidence": other["confidence"]}] + alts[:2]
+    return win
 
 
 def _read_numbers(engine, imgs, mode: str, parse) -> list[list[tuple[str, float]]]:
@@ -377,10 +489,11 @@ def resolve(reads: list[PageRead]) -> list[dict]:
     sections, year_support = _sections(reads)
     order = [(i, r) for i in ok for r in range(len(reads[i].rows))]
     for i in ok:
-        out_pages[i]["rows"] = [{"entry_number": None, "dates": [], "band": row.get("band")}
-                                for row in reads[i].rows]
+        out_pages[i]["rows"] = [{"entry_number": None, "dates": [], "band": row.get("band"),
+                                 "cells": row.get("cells") or {}} for row in reads[i].rows]
     _resolve_entries(reads, out_pages, order, sections)
     _resolve_dates(reads, out_pages, order, sections, year_support)
+    _merge_handwriting(reads, out_pages, order, sections)
     return out_pages
 
 
@@ -514,8 +627,13 @@ def ocr_pages(paths: list[Path], engine=None) -> dict:
             lp.image = None  # free the pixels as soon as the page is read
             reads.append(pr)
     pages = resolve(reads)
-    return {"pages": pages, "engine": engine.name,
-            "prefill_threshold": {k: v for k, v in PREFILL_THRESHOLD.items()}}
+    thresholds = dict(PREFILL_THRESHOLD)
+    htr = _htr_readers()
+    if "birth_date" in htr and htr["birth_date"].threshold <= 1:
+        # the date reader's calibrated threshold, on the pipeline's scale (_on_pipeline_scale)
+        thresholds["date"] = PREFILL_THRESHOLD["entry_number"]
+    return {"pages": pages, "engine": engine.name + (" + handwriting recognisers" if htr else ""),
+            "prefill_threshold": thresholds}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,111 @@
+"""Cell images as the recognisers see them: grey, fixed size, ink bright on black.
+
+Kept free of torch so the product and the training share exactly one preparation.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+# (height, width) the networks read
+SIZES = {"entry_number": (64, 64), "birth_date": (96, 64)}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
+# a cell is a few hundred pixels a side; anything past this is not a cell
+MAX_CELL_PIXELS = 4_000_000
+MAX_FILE_BYTES = 20_000_000
+
+
+class CellImageError(ValueError):
+    """The file cannot be read as a cell image; the message is safe to show."""
+
+
+def prepare(img: Image.Image, field: str) -> np.ndarray:
+    """A PIL image -> float32 array (H, W), 0 = paper, 1 = ink."""
+    h, w = SIZES[field]
+    g = ImageOps.grayscale(img)
+    g = ImageOps.autocontrast(g, cutoff=1)
+    g = g.resize((w, h), Image.Resampling.BILINEAR)
+    return 1.0 - np.asarray(g, dtype=np.float32) / 255.0
+
+
+def open_cell(path: Path) -> Image.Image:
+    """Open one cell image with bounded memory; raise CellImageError with a plain reason."""
+    try:
+        size = path.stat().st_size
+    except OSError as e:
+        raise CellImageError(f"cannot read the file ({e.__class__.__name__})") from None
+    if size == 0:
+        raise CellImageError("the file is empty (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise CellImageError(f"the file is {size} bytes; a cell image is at most {MAX_FILE_BYTES}")
+    try:
+        img = Image.open(path)
+        w, h = img.size
+        if w * h > MAX_CELL_PIXELS:
+            raise CellImageError(f"the image is {w} x {h} pixels; a cell is at most {MAX_CELL_PIXELS} pixels")
+        img.draft("L", (w, h))
+        img.load()
+        return img
+    except CellImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise CellImageError("the image has far too many pixels to be a cell") from None
+    except Exception:  # noqa: BLE001 - any decoder failure is "not an image we can read"
+        raise CellImageError("not an image that can be read (unknown or damaged format)") from None
+
+
+def natural_key(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+                  key=lambda p: natural_key(p.name))
+
+
+@dataclass
+class Sample:
+    path: Path
+    label: str
+    book: str  # entry number of the book, from the archive's file name
+    run: str   # scan and section: the rows of one page section share it
+    row: int
+
+
+_NAME = re.compile(r"^[a-z]+_(?P<book>[A-Z]\d+)_(?P<scan>[^_]+)_.*_(?P<row>\d+)\.[A-Za-z]+$")
+
+
+def read_folder(folder: Path) -> list[Sample]:
+    """The labelled cells of one folder in the archives' layout (images + labels.csv)."""
+    out = []
+    with open(folder / "labels.csv", newline="", encoding="utf-8") as f:
+        for rec in csv.DictReader(f):
+            name, label = rec["filename"], (rec.get("label") or "").strip()
+            m = _NAME.match(name)
+            book, run, row = (m["book"], m["book"] + "_" + m["scan"], int(m["row"])) if m else ("?", name, 0)
+            out.append(Sample(folder / name, label, book, run, row))
+    return out
+
+
+def load_arrays(samples: list[Sample], field: str, cache: Path | None = None) -> np.ndarray:
+    """Prepared arrays for many samples, uint8 to save memory; optionally cached as .npy."""
+    if cache is not None and cache.exists():
+        arr = np.load(cache)
+        if len(arr) == len(samples):
+            return arr
+    h, w = SIZES[field]
+    arr = np.zeros((len(samples), h, w), dtype=np.uint8)
+    for i, s in enumerate(samples):
+        with Image.open(s.path) as img:
+            arr[i] = (prepare(img, field) * 255).round().astype(np.uint8)
+    if cache is not None:
+        os.makedirs(cache.parent, exist_ok=True)
+        np.save(cache, arr)
+    return arr

@@ -43,12 +43,14 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="progress bar on stderr (default: when stderr is a terminal)")
 
     c = sub.add_parser("clean", help="write the clean tables, corrections and findings")
-    c.add_argument("paths", nargs="+", type=Path)
+    c.add_argument("paths", nargs="+", type=Path, help="delivery files or folders (searched recursively)")
     c.add_argument("--out", type=Path, required=True, help="output folder")
-    c.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    c.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                   help="table format (default parquet)")
     c.add_argument("--html", type=Path, help="folder for the QA report (default: OUT)")
-    c.add_argument("--page-capacity", type=int, default=5)
-    c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    c.add_argument("--page-capacity", type=int, default=5, help="entries a book page holds (default 5)")
+    c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar on stderr (default: when stderr is a terminal)")
 
     d = sub.add_parser("demo", help="run the whole job on the bundled fixtures (births, deaths, censuses)")
     d.add_argument("--out", type=Path, help="working folder (default: a new temporary folder)")
@@ -216,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         from ingest.ocr.pipeline import main as ocr_main
 
         return ocr_main(argv[1:])
+    # -v / -vv / --verbose count wherever they are given: before or after the subcommand
+    verbosity = [a for a in argv if a in ("-v", "-vv", "--verbose")]
+    argv = verbosity + [a for a in argv if a not in ("-v", "-vv", "--verbose")]
     args = _build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:

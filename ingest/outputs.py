@@ -146,7 +146,7 @@ def _write_parts(parts: list, path_base: Path, fmt: str) -> Path:
 
 
 def write_outputs(result: RunResult, out: Path, fmt: str = "parquet") -> list[Path]:
-    """``kbf.parquet`` (and ``kbd``/``ft`` when present, with ``ft_children`` beside ``ft``),
+    """``kbf.parquet``, ``kbd``, ``ft`` for the sources present (``ft_children`` beside ``ft``),
     ``corrections.parquet`` and ``findings.json`` in ``out``; CSV instead of Parquet when asked."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -154,11 +154,8 @@ def write_outputs(result: RunResult, out: Path, fmt: str = "parquet") -> list[Pa
         written.append(_write_parts(parts, out / TABLE_NAMES[source], fmt))
     for name, parts in result.tables.items():
         written.append(_write_parts(parts, out / name, fmt))
-    if "KBF" not in result.clean:
-        # Programs rely on the name: write an empty KBF table rather than none.
-        from ingest.pipeline import clean_columns  # noqa: F401 - documents where the columns come from
-        written.append(_write(pd.DataFrame({"INDTASTNINGSNUMMER": pd.Series(dtype="string"),
-                                            "LOEBE_NR": pd.Series(dtype="Int64")}), out / "kbf", fmt))
+    # A source absent from the run gets no table: an empty kbf.parquet beside a census would
+    # read as "this run found no births".
     written.append(_write(corrections_frame(result), out / "corrections", fmt))
     findings_path = out / "findings.json"
     with findings_path.open("w", encoding="utf-8") as fh:

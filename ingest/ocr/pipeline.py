@@ -643,11 +643,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``mgr-ingest ocr PAGE... --json FILE``: exit 0 when the pages were read
-    (bad pages are findings), 2 when OCR could not run at all."""
+    """``mgr-ingest ocr PAGE... --json FILE``: exit 0 when every page was read, 1 when some
+    page could not be used (it has an error finding; the others were read), 2 when OCR could
+    not run at all."""
     ap = _Parser(prog="mgr-ingest ocr",
-                 description="Read page numbers, entry numbers and dates off scanned pages.")
+                 description="Read page numbers, entry numbers and dates off scanned pages.",
+                 epilog="Also: mgr-ingest ocr --book ENTRY [--work DIR] [--db URL] reads a registered book's pages "
+                        "in order; mgr-ingest ocr cells --field entry_number|birth_date PATH... --json FILE "
+                        "[--year YYYY] reads handwritten cells; mgr-ingest ocr train --field FIELD DIR... --out DIR "
+                        "trains a recogniser; mgr-ingest ocr export-training --out DIR [--book ENTRY] writes the "
+                        "approved keyed values as training cells. Each has its own --help.")
     ap.add_argument("pages", nargs="+", metavar="PAGE", help="scanned page images (JPEG, PNG, TIFF), in book order")
+    ap.add_argument("--book", metavar="ENTRY", help="instead of PAGE...: a registered book's pages, in order "
+                                                    "(see mgr-ingest ocr --book ENTRY --help)")
     ap.add_argument("--json", dest="json_out", metavar="FILE", help="write the suggestions here ('-' = stdout)")
     try:
         args = ap.parse_args(argv)
@@ -676,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     n_err = sum(1 for p in result["pages"] for f in p["findings"] if f["severity"] == "error")
     print(f"mgr-ingest ocr: {len(result['pages'])} page(s) read, {n_err} could not be used", file=sys.stderr)
-    return 0
+    return 1 if n_err else 0
 
 
 if __name__ == "__main__":

@@ -92,3 +92,13 @@ def test_unreadable_folder_is_reported_not_crashed(tmp_path, clean_rows):
 
 def test_kbf_row_helper_is_clean():
     assert kbf_row(1, 1)["KILDE"] == "Fødte"
+
+
+def test_a_census_only_run_writes_no_table_for_absent_sources(tmp_path):
+    from ingest.cli import main
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures" / "ft"
+    rc = main(["clean", str(fixtures), "--out", str(tmp_path / "out"), "-v"])  # -v after the subcommand
+    assert rc in (0, 1)
+    names = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "ft.parquet" in names and "kbf.parquet" not in names and "kbd.parquet" not in names

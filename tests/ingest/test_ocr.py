@@ -257,7 +257,11 @@ def test_multipage_tiff_gives_one_entry_per_frame(tmp_path):
 def test_command_line(tmp_path):
     out = tmp_path / "ocr.json"
     rc = pipeline.main([str(SCANS / "ft_moderate_p0086.jpg"), str(tmp_path / "nope.jpg"), "--json", str(out)])
-    assert rc == 0
+    assert rc == 1  # one page could not be used: a script must see it
+    notimage = tmp_path / "notes.jpg"
+    notimage.write_text("not an image at all", encoding="utf-8")
+    assert pipeline.main([str(notimage), "--json", str(tmp_path / "x.json")]) == 1
+    assert pipeline.main([str(SCANS / "ft_moderate_p0086.jpg"), "--json", str(tmp_path / "ok.json")]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["pages"][0]["page_number"]["value"] == "86"
     assert data["pages"][1]["findings"][0]["code"] == "OCR_UNREADABLE"

@@ -125,8 +125,13 @@ def show(book_id: int):
     transcribers = list(s.scalars(select(User).where(User.role == ROLE_TRANSCRIBER, User.active.is_(True))
                                   .order_by(User.name))) if current_user.is_admin else []
     stats = provenance_stats(book.id)
+    records = list(s.scalars(select(Record).where(Record.book_id == book.id).order_by(Record.loebe_nr)
+                             .limit(RECORDS_LISTED)))
     return render_template("book.html", book=book, pages=pages, n_records=n_records, assigned=assigned,
-                           transcribers=transcribers, stats=stats)
+                           transcribers=transcribers, stats=stats, records=records)
+
+
+RECORDS_LISTED = 2000  # the book page lists the first records; the entry screen pages through all
 
 
 def provenance_stats(book_id: int) -> dict:

@@ -196,3 +196,38 @@ def test_keys_never_corrupt_a_record(keyed, browser):
     assert recs[2].notes == {"FOEDSELSDATO": "står sådan i bogen, 30. februar"}
     assert not [e for e in errors if "Uncaught" in e or "Content Security Policy" in e], errors
     page.context.close()
+
+
+def test_book_page_lists_the_records_and_mark_ready_asks_first(keyed, browser):
+    base, book, app = keyed["url"], keyed["book"], keyed["app"]
+    if not _records(app, book):
+        from web_support import Api as _Api
+        from web_support import client_as as _client_as
+
+        _Api(_client_as(app, "tr1")).post(f"/api/books/{book}/records", {"fields": kbf_fields(1)})
+    page, _errors = new_page(browser)
+    login_as(page, base, "tr1")
+    page.goto(f"{base}/books/{book}")
+    links = page.locator("#records tbody a")
+    assert links.count() == len(_records(app, book))
+    answers, say_yes = [], []
+    page.on("dialog", lambda d: (answers.append(d.message), d.accept() if say_yes else d.dismiss()))
+    page.click("text=Mark ready for review")
+    page.wait_for_timeout(300)
+    assert answers and "ready for review" in answers[0]
+    from webentry.models import Book
+
+    with app.extensions["mgr_sessions"]() as s:
+        assert s.get(Book, book).status == "keying"  # said no: nothing happened
+    say_yes.append(True)
+    page.click("text=Mark ready for review")
+    page.wait_for_selector(".flash")
+    with app.extensions["mgr_sessions"]() as s:
+        assert s.get(Book, book).status == "ready"
+    links.first.click()
+    wait_ready(page)
+    assert "/entry?r=" in page.url
+    page.context.close()
+    with app.extensions["mgr_sessions"]() as s:  # back to keying: the tests do not depend on their order
+        s.get(Book, book).status = "keying"
+        s.commit()

@@ -367,10 +367,13 @@ class Importer:
         if any(a is None for a in arrival.archived):
             return False
         with self.store.transaction() as conn:
-            stored = conn.execute(select(deliveries.c.id, deliveries.c.entry_number, deliveries.c.version,
-                                         deliveries.c.source)
-                                  .where(deliveries.c.content_sha256 == arrival.content_sha256,
-                                         deliveries.c.status != STATUS_REJECTED)).first()
+            q = select(deliveries.c.id, deliveries.c.entry_number, deliveries.c.version, deliveries.c.source)
+            q = q.where(deliveries.c.content_sha256 == arrival.content_sha256)
+            if self.inbox_actions:
+                # from an inbox a refused delivery is stored again, so that its files go to
+                # quarantine; given to import, the same refused bytes are not stored twice
+                q = q.where(deliveries.c.status != STATUS_REJECTED)
+            stored = conn.execute(q.order_by(deliveries.c.id)).first()
             if stored is None:
                 return False
             names = ", ".join(display_name(p) for p in arrival.paths)
@@ -378,7 +381,9 @@ class Importer:
                           f"{names}: the same bytes were imported before as {stored.entry_number} "
                           f"version {stored.version}; nothing was stored again",
                           source=stored.source, entry_number=stored.entry_number, file=display_name(arrival.paths[-1]))
-            conn.execute(insert(findings), [dict(row, delivery_id=stored.id, run_id=self.run_id)])
+            # The same bytes again are a no-op for the store: no finding is added to the stored
+            # delivery (its notes and the QA queue stay as they were); the run's report and the
+            # audit log say that they came again.
             audit(conn, "duplicate_delivery", run_id=self.run_id, entry_number=stored.entry_number,
                   delivery_id=stored.id, files=[display_name(p) for p in arrival.paths])
         outcome = Outcome(stored.entry_number, DUPLICATE, arrival.paths, delivery_id=stored.id,

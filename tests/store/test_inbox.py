@@ -49,7 +49,8 @@ def test_a_pass_imports_complete_deliveries_and_empties_the_inbox(tmp_path, work
     with open_store(work, db_url) as s:
         assert count(s, "SELECT count(*) FROM deliveries") == 2
         assert count(s, "SELECT count(*) FROM raw_rows") == 12
-        assert count(s, "SELECT count(*) FROM findings WHERE code = 'DUPLICATE_DELIVERY'") == 1
+        assert count(s, "SELECT count(*) FROM findings WHERE code = 'DUPLICATE_DELIVERY'") == 0  # no new note
+        assert count(s, "SELECT count(*) FROM audit_log WHERE action = 'duplicate_delivery'") == 1
 
 
 def test_half_written_deliveries_are_left_alone(tmp_path, work, db_url):

@@ -42,9 +42,14 @@ def test_same_delivery_twice_is_imported_once(tmp_path, store):
     assert [(o.status, o.version) for o in second.outcomes] == [("duplicate", 1)]
     assert count(store, "SELECT count(*) FROM deliveries") == 1
     assert count(store, "SELECT count(*) FROM raw_rows") == 10
-    dup = findings_of(store, "DUPLICATE_DELIVERY")
-    assert len(dup) == 1 and dup[0]["severity"] == "info" and dup[0]["run_id"] == second.run_id
+    # a no-op for the store: no note added to the stored delivery, said in the run and the audit log
+    assert findings_of(store, "DUPLICATE_DELIVERY") == []
     assert second.result.findings_json()["findings"][0]["code"] == "DUPLICATE_DELIVERY"
+    assert count(store, "SELECT count(*) FROM audit_log WHERE action = 'duplicate_delivery'") == 1
+    notes_before = count(store, "SELECT count(*) FROM findings")
+    third = import_paths(store, [tmp_path / "in"])
+    assert [o.status for o in third.outcomes] == ["duplicate"]
+    assert count(store, "SELECT count(*) FROM findings") == notes_before
 
 
 def test_originals_are_archived_byte_for_byte_by_hash(tmp_path, store):
@@ -227,7 +232,7 @@ def test_import_and_status_commands(tmp_path, db_url):
     assert set(got) == {"K2697", "K2698"}
     assert got["K2698"]["findings"]["error"] == 1 and got["K2698"]["rows_stored"] == 3
     assert got["K2697"]["version"] == 1 and got["K2697"]["status"] == "current" and len(got["K2697"]["sha256"]) == 64
-    assert got["K2697"]["findings"]["info"] == 1  # the duplicate delivery
+    assert got["K2697"]["findings"].get("info", 0) == 0  # importing the same bytes again added no note
     assert doc["by_status"]["current"]["deliveries"] == 2
     text_status = cli("status", "--work", str(work), *db_args(db_url), cwd=tmp_path)
     assert "current" in text_status.stdout and "K2698" in text_status.stdout
@@ -308,3 +313,14 @@ def test_an_unreadable_file_given_to_import_goes_to_quarantine(tmp_path, db_url)
     status = cli("status", "--json", "--work", str(work), *db_args(db_url), cwd=tmp_path)
     by_status = json.loads(status.stdout)["by_status"]
     assert by_status["current"]["deliveries"] == 0 and by_status["rejected"]["deliveries"] == 1
+
+
+def test_the_same_refused_bytes_given_to_import_are_stored_once(tmp_path, store):
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "K2999fd.csv").write_bytes(bytes(range(256)) * 12)
+    first = import_paths(store, [given])
+    second = import_paths(store, [given])
+    assert [o.status for o in first.outcomes] == ["rejected"]
+    assert [o.status for o in second.outcomes] == ["duplicate"]
+    assert count(store, "SELECT count(*) FROM deliveries") == 1

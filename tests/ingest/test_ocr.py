@@ -15,7 +15,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -126,11 +125,18 @@ def test_bad_files_are_refused_before_decoding(tmp_path):
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n")
     huge = tmp_path / "huge.png"
     huge.write_bytes(_png_header(40_000, 40_000))
-    t0 = time.perf_counter()
-    assert load_pages(pdf)[0].findings[0]["code"] == "OCR_NOT_AN_IMAGE"
-    page = load_pages(huge)[0]
+    from PIL import ImageFile
+
+    decoded = []
+    real_load = ImageFile.ImageFile.load
+    ImageFile.ImageFile.load = lambda self: (decoded.append(self.size), real_load(self))[1]
+    try:
+        assert load_pages(pdf)[0].findings[0]["code"] == "OCR_NOT_AN_IMAGE"
+        page = load_pages(huge)[0]
+    finally:
+        ImageFile.ImageFile.load = real_load
     assert page.image is None and page.findings[0]["code"] == "OCR_IMAGE_TOO_LARGE"
-    assert time.perf_counter() - t0 < 2
+    assert decoded == []  # refused from the headers: not a pixel was decoded (timings: benchmarks/)
 
 
 # --------------------------------------------------------------------------- real Tesseract
@@ -211,7 +217,6 @@ def test_bad_pages_get_findings_and_the_others_are_read(tmp_path):
     empty = tmp_path / "empty.tif"
     empty.write_bytes(b"")
     paths = [good[0], pdf, garbage, huge, white, truncated, empty, good[1]]
-    t0 = time.perf_counter()
     result = pipeline.ocr_pages(paths)
     pages = result["pages"]
     assert [p["file"] for p in pages] == [p.name for p in paths]
@@ -229,7 +234,6 @@ def test_bad_pages_get_findings_and_the_others_are_read(tmp_path):
     assert pages[0]["page_number"]["value"] == "37"
     assert pages[7]["page_number"]["value"] == "38"
     assert not any(f["code"] == "OCR_PAGE_SEQUENCE" for f in pages[7]["findings"])
-    assert time.perf_counter() - t0 < 20
 
 
 @needs_tesseract

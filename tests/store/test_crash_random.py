@@ -122,6 +122,8 @@ def all_there(work: Path, db_url: str | None, drops: Drops) -> None:
 def test_random_kills_and_recoveries(tmp_path, db_url):
     kind = "sqlite" if db_url is None else "postgresql"
     seed = int(os.environ.get("MGR_TEST_KILL_SEED") or time.time_ns() % 1_000_000)
+    # shown with any failure (pytest prints a failed test's output): replay with the same seed
+    print(f"random kills ({kind}): seed {seed}; replay with MGR_TEST_KILL_SEED={seed}", flush=True)
     inbox, work = tmp_path / "inbox", tmp_path / "work"
     inbox.mkdir()
     drops = Drops(inbox, seed)
@@ -164,7 +166,9 @@ def test_random_kills_and_recoveries(tmp_path, db_url):
         run_pass(PassSettings(inbox=inbox, work=work, db=db_url, settle_s=0, report=False))
         all_there(work, db_url, drops)
 
-    assert killed == kills, landed
+    assert killed == kills, (landed, f"seed {seed}")
+    # the point of the test: some kills fell in the middle of an import, between its commits
+    assert landed["between commits"] > 0, (landed, f"seed {seed}")
     line = (f"random kills ({kind}): {killed} passes killed with SIGKILL (of {i} started, delays 0-{span:.1f} s) "
             "and recovered "
             f"(seed {seed}; {', '.join(f'{n} {where}' for where, n in landed.items())}); "

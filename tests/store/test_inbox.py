@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 
 import pytest
 from conftest import write_delivery
@@ -67,15 +65,25 @@ def test_half_written_deliveries_are_left_alone(tmp_path, work, db_url):
     target = inbox / data.name
     target.write_bytes(body[: len(body) // 2])
 
-    def finish_writing():
-        time.sleep(0.15)
-        with target.open("ab") as fh:
-            fh.write(body[len(body) // 2:])
+    # The writer finishes while the pass waits for the files to settle: driven from the pass's
+    # own wait (no thread racing a sleep), so the file changes inside the settle window every time.
+    import ingest.inbox as inbox_module
 
-    writer = threading.Thread(target=finish_writing)
-    writer.start()
-    second = run_pass(settings(inbox, work, db_url, settle_s=0.6))
-    writer.join()
+    real_sleep = inbox_module.time.sleep
+    writes = []
+
+    def settle_then_write(seconds):
+        if not writes:
+            with target.open("ab") as fh:
+                fh.write(body[len(body) // 2:])
+            writes.append(seconds)
+
+    inbox_module.time.sleep = settle_then_write
+    try:
+        second = run_pass(settings(inbox, work, db_url, settle_s=0.6))
+    finally:
+        inbox_module.time.sleep = real_sleep
+    assert writes == [0.6]
     assert (second.imported, second.quarantined) == (0, 0) and second.waiting >= 1
     assert csv_files(inbox) == ["K2697dok.csv", "K2697fd.csv"]
     # Complete now.

@@ -139,7 +139,7 @@ def quarantine_rejected(store, run) -> list[tuple[str, Path]]:
 
     from ingest.inbox import _quarantine_folder, _write_reason
     from ingest.logsafe import os_reason
-    from ingest.store.importer import REJECTED
+    from ingest.store.importer import REJECTED, display_name
 
     out = []
     for o in run.outcomes:
@@ -149,9 +149,10 @@ def quarantine_rejected(store, run) -> list[tuple[str, Path]]:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             for path in o.paths:
+                shown = display_name(path)  # a name that is not UTF-8 is shown with replacement marks
                 if path.is_file() and not path.is_symlink():
                     shutil.copy2(path, folder / path.name)
-                _write_reason(folder, path.name, o.message or "the delivery could not be used (see the run's report)")
+                _write_reason(folder, shown, o.message or "the delivery could not be used (see the run's report)")
         except OSError as exc:
             log.warning("delivery %s: its files could not be copied to quarantine: %s", o.entry_number, os_reason(exc))
             continue

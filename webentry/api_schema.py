@@ -206,7 +206,8 @@ def openapi() -> dict:
             "parameters": [book] + [{"name": name, "in": "query", "required": False,
                                      "schema": {"type": "string", "maxLength": 100}}
                                     for name in ("KALENDERAAR", "KOEN", "SKEMA_NR")],
-            "responses": _responses(_obj({"last": {"type": ["string", "null"]}, "proposal": {"type": "string"}},
+            "responses": _responses(_obj({"last": {"type": ["string", "null"]},
+                                          "proposal": {"type": ["string", "null"]}},
                                          ("proposal",)))}},
         "/api/suggest": {"get": {
             "summary": "Autocomplete: spellings already keyed and the standard form", "operationId": "suggest",

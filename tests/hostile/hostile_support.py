@@ -81,12 +81,20 @@ def store_state(work: Path, db_url: str | None = None) -> dict:
         files = conn.exec_driver_sql("SELECT f.delivery_id, f.name FROM delivery_files f").all()
         runs = [r[0] for r in conn.exec_driver_sql("SELECT status FROM runs ORDER BY id")]
         found = conn.exec_driver_sql("SELECT entry_number, code, file FROM findings").all()
+        dup_details = [r[0] for r in conn.exec_driver_sql(
+            "SELECT detail FROM audit_log WHERE action = 'duplicate_delivery'")]
     names: dict[int, list[str]] = {}
     for delivery_id, name in files:
         names.setdefault(delivery_id, []).append(name)
+    import json
+
+    duplicates = set()
+    for detail in dup_details:  # the same bytes again: said in the audit log, no note on the delivery
+        detail = json.loads(detail) if isinstance(detail, str) else (detail or {})
+        duplicates.update(detail.get("files") or [])
     return {"deliveries": [dict(id=r[0], entry=r[1], version=r[2], status=r[3], rows=r[4], counted=r[5],
                                 done=bool(r[6]), files=sorted(names.get(r[0], []))) for r in rows],
-            "runs": runs, "findings": [tuple(f) for f in found]}
+            "runs": runs, "findings": [tuple(f) for f in found], "duplicates": duplicates}
 
 
 def check_store(state: dict, good_rows: int = hostile.GOOD_ROWS) -> None:

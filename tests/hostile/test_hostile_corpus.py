@@ -108,7 +108,7 @@ def test_import(case, tmp_path, good, db_url):
     recorded = {name for d in state["deliveries"] for name in d["files"]} | {f[2] for f in state["findings"]}
     assert csv_names(folder) <= recorded
     if case.finding:
-        assert {f[2] for f in state["findings"]} & csv_names(folder)
+        assert ({f[2] for f in state["findings"]} | state["duplicates"]) & csv_names(folder)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

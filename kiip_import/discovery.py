@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -41,12 +42,27 @@ class LooseFile:
     path: Path
 
 
+RENAMES_ENV = "MGR_KNOWN_RENAMES"
+
+
+def read_known_renames(lines) -> dict[str, tuple[str, str]]:
+    """``file_entry_number;entry_number;reason`` rows (``#`` lines are comments)."""
+    rows = csv.DictReader((line for line in lines if not line.startswith("#")), delimiter=";")
+    return {r["file_entry_number"].strip().upper(): (r["entry_number"].strip(), (r.get("reason") or "").strip())
+            for r in rows if (r.get("file_entry_number") or "").strip() and (r.get("entry_number") or "").strip()}
+
+
 @cache
 def known_renames() -> dict[str, tuple[str, str]]:
+    """The project's list, and an archive's own (the file ``$MGR_KNOWN_RENAMES`` names), which
+    wins where both name the same file entry number."""
     with resources.files("kiip_import").joinpath("data/known_renames.csv").open(encoding="utf-8") as fh:
-        rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter=";")
-        return {r["file_entry_number"].strip().upper(): (r["entry_number"].strip(), r["reason"].strip())
-                for r in rows}
+        out = read_known_renames(fh)
+    own = os.environ.get(RENAMES_ENV)
+    if own:
+        with open(own, encoding="utf-8") as fh:
+            out.update(read_known_renames(fh))
+    return out
 
 
 def iter_csv_files(paths: list[Path]) -> tuple[list[Path], list[str]]:

@@ -423,8 +423,13 @@ def page_suggestions(scan: Scan, source_code: str) -> dict:
         "page_number": item(ocr.get("page_number")),
         "rows": rows,
         # The pipeline names the file it read; here that is a hash, so say "this scan".
-        "findings": [{"code": f.get("code"), "message": _this_scan(str(f.get("message") or ""), scan)}
-                     for f in ocr.get("findings") or []],
+        # OCR notes for the transcriber: only what is likely right about the scan itself (a
+        # page out of sequence, a turned or low-resolution scan), never the OCR's doubts about
+        # single readings ("reads 589, expected 55"), which are mostly its own misreadings
+        "findings": [{"code": f.get("code"), "severity": f.get("severity"),
+                      "message": _this_scan(str(f.get("message") or ""), scan)}
+                     for f in ocr.get("findings") or [] if f.get("severity") in ("warning", "error")
+                     and f.get("code") not in ("OCR_ENTRY_SEQUENCE", "OCR_DATE_SEQUENCE")],
         "threshold": ocr.get("prefill_threshold") or _default_thresholds(),
         "roles": roles,
     }

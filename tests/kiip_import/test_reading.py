@@ -161,13 +161,19 @@ def test_census_download_is_read_as_an_ft_delivery(tmp_path):
 
 
 def test_known_rename_is_applied_and_reported(tmp_path, clean_rows, monkeypatch):
+    """The renames file is read as an archive writes it (MGR_KNOWN_RENAMES names it)."""
     from kiip_import import discovery
 
     rows = [dict(r, INDTASTNINGSNUMMER="K2706") for r in clean_rows]
     write_delivery(tmp_path, rows, entry="K2705", meta={"INDTASTNINGSNUMMER": "K2706"})
-    monkeypatch.setattr(discovery, "known_renames",
-                        lambda: {"K2705": ("K2706", "delivered under the neighbouring parish's number")})
-    result = run_pipeline([tmp_path])
+    monkeypatch.setenv(discovery.RENAMES_ENV, str(Path(__file__).resolve().parent / "data" / "known_renames.csv"))
+    discovery.known_renames.cache_clear()
+    try:
+        assert discovery.known_renames()["K2705"][0] == "K2706"
+        result = run_pipeline([tmp_path])
+    finally:
+        monkeypatch.delenv(discovery.RENAMES_ENV)
+        discovery.known_renames.cache_clear()
     assert [d.entry_number for d in result.deliveries] == ["K2706"]
     renamed = codes_at(result, "KNOWN_RENAME")
     assert len(renamed) == 1 and renamed[0]["severity"] == "info"

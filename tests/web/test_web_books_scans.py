@@ -139,7 +139,12 @@ def test_ocr_suggestions_are_cached_per_scan_and_prefill_the_entry_screen(tmp_pa
         assert page_number["value"] == "37"
         assert page_number["confidence"] >= data["ocr"]["threshold"]["page_number"]
         assert len(page_number["box"]) == 4
-        assert data["ocr"]["threshold"]["date"] is None  # dates are only offered, never prefilled
+        from ingest.ocr.pipeline import PREFILL_THRESHOLD, _htr_readers
+
+        # Tesseract's dates are only offered; a calibrated birth-date recogniser may prefill
+        date_reader = _htr_readers().get("birth_date")
+        expected = PREFILL_THRESHOLD["entry_number"] if date_reader and date_reader.threshold <= 1 else None
+        assert data["ocr"]["threshold"]["date"] == expected
         assert data["ocr_roles"]["KILDE_SIDE"] == "page_number"
         ocr2 = Api(c).get(f"/api/books/{book}/pages/2/ocr").json
         assert ocr2["ocr"]["page_number"]["value"] == "38" and ocr2["row_on_page"] == 0

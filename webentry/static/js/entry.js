@@ -211,7 +211,8 @@
     renderAll();
     const notes = $("ocr-notes");
     notes.textContent = "";
-    (ocr.findings || []).slice(0, 4).forEach(function (f) { notes.appendChild(el("div", "ocr-finding", f.message)); });
+    // OCR notes about the scan, kept apart from the record's findings
+    (ocr.findings || []).slice(0, 4).forEach(function (f) { notes.appendChild(el("div", "ocr-finding", "OCR note: " + f.message)); });
   }
 
   // ------------------------------------------------------------------ issues

@@ -690,7 +690,7 @@
     if (!state.dirty || state.saving) return Promise.resolve();
     return api("PUT", data.urls.draft, draftPayload(), keepalive ? {keepalive: true} : undefined).then(function (r) {
       if (r.status === 200) {
-        status("Draft saved " + new Date().toLocaleTimeString(), "muted");
+        status("Draft saved " + new Date().toLocaleTimeString("da-DK", {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false}), "muted");
         document.body.dataset.draftSaved = r.body.saved_at || "yes";
       }
     }).catch(function () { status("Draft not saved: no connection", "warn"); });

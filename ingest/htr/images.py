@@ -26,13 +26,39 @@ class CellImageError(ValueError):
     """The file cannot be read as a cell image; the message is safe to show."""
 
 
+def _trim_dark_edges(ink: np.ndarray, level: float = 0.5) -> np.ndarray:
+    """Cut away the black bands a scan leaves at a cell's edges (the book's gutter, the
+    scanner's bed): whole columns or rows along an edge that are mostly dark."""
+    cols = ink.mean(axis=0) > level
+    rows = ink.mean(axis=1) > level
+    left = int(np.argmin(cols)) if cols.any() else 0
+    right = len(cols) - int(np.argmin(cols[::-1])) if cols.any() else len(cols)
+    top = int(np.argmin(rows)) if rows.any() else 0
+    bottom = len(rows) - int(np.argmin(rows[::-1])) if rows.any() else len(rows)
+    if right - left < 8 or bottom - top < 8:  # all dark: keep it as it is
+        return ink
+    # a margin of a few pixels more, where the band's edge is ragged
+    pad = 2
+    return ink[min(top + (pad if top else 0), bottom - 1):bottom - (pad if bottom < len(rows) else 0),
+               min(left + (pad if left else 0), right - 1):right - (pad if right < len(cols) else 0)]
+
+
 def prepare(img: Image.Image, field: str) -> np.ndarray:
-    """A PIL image -> float32 array (H, W), 0 = paper, 1 = ink."""
+    """A PIL image -> float32 array (H, W), 0 = paper, 1 = ink.
+
+    Black bands at the edges are cut away, the paper is brought to 0 and the darkest
+    strokes to 1 (1920s ink is often faint), then the cell is scaled to the network's size."""
     h, w = SIZES[field]
-    g = ImageOps.grayscale(img)
-    g = ImageOps.autocontrast(g, cutoff=1)
-    g = g.resize((w, h), Image.Resampling.BILINEAR)
-    return 1.0 - np.asarray(g, dtype=np.float32) / 255.0
+    g = np.asarray(ImageOps.grayscale(img), dtype=np.float32) / 255.0
+    ink = _trim_dark_edges(1.0 - g)
+    paper = float(np.median(ink))
+    top = float(np.percentile(ink, 99.5))
+    if top - paper > 0.05:
+        ink = np.clip((ink - paper) / (top - paper), 0.0, 1.0)
+    else:
+        ink = np.clip(ink - paper, 0.0, 1.0)
+    out = Image.fromarray(ink.astype(np.float32), mode="F").resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(out, dtype=np.float32).clip(0.0, 1.0)
 
 
 def open_cell(path: Path) -> Image.Image:

@@ -121,8 +121,8 @@ def _augment(torch, x):
     theta = torch.stack([torch.stack([cos, -sin + shear, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
     grid = torch.nn.functional.affine_grid(theta, x.shape, align_corners=False)
     x = torch.nn.functional.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
-    gain = 0.7 + 0.6 * torch.rand(n, 1, 1, 1)
-    x = (x * gain + 0.05 * torch.randn_like(x)).clamp(0, 1)
+    gain = 0.8 + 0.4 * torch.rand(n, 1, 1, 1)
+    x = (x * gain + 0.02 * torch.randn_like(x)).clamp(0, 1)
     return x
 
 

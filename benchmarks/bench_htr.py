@@ -41,11 +41,12 @@ TEST_DIRS = {"entry_number": "row_id", "birth_date": "birthdate"}
 
 
 def measure(reader, samples, field: str) -> dict:
+    """Figures at the calibrated threshold (whether or not the product prefills this field)."""
     samples = [s for s in samples if truth(field, s.label) is not None]
     arrays = cell_images.load_arrays(samples, field).astype(np.float32) / 255.0
     read = read_runs(reader, samples, arrays, field)
     right = np.array([c.value == truth(field, s.label) for s, c in read])
-    pre = np.array([c.value is not None and c.confidence >= reader.threshold for _s, c in read])
+    pre = np.array([c.value is not None and c.confidence >= reader.calibrated_threshold for _s, c in read])
     out = {"cells": len(read), "top1_exact": float(right.mean()) if len(read) else float("nan"),
            "prefill_coverage": float(pre.mean()) if len(read) else 0.0,
            "prefill_precision": float(right[pre].mean()) if pre.any() else float("nan"),
@@ -97,7 +98,8 @@ def main(argv=None) -> int:
     for field, folder in TEST_DIRS.items():
         reader = CellReader(field, a.models)
         info = json.loads((a.models / f"{field}.train.json").read_text(encoding="utf-8"))
-        figures[field] = {"threshold": reader.threshold, "model_bytes": reader.path.stat().st_size}
+        figures[field] = {"threshold": reader.calibrated_threshold, "prefills": reader.prefills,
+                          "model_bytes": reader.path.stat().st_size}
         test_all = []
         for level in ("easy", "average", "difficult"):
             samples = cell_images.read_folder(CROPS / folder / "test" / level)
@@ -118,7 +120,8 @@ def main(argv=None) -> int:
               f"{m['prefill_coverage']:>9.1%} {m['prefill_precision']:>9.1%}")
     for field in TEST_DIRS:
         lat = figures[field]["latency"]
-        print(f"{field}: threshold {figures[field]['threshold']:.3f}, latency p50 {lat['p50_ms']:.1f} ms, "
+        state = "prefilled at" if figures[field]["prefills"] else "prefill switched off; offered only; calibrated"
+        print(f"{field}: {state} threshold {figures[field]['threshold']:.3f}, latency p50 {lat['p50_ms']:.1f} ms, "
               f"p95 {lat['p95_ms']:.1f} ms per cell (one thread), model {figures[field]['model_bytes'] / 1e6:.1f} MB")
     print(f"models together: {total / 1e6:.1f} MB; runtime: onnxruntime (torch imported: {'torch' in sys.modules})")
     if a.json:

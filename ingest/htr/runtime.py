@@ -136,7 +136,11 @@ class CellReader:
         self.path = path
         calib = Path(models) / f"{field_name}.calibration.json"
         self.calibration = json.loads(calib.read_text(encoding="utf-8")) if calib.is_file() else {}
-        self.threshold = float(self.calibration.get("threshold", 1.01))  # no calibration: never prefill
+        # the threshold set on held-out books; none, or prefill switched off for this field
+        # (its precision on other unseen books fell short of the target): never prefill
+        self.calibrated_threshold = float(self.calibration.get("threshold", 1.01))
+        self.prefills = bool(self.calibration.get("prefill", True)) and self.calibrated_threshold <= 1
+        self.threshold = self.calibrated_threshold if self.prefills else 1.01
         self.temperature = float(self.calibration.get("temperature", 1.0))
 
     @classmethod

@@ -140,8 +140,12 @@ def detail(finding_id: int):
     in_force = _corrections_in_force(row.delivery_id, row.loebe_nr)
     decisions = list(s.scalars(select(Decision).where(Decision.finding_id == finding_id).order_by(Decision.id)))
     scan = _scan_for(row.entry_number, row.loebe_nr, row.page)
+    from webentry.layout import form_fields
+
+    # the entry screen's labels first, the KIIP column names beside them
+    labels = {fld.name: fld.label for fld in form_fields(row.source)} if row.source in ("KBF", "KBD", "FT") else {}
     return render_template("qa_finding.html", f=row, record=record, in_force=in_force, decisions=decisions,
-                           scan=scan, code=CATALOGUE.get(row.code), filters=_filters(),
+                           scan=scan, code=CATALOGUE.get(row.code), filters=_filters(), labels=labels,
                            fq={k: v for k, v in _filters().items() if v})
 
 

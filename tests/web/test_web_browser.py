@@ -175,7 +175,9 @@ def test_reviewer_resolves_a_finding_and_exports(server, browser, tmp_path):
     page.screenshot(path=str(SHOTS / "05-qa-queue.png"))
     page.click("a.open-finding >> nth=0")
     page.wait_for_selector("#correct-form")
-    assert page.locator("input[name=field]").input_value() == "FOEDSELSDATO"
+    # the field is chosen from the record's fields, the finding's own chosen already
+    assert page.locator("select[name=field]").input_value() == "FOEDSELSDATO"
+    assert "Fødselsdato" in page.inner_text(".record-fields")
     page.fill("#new_value", "19210213")
     page.screenshot(path=str(SHOTS / "06-qa-finding.png"))
     page.click("#correct-form button[type=submit]")

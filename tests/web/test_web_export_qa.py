@@ -99,6 +99,9 @@ def test_qa_queue_filters_and_resolutions(web, tmp_path):
         gap_id = conn.execute(select(findings.c.id).where(findings.c.code == "KILDE_LOEBE_NR_GAP")).scalar()
     page = c.get(f"/qa/{date_id}").get_data(as_text=True)
     assert "19210231" in page and "Record correction" in page
+    # the correction's field is chosen from the record's fields, shown with the entry screen's labels
+    assert '<select name="field" required>' in page
+    assert '<option value="FOEDSELSDATO" selected>Fødselsdato (FOEDSELSDATO)</option>' in page
     token = csrf_of(c, f"/qa/{date_id}")
     r = c.post(f"/qa/{date_id}/resolve", data={"csrf_token": token, "decision": "corrected", "field": "FOEDSELSDATO",
                                                "new_value": "19210213", "note": "scan shows 13 Feb"})

@@ -197,8 +197,9 @@ def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int,
         np.random.set_state(ck["np_rng"])
         log.info("resumed at step %d after %.0f s", step, elapsed)
     elif base_model is not None:
-        model.load_state_dict(torch.load(base_model, weights_only=False)["model"])
-        log.info("fine-tuning from %s", base_model.name)
+        base = torch.load(base_model, weights_only=False)
+        model.load_state_dict(base["model"])
+        log.info("fine-tuning from a checkpoint of %d steps", int(base.get("step", 0)))
 
     budget = minutes * 60.0
     bar = None

@@ -199,6 +199,10 @@ def test_a_short_training_run_writes_a_model_that_loads(tmp_path):
     more = train("entry_number", [data], tmp_path / "model", minutes=5, seed=3, batch=16, max_steps=25,
                  progress=False, threads=1, resume=True)
     assert more["steps"] == 25
+    # fine-tuning starts from a checkpoint's weights in a folder of its own
+    tuned = train("entry_number", [data], tmp_path / "tuned", minutes=5, seed=3, batch=16, max_steps=3,
+                  progress=False, threads=1, base_model=tmp_path / "model" / "entry_number.ckpt")
+    assert tuned["steps"] == 3 and (tmp_path / "tuned" / "entry_number.onnx").is_file()
 
 
 def test_shipped_models_come_with_their_card():

@@ -129,6 +129,18 @@ def _summary_line(result) -> str:
             f"{c.get('error', 0)} errors, {c.get('warning', 0)} warnings, {c.get('info', 0)} notes")
 
 
+def exit_code(result) -> int:
+    """1 when the run found errors, or when it read nothing and a file was not recognised
+    (a census in an unknown layout must never pass as an empty delivery); else 0."""
+    if result.counts.get("error", 0):
+        return EXIT_FINDINGS
+    read_nothing = not any(d.rows for d in result.deliveries)
+    codes = set(result.findings["code"]) if len(result.findings) else set()
+    if read_nothing and "FILE_UNRECOGNISED" in codes:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
 def cmd_validate(args) -> int:
     result = _run(args.paths, args.page_capacity, args.progress, keep_clean=False)
     _write_json(result, args.json_out)
@@ -139,7 +151,7 @@ def cmd_validate(args) -> int:
     for problem in result.problems:
         print(f"mgr-ingest: {problem}", file=sys.stderr)
     print(_summary_line(result), file=sys.stderr)
-    return EXIT_FINDINGS if result.counts.get("error", 0) else EXIT_OK
+    return exit_code(result)
 
 
 def cmd_clean(args) -> int:
@@ -156,7 +168,7 @@ def cmd_clean(args) -> int:
     print(_summary_line(result), file=sys.stderr)
     for path in written:
         print(path)
-    return EXIT_FINDINGS if result.counts.get("error", 0) else EXIT_OK
+    return exit_code(result)
 
 
 def cmd_demo(args) -> int:

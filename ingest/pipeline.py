@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kiip_import.delivery import Delivery, find_deliveries, load_candidate
-from kiip_import.delivery import _loose_file_delivery as load_loose_file
+from kiip_import.delivery import load_loose_file
 from validators.engine import CORRECTION_COLUMNS, Result, validate_frame
 from validators.findings import FINDING_COLUMNS, to_records
 from validators.match_keys import add_match_keys
@@ -137,6 +137,12 @@ def _table_for_engine(d: Delivery) -> pa.Table:
         year = pa.scalar(int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None,
                          type=pa.int64())
         table = table.append_column(f"_{key}", pa.repeat(year, table.num_rows))
+    if d.source == "FT":
+        # Which census layout the rows were read in (KIIP's own export unless a layout said).
+        layout = d.meta.get("LAYOUT") or "kiip_ft"
+        table = table.append_column("_LAYOUT", pa.repeat(pa.scalar(layout, pa.string()), table.num_rows))
+        table = table.append_column("_STANDARDISERET", pa.repeat(
+            pa.scalar(d.meta.get("STANDARDISERET") == "1", pa.bool_()), table.num_rows))
     return table
 
 
@@ -158,7 +164,7 @@ def clean_columns(source_code: str, frame: pd.DataFrame, extra_columns: list[str
     for name in source.derived_columns:  # what the source's rules add (households, ages …)
         if name in frame:
             values = frame[name]
-            out[name] = values if str(values.dtype) in ("Int64", "boolean", "bool") else values.astype("string")
+            out[name] = values if str(values.dtype) in ("Int64", "Float64", "boolean", "bool") else values.astype("string")
     for name in source.columns:
         raw_name = f"{name}_RAA" if name in ("INDTASTNINGSNUMMER", "LOEBE_NR") else name
         out[raw_name] = frame[name].astype("string")
@@ -252,25 +258,29 @@ def run_pipeline(paths: Iterable[Path], *, progress: bool | None = None, keep_cl
         pa.default_memory_pool().release_unused()
 
     with _progress(len(candidates) + len(loose), progress) as bar:
-        loaded = ((load_candidate, c) for c in candidates)
-        loaded_loose = ((load_loose_file, item) for item in loose)
-        for loader, item in (*loaded, *loaded_loose):
-            d = loader(item)
-            summary = DeliverySummary(d.entry_number, d.source, [f.as_dict() for f in d.files], d.rows,
-                                      d.physical_rows, d.meta)
-            for f in d.findings:
-                summary.counts[f["severity"]] += 1
-            delivery_findings.extend(d.findings)
-            result.deliveries.append(summary)
-            log.info("delivery %s (%s): %d rows read, %d delivery-level findings", d.entry_number, d.source,
-                     d.rows, len(d.findings))
-            if on_delivery is not None:
-                on_delivery(d)
-            if d.table is not None and d.source in SOURCES and SOURCES[d.source].supported:
-                batch.setdefault(d.source, []).append((d, summary))
-                batch_rows[d.source] += d.rows
-                if batch_rows[d.source] >= BATCH_ROWS:
-                    flush(d.source)
+        def loaded():
+            for cand in candidates:
+                yield [load_candidate(cand)]
+            for item in loose:
+                yield load_loose_file(item)
+
+        for deliveries in loaded():
+            for d in deliveries:
+                summary = DeliverySummary(d.entry_number, d.source, [f.as_dict() for f in d.files], d.rows,
+                                          d.physical_rows, d.meta)
+                for f in d.findings:
+                    summary.counts[f["severity"]] += 1
+                delivery_findings.extend(d.findings)
+                result.deliveries.append(summary)
+                log.info("delivery %s (%s): %d rows read, %d delivery-level findings", d.entry_number, d.source,
+                         d.rows, len(d.findings))
+                if on_delivery is not None:
+                    on_delivery(d)
+                if d.table is not None and d.source in SOURCES and SOURCES[d.source].supported:
+                    batch.setdefault(d.source, []).append((d, summary))
+                    batch_rows[d.source] += d.rows
+                    if batch_rows[d.source] >= BATCH_ROWS:
+                        flush(d.source)
             bar.update(1)
         for source_code in list(batch):
             flush(source_code)

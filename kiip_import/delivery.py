@@ -9,6 +9,7 @@ one broken delivery never stops the others.
 
 from __future__ import annotations
 
+import csv
 import logging
 import re
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kiip_import import discovery
+from kiip_import import discovery, layouts
+from kiip_import.encoding import decode
 from kiip_import.headers import match_header, normalise_header
 from kiip_import.reader import TEXT, RawFile, display_name, open_regular, read_data_file, read_small_csv
 from validators.fields import normalise_entry_number
@@ -167,8 +169,12 @@ def _check_counts_and_numbers(d: Delivery, cand: discovery.Candidate, data: RawF
                       file=d.data_file, field="INDTASTNINGSNUMMER")
 
 
-def _build_frame(d: Delivery, data: RawFile, source: Source) -> None:
+def _build_frame(d: Delivery, data: RawFile, source: Source, mapping: dict[int, str] | None = None) -> None:
+    """The delivery's table in the source's columns. ``mapping`` (position -> field, from a
+    census layout) replaces the matching of the header against the source's names."""
     matched = match_header(data.header, list(source.columns), source.code, source.required)
+    if mapping is not None:
+        matched = _layout_header_match(data.header, mapping, source)
     for name in matched.missing:
         d.add("HEADER_MISSING_COLUMN", f"the header has no column {name}", file=data.name, line=1, field=name)
     for _, cell in matched.unknown:
@@ -199,6 +205,27 @@ def _build_frame(d: Delivery, data: RawFile, source: Source) -> None:
     columns["_line"] = pa.array(data.lines, type=pa.int64())
     columns["_pos"] = pa.array(data.positions, type=pa.int64())
     d.table = pa.table(columns)
+
+
+def _layout_header_match(header: list[str], mapping: dict[int, str], source: Source):
+    from kiip_import.headers import KEEP, HeaderMatch
+
+    result = HeaderMatch()
+    seen: set[str] = set()
+    for pos, cell in enumerate(header):
+        name = mapping.get(pos)
+        if name is None:
+            if cell.strip():
+                result.unknown.append((pos, cell))
+        elif name == KEEP or name.startswith("@"):
+            result.kept.append((pos, cell))
+        elif name in seen:
+            result.duplicates.append((pos, cell))
+        else:
+            seen.add(name)
+            result.mapping[pos] = name
+    result.missing = [name for name in source.required if name not in seen and name != "INDTASTNINGSNUMMER"]
+    return result
 
 
 def load_candidate(cand: discovery.Candidate) -> Delivery:
@@ -260,87 +287,201 @@ def load_candidate(cand: discovery.Candidate) -> Delivery:
     return d
 
 
-def _first_line(path: Path) -> list[str]:
-    """The header cells of a file, read from its first bytes only."""
+def _head(path: Path) -> tuple[list[str], str | None]:
+    """The first lines of a file as text (read from its first bytes only, decoded as the
+    reader would) and its encoding."""
     try:
         with open(open_regular(path), "rb") as fh:
             head = fh.read(65536)
     except OSError:
-        return []
-    line = head.split(b"\n", 1)[0].rstrip(b"\r")
-    for codec in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return line.decode(codec).split(";")
-        except UnicodeDecodeError:
-            continue
-    return []  # pragma: no cover - latin-1 decodes any bytes
+        return [], None
+    if len(head) == 65536 and b"\n" in head:
+        head = head[:head.rindex(b"\n")]  # never cut a character in two
+    decoded = decode(head)
+    if decoded.text is None:
+        return [], None
+    return decoded.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:30], decoded.encoding
 
 
 def is_census_download(header: list[str]) -> bool:
-    """A census download of the Danish Demographic Database: its KIP number beside a
-    census year or a one-field name."""
-    names = {normalise_header(c) for c in header}
-    return "kipnr" in names and ("ftaar" in names or "kildenavn" in names)
+    """A census file in one of the known layouts (``kiip_import.layouts``)."""
+    m = layouts.best_layout(header)
+    return m is not None and m.recognised
 
 
-def _most_common(table: pa.Table, column: str) -> str | None:
+def _most_common(table: pa.Table, column: str, mask=None) -> str | None:
     if column not in table.column_names or table.num_rows == 0:
         return None
-    counts = pc.value_counts(pc.utf8_trim_whitespace(table.column(column))).to_pylist()
+    values = table.column(column)
+    if mask is not None:
+        values = pc.filter(values, mask)
+    counts = pc.value_counts(pc.utf8_trim_whitespace(values)).to_pylist()
     counts = [c for c in counts if c["values"]]
     return max(counts, key=lambda c: c["counts"])["values"] if counts else None
 
 
-def _census_download_delivery(path: Path) -> Delivery:
-    """A DDD census download: one file, no dok file and no trailer, read as an FT delivery
-    through the FT column aliases.  Its entry number is the KIP number in its rows."""
+_NAME_YEAR = (re.compile(r"(?:FT|census|folket(?:ae|æ)lling)[-_ ]?((?:17|18|19)\d\d)(?!\d)", re.I),
+              re.compile(r"(?<![A-Za-z\d])((?:17|18|19)\d\d)(?!\d)"))
+_KIP_LIKE = re.compile(r"[A-Za-z]\d{4}[a-z]?")
+
+
+def census_year_of_name(stem: str) -> int | None:
+    """The census year a file name states (``FT1845``, ``..._census_1850``), if any; a KIP
+    number (``C1845``) is not a year."""
+    for pattern in _NAME_YEAR:
+        m = pattern.search(stem)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _entry_key(value: str | None) -> str | None:
+    """A census entry number as the store keys it: ``c2688`` and ``C2688`` are one KIP number."""
+    s = (value or "").strip()
+    if not s:
+        return None
+    if _KIP_LIKE.fullmatch(s):
+        return s[0].upper() + s[1:]
+    return normalise_entry_number(s) or s
+
+
+def _census_deliveries(path: Path, match: layouts.LayoutMatch, delimiter: str) -> list[Delivery]:
+    """A census file in a known layout: no dok file and no trailer, read as FT deliveries
+    through the layout's words.  Its entry numbers come from its rows (one delivery per
+    entry number), else from its file name, else from its book column."""
     from validators.fields import check_census_year
 
     source = SOURCES["FT"]
-    data_raw = read_data_file(path)
-    d = Delivery(entry_number=display_name(Path(path.stem)), source=source.code)
-    d.data_file = data_raw.name
-    d.files.append(_file_info(data_raw, source.data_suffix))
-    _problems_to_findings(d, data_raw)
+    layout = match.layout
+    data_raw = read_data_file(path, delimiter=delimiter)
+    first = Delivery(entry_number=display_name(Path(path.stem)), source=source.code)
+    first.data_file = data_raw.name
+    first.files.append(_file_info(data_raw, source.data_suffix))
+    _problems_to_findings(first, data_raw)
     if not data_raw.readable:
-        return d
-    d.physical_rows = data_raw.physical_rows
-    d.add("CENSUS_DOWNLOAD", f"{data_raw.name} is a census download (DDD layout); read as an FT delivery "
-                             "without metadata file or trailer", file=data_raw.name)
-    _build_frame(d, data_raw, source)
-    kip = _most_common(d.table, "INDTASTNINGSNUMMER")
-    if kip:
-        # Downloads may carry any file name; only one shaped like a KIP number must agree.
-        named_like_kip = re.fullmatch(r"[A-Za-z]\d{4}[a-z]?", path.stem) is not None
-        if named_like_kip and normalise_header(kip) != normalise_header(path.stem):
-            d.add("ENTRY_NUMBER_MISMATCH", f"the file is named {path.stem}, its rows say {kip}",
+        return [first]
+    first.add("CENSUS_DOWNLOAD", f"{data_raw.name} is a census file in the layout '{layout.name}' "
+                                 f"({layout.title}, '{delimiter}'-separated); read as FT without metadata file "
+                                 "or trailer" + ("; its rows were already standardised" if layout.standardised else ""),
+              file=data_raw.name)
+    if match.lost_letters:
+        first.add("LETTERS_LOST", f"the Danish letters of this file were replaced by '?' (header: "
+                                  f"{', '.join(match.lost_letters[:4])}); names and places with æ, ø or å cannot be "
+                                  "trusted", file=data_raw.name, line=1)
+    _build_frame(first, data_raw, source, mapping=match.mapping)
+    table = first.table
+    n = table.num_rows
+    for name, codes in layout.values.items():
+        if name in table.column_names and n:
+            # The layout's own codes (Link-Lives' m/f) read as the FT codes they stand for.
+            column = table.column(name)
+            mapped = [codes.get(v, v) if v is not None else None for v in column.to_pylist()]
+            table = table.set_column(table.column_names.index(name), name, pa.array(mapped, type=TEXT))
+            first.add("CENSUS_DOWNLOAD", f"{name} is written with the layout's own codes "
+                                         f"({', '.join(f'{k} for {v}' for k, v in codes.items())}); read as those",
+                      file=data_raw.name, field=name)
+    # Entry numbers: the rows' own, else one shaped like a KIP number in the file name,
+    # else the layout's book column ('LL' + the book number), else the file name.
+    keys: list[str | None]
+    if table.column("INDTASTNINGSNUMMER").null_count < n:
+        keys = [_entry_key(v) for v in table.column("INDTASTNINGSNUMMER").to_pylist()]
+    else:
+        keys = [None] * n
+    if any(k is None for k in keys):
+        fallback = None
+        if _KIP_LIKE.fullmatch(path.stem):
+            fallback = _entry_key(path.stem)
+        else:
+            book = next((cell for pos, cell in enumerate(data_raw.header) if match.mapping.get(pos) == "@BOOK"), None)
+            number = _most_common(table, book) if book else None
+            fallback = f"LL{number}" if number else first.entry_number
+        keys = [k or fallback for k in keys]
+        if table.column("INDTASTNINGSNUMMER").null_count == n:
+            # A layout without an entry-number column: the key found stands in every row.
+            at = table.column_names.index("INDTASTNINGSNUMMER")
+            table = table.set_column(at, "INDTASTNINGSNUMMER", pa.array(keys, type=TEXT))
+    order = list(dict.fromkeys(keys))
+    named_year = census_year_of_name(path.stem)
+    out = []
+    for i, key in enumerate(order):
+        if i == 0:
+            d = first
+        else:
+            d = Delivery(entry_number=key, source=source.code, files=list(first.files), data_file=first.data_file,
+                         extra_columns=list(first.extra_columns))
+        mask = pa.array([k == key for k in keys])
+        part = table if len(order) == 1 else table.filter(mask)
+        d.entry_number = key
+        at = part.column_names.index("_delivery")
+        d.table = part.set_column(at, "_delivery", pa.repeat(pa.scalar(key, TEXT), part.num_rows))
+        d.physical_rows = part.num_rows
+        if len(order) > 1:
+            d.add("CENSUS_SEVERAL_DELIVERIES", f"{data_raw.name} holds rows of {len(order)} entry numbers "
+                                               f"({', '.join(order[:6])}{' …' if len(order) > 6 else ''}); "
+                                               f"the {part.num_rows} rows of {key} are one delivery",
+                  file=data_raw.name)
+        if _KIP_LIKE.fullmatch(path.stem) and normalise_header(key) != normalise_header(path.stem):
+            d.add("ENTRY_NUMBER_MISMATCH", f"the file is named {path.stem}, its rows say {key}",
                   file=data_raw.name, field="INDTASTNINGSNUMMER")
-        d.entry_number = kip
-        at = d.table.column_names.index("_delivery")
-        d.table = d.table.set_column(at, "_delivery", pa.repeat(pa.scalar(kip, TEXT), d.table.num_rows))
-    d.meta = {"INDTASTNINGSNUMMER": d.entry_number, "KILDE": source.kilde}
-    year = check_census_year(_most_common(d.table, "TAELLINGSAAR")).value
-    if year:
-        d.meta.update(FRA_AAR=str(year), TIL_AAR=str(year))
-    return d
+        d.meta = {"INDTASTNINGSNUMMER": key, "KILDE": source.kilde, "LAYOUT": layout.name,
+                  "STANDARDISERET": "1" if layout.standardised else "0"}
+        year = check_census_year(_most_common(d.table, "TAELLINGSAAR")).value
+        if year:
+            d.meta.update(FRA_AAR=str(year), TIL_AAR=str(year))
+            if named_year and named_year != year:
+                d.add("CENSUS_YEAR_MISMATCH", f"the file name says {named_year}, its rows say FT-{year}; "
+                                              f"the rows' own census year is used", file=data_raw.name,
+                      field="TAELLINGSAAR")
+        elif named_year:
+            d.meta.update(FRA_AAR=str(named_year), TIL_AAR=str(named_year))
+        for pos, target in match.mapping.items():
+            if target in ("@SOGN", "@HERRED", "@AMT"):
+                value = _most_common(d.table, data_raw.header[pos])
+                if value:
+                    d.meta[target[1:]] = value
+        out.append(d)
+    return out
 
 
-def _loose_file_delivery(loose: discovery.LooseFile) -> Delivery:
-    """A CSV file not named like a KIIP file: a census download is read as one; anything
-    else is said to be unrecognised, never a crash."""
-    header = _first_line(loose.path)
-    if is_census_download(header):
-        return _census_download_delivery(loose.path)
+def load_loose_file(loose: discovery.LooseFile) -> list[Delivery]:
+    """A CSV file not named like a KIIP file: a census file in a known layout is read as
+    one FT delivery per entry number; a census file in a layout too unlike every known one
+    is an error (LAYOUT_UNKNOWN); anything else is said to be unrecognised, never a crash."""
+    lines, _ = _head(loose.path)
+    delimiter = layouts.sniff_delimiter(lines)
+    header = next(iter(read_csv_header(lines, delimiter)), [])
+    match = layouts.best_layout(header) if header else None
+    if match is not None and match.recognised:
+        return _census_deliveries(loose.path, match, delimiter)
     raw = read_small_csv(loose.path)
     d = Delivery(entry_number=display_name(Path(loose.path.stem)), source=None)
     d.files.append(_file_info(raw, "unknown"))
     d.data_file = raw.name
     if not raw.readable:
         _problems_to_findings(d, raw)
-        return d
+        return [d]
+    if layouts.looks_like_census(match):
+        d.source = "FT"
+        d.add("LAYOUT_UNKNOWN", f"{raw.name} looks like a census file but matches no known layout well enough: "
+                                f"closest is '{match.layout.name}' ({match.score:.0%} of its words), missing "
+                                f"{', '.join(match.missing)}; nothing was read", file=raw.name, line=1)
+        return [d]
     d.add("FILE_UNRECOGNISED", f"{raw.name} is not named like a KIIP file (Knnnndok.csv, Knnnnfd.csv …) "
                                "and its header is not a known layout", file=raw.name)
-    return d
+    return [d]
+
+
+def _loose_file_delivery(loose: discovery.LooseFile) -> Delivery:
+    """The first delivery of a loose file (callers that take one delivery per file)."""
+    return load_loose_file(loose)[0]
+
+
+def read_csv_header(lines: list[str], delimiter: str) -> list[list[str]]:
+    rows = [line for line in lines if line.strip()][:1]
+    try:
+        return list(csv.reader(rows, delimiter=delimiter, quotechar='"'))
+    except csv.Error:
+        return [rows[0].split(delimiter)] if rows else []
 
 
 def find_deliveries(paths: list[Path]) -> tuple[list[discovery.Candidate], list[discovery.LooseFile], list[str]]:
@@ -354,7 +495,7 @@ def load_deliveries(paths: list[Path]) -> Iterator[Delivery]:
     for cand in candidates:
         yield load_candidate(cand)
     for item in loose:
-        yield _loose_file_delivery(item)
+        yield from load_loose_file(item)
 
 
 __all__ = ["Delivery", "FileInfo", "load_candidate", "load_deliveries", "find_deliveries", "SOURCES"]

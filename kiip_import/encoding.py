@@ -19,6 +19,11 @@ _MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf\u2018-\u2022\u2026\u2030\u2039\u203
 
 _OUTSIDE_80_9F = bytes(range(0x80)) + bytes(range(0xA0, 0x100))
 
+# UTF-7 writes every character outside a small ASCII set as '+' and base64 ending in
+# '-' ('|' as '+AHw-', 'ø' as '+APg-'). A few such runs in an all-ASCII file are UTF-7.
+_UTF7_RUN = re.compile(rb"\+A[A-Za-z0-9+/]{2,}-?")
+_UTF7_MIN_RUNS = 3
+
 
 @dataclass(frozen=True)
 class Decoded:
@@ -88,6 +93,12 @@ def decode(data: bytes) -> Decoded:
         except UnicodeDecodeError:
             # Bytes cp1252 leaves undefined (0x81, 0x8D, …) but ISO-8859-1 maps: a latin-1 file.
             text, encoding = data.decode("latin-1"), "iso-8859-1"
+    if encoding.startswith("utf-8") and text.isascii() and len(_UTF7_RUN.findall(data[:65536])) >= _UTF7_MIN_RUNS:
+        try:
+            text, encoding = data.decode("utf-7"), "utf-7"
+        except UnicodeDecodeError:
+            return Decoded(None, None, problem="the file looks like UTF-7 ('+AHw-' for '|') but cannot be decoded "
+                                               "as UTF-7; ask for an export in UTF-8 or Windows-1252")
     if _control_share(text) > 0.01:
         return Decoded(None, None, problem=f"the file is not text in UTF-8 or Windows-1252 (read as {encoding})")
     repaired = 0

@@ -71,13 +71,13 @@ def _hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _split_csv_line(line: str) -> list[str]:
+def _split_csv_line(line: str, delimiter: str = ";") -> list[str]:
     try:
-        return next(csv.reader([line], delimiter=";", quotechar='"'), [])
+        return next(csv.reader([line], delimiter=delimiter, quotechar='"'), [])
     except csv.Error:
         # A stray carriage return inside the line, or a field over the limit: the cells
-        # as plain ';'-separated text are the best reading there is.
-        return line.split(";")
+        # as plain separated text are the best reading there is.
+        return line.split(delimiter)
 
 
 def _unify_newlines(text: str) -> str:
@@ -163,6 +163,9 @@ def _read_text(path: Path) -> tuple[RawFile, str | None]:
     if decoded.repaired_lines:
         raw.problems.append(Problem("ENCODING_REPAIRED",
                                     f"{decoded.repaired_lines} line(s) were UTF-8 encoded twice and repaired"))
+    if decoded.encoding == "utf-7":
+        raw.problems.append(Problem("ENCODING_UTF7", f"{display_name(path)} is written in UTF-7 ('+AHw-' for '|', "
+                                                     "'+APg-' for 'ø'); it was decoded as UTF-7"))
     return raw, _unify_newlines(decoded.text)
 
 
@@ -275,7 +278,7 @@ def _nonblank_lines(body: bytes) -> np.ndarray:
     return np.flatnonzero(keep) + 1
 
 
-def _fast_table(data: bytes, width: int) -> tuple[pa.Table, np.ndarray] | None:
+def _fast_table(data: bytes, width: int, delimiter: str = ";") -> tuple[pa.Table, np.ndarray] | None:
     """pyarrow path (``data`` is the body as UTF-8): only for unquoted files whose every
     row has the header's width."""
     lines = _nonblank_lines(data)
@@ -290,7 +293,7 @@ def _fast_table(data: bytes, width: int) -> tuple[pa.Table, np.ndarray] | None:
             # Threads only pay off for big files; small ones are read faster on one.
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22,
                                            use_threads=len(data) > (8 << 20)),
-            parse_options=pacsv.ParseOptions(delimiter=";", quote_char=False, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char=False, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(column_types={n: TEXT for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
@@ -303,14 +306,15 @@ def _fast_table(data: bytes, width: int) -> tuple[pa.Table, np.ndarray] | None:
     return table, data_lines
 
 
-def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndarray, np.ndarray, int]:
+def _exact_table(body: str, width: int, raw: RawFile,
+                 delimiter: str = ";") -> tuple[pa.Table, np.ndarray, np.ndarray, int]:
     """csv-module path: exact line numbers, tolerant of quotes and ragged rows."""
     columns: list[list[str]] = [[] for _ in range(width)]
     lines: list[int] = []
     positions: list[int] = []
     extra_empty_rows = 0
     physical = 0
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=";", quotechar='"', strict=False)
+    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter, quotechar='"', strict=False)
     csv.field_size_limit(MAX_FIELD)
     previous_end = 0
     header_seen = False
@@ -349,19 +353,21 @@ def _exact_table(body: str, width: int, raw: RawFile) -> tuple[pa.Table, np.ndar
     return table, np.asarray(lines, dtype=np.int64), np.asarray(positions, dtype=np.int64), physical
 
 
-def read_data_file(path: Path) -> RawFile:
+def read_data_file(path: Path, delimiter: str = ";") -> RawFile:
+    """A data file's rows. KIIP's files are ';'-separated; other layouts say their own
+    ``delimiter`` (``kiip_import.layouts.sniff_delimiter``)."""
     raw, text = _read_text(path)
     if text is None:
         return raw
     body, raw.trailer_header, raw.trailer_row, raw.trailer_line = _find_trailer(text)
     del text
     header_text = _first_nonblank_line(body)
-    raw.header = _split_csv_line(header_text)
+    raw.header = _split_csv_line(header_text, delimiter)
     width = len(raw.header)
     if width < 2:
         raw.readable = False
         raw.problems.append(Problem("FILE_UNREADABLE",
-                                    f"{display_name(path)}: line 1 is not a ';'-separated header"))
+                                    f"{display_name(path)}: line 1 is not a '{delimiter}'-separated header"))
         return raw
     if width > MAX_COLUMNS:
         raw.readable = False
@@ -374,7 +380,7 @@ def read_data_file(path: Path) -> RawFile:
         # Hold the body once, as UTF-8 bytes for pyarrow, not also as text.
         encoded = body.encode("utf-8")
         del body
-        fast = _fast_table(encoded, width)
+        fast = _fast_table(encoded, width, delimiter)
         if fast is None:
             body = encoded.decode("utf-8")
         del encoded
@@ -383,5 +389,5 @@ def read_data_file(path: Path) -> RawFile:
         raw.physical_rows = raw.table.num_rows
         raw.positions = np.arange(1, raw.physical_rows + 1, dtype=np.int64)
     else:
-        raw.table, raw.lines, raw.positions, raw.physical_rows = _exact_table(body, width, raw)
+        raw.table, raw.lines, raw.positions, raw.physical_rows = _exact_table(body, width, raw, delimiter)
     return raw

@@ -82,6 +82,19 @@ CATALOGUE: dict[str, Code] = _codes(
     Code("CENSUS_DOWNLOAD", NOTE, D, "Census download read without metadata file or trailer",
          "The file is a census download from the Danish Demographic Database (one file, no dok file, "
          "no trailer); it was read as an FT delivery through its column aliases."),
+    Code("LAYOUT_UNKNOWN", ERR, D, "Census file in a layout the reader does not know",
+         "Nothing of the file was read. The message names the closest known layout and the words it "
+         "lacks: rename the columns, or add the layout to census_layout_words.csv ($MGR_CENSUS_DATA)."),
+    Code("LETTERS_LOST", WARN, D, "The file's æ, ø and å were replaced by '?'",
+         "The file was read, but names and places with Danish letters are damaged. Ask for a new "
+         "export in UTF-8 or Windows-1252."),
+    Code("ENCODING_UTF7", WARN, D, "File written in UTF-7",
+         "The file was decoded as UTF-7 ('+AHw-' for '|'); check a few names with Danish letters and ask "
+         "for exports in UTF-8 or Windows-1252."),
+    Code("CENSUS_YEAR_MISMATCH", WARN, D, "File name and rows name different census years",
+         "The rows' own census year was used. Rename the file, or check that the right file was sent."),
+    Code("CENSUS_SEVERAL_DELIVERIES", NOTE, D, "One census file holds rows of several entry numbers",
+         "Each entry number's rows were read as a delivery of its own."),
     # Record level.
     Code("ENTRY_NUMBER_FORMAT", ERR, R, "Entry number not Knnnn or Knnnna",
          "Correct the entry number; bare digits are given a K automatically."),
@@ -112,6 +125,9 @@ CATALOGUE: dict[str, Code] = _codes(
          "The registration year is normally the birth year or the year after."),
     Code("KOEN_INVALID", ERR, R, "Sex is not K, M or U",
          "Key K, M or U."),
+    Code("NUMBER_AS_DECIMAL", NOTE, R, "Whole number written with decimals",
+         "A running number or age written like '1,00000' or '31,000' was read as the whole number; the "
+         "value as written is kept in the raw column."),
     Code("AGE_MALFORMED", WARN, R, "Age is not a plain number",
          "Key the age in whole years only."),
     Code("AGE_IMPLAUSIBLE", WARN, R, "Parent's age at the event is implausible",

@@ -7,8 +7,10 @@ Each checker is a pure function of the raw string.  The pydantic schemas in
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import date
 from typing import Any
 
@@ -85,7 +87,34 @@ def check_positive_int(raw: str | None, code: str, what: str, required: bool = T
                                 else f"{what} is not a positive integer"),))
 
 
+# A whole number written with decimals ('1,00000', '31,000', '33.0'), as database
+# extracts (DDD research layout, Link-Lives) write them; ',500' is half a year.
+_DECIMAL = re.compile(r"(\d{0,9})[,.](\d{1,9})")
+
+
+def decimal_number(s: str) -> tuple[int, float] | None:
+    """(whole part, value) of a number written with a decimal comma or point, else None."""
+    m = _DECIMAL.fullmatch(s)
+    if not m or not (m.group(1) or m.group(2)):
+        return None
+    whole = int(m.group(1) or 0)
+    return whole, whole + int(m.group(2)) / 10 ** len(m.group(2))
+
+
+def _whole_from_decimal(s: str, what: str) -> Checked | None:
+    parsed = decimal_number(s)
+    if parsed is None or parsed[0] != parsed[1]:
+        return None
+    return Checked(parsed[0], (Issue("NUMBER_AS_DECIMAL", f"{what} '{s}' written with decimals; read as {parsed[0]}",
+                                     str(parsed[0]), True),))
+
+
 def check_running_number(raw: str | None) -> Checked:
+    s = _strip(raw)
+    if s and not s.isdigit():
+        read = _whole_from_decimal(s, "running number")
+        if read is not None and read.value > 0:
+            return read
     return check_positive_int(raw, "LOEBE_NR_INVALID", "running number")
 
 
@@ -441,14 +470,19 @@ def check_age_at_death(raw: str | None) -> Checked:
 # --------------------------------------------------------------------------- censuses (FT)
 
 _CENSUS_ENTRY = re.compile(r"[A-Z]\d{4}[a-z]?")
+_CENSUS_ENTRY_LOWER = re.compile(r"[a-z]\d{4}[a-z]?")
+# A Link-Lives book number stands in for the entry number of rows that carry none.
+_LINKLIVES_BOOK = re.compile(r"LL\d{1,7}")
 
 
 def check_census_entry_number(raw: str | None) -> Checked:
     """A census delivery's entry number: KIIP's ``Knnnn``, or the DDD's KIP number, a
     capital letter and four digits (``C5799``, ``D7013``)."""
     s = _strip(raw)
-    if _CENSUS_ENTRY.fullmatch(s):
+    if _CENSUS_ENTRY.fullmatch(s) or _LINKLIVES_BOOK.fullmatch(s):
         return Checked(s)
+    if _CENSUS_ENTRY_LOWER.fullmatch(s):
+        return Checked(s[0].upper() + s[1:])  # Link-Lives writes the KIP number in lower case
     return check_entry_number(raw)
 
 
@@ -474,6 +508,9 @@ def check_optional_year(raw: str | None) -> Checked:
         return EMPTY
     if len(s) == 4 and _ascii_digits(s) and 1500 <= int(s) <= 2100:
         return Checked(int(s))
+    read = _whole_from_decimal(s, "year")
+    if read is not None and 1500 <= read.value <= 2100:
+        return read
     shown = s if len(s) <= 20 else s[:20] + "…"
     return Checked(None, (Issue("DATE_MALFORMED", f"year '{shown}' is not a four-digit year"),))
 
@@ -521,7 +558,10 @@ def check_census_date(raw: str | None) -> Checked:
     return check_date(s)
 
 
-_CENSUS_SEX = {"mand": "M", "kvinde": "K", "dreng": "M", "pige": "K", "?": "U", "??": "U", "???": "U"}
+# 'f' (female) is how Link-Lives' standardised rows write a woman's sex; their lower-case
+# 'm' is read as M like any lower-case letter (with its finding).
+_CENSUS_SEX = {"mand": "M", "kvinde": "K", "dreng": "M", "pige": "K", "?": "U", "??": "U", "???": "U",
+               "f": "K", "male": "M", "female": "K", "mann": "M", "frau": "K"}
 
 
 def check_sex_census(raw: str | None) -> Checked:
@@ -534,13 +574,15 @@ def check_sex_census(raw: str | None) -> Checked:
     return check_sex(raw)
 
 
-CIVIL_STATUS = {
-    "u": "U", "ugift": "U", "ug": "U", "ugifte": "U",
-    "g": "G", "gift": "G", "gifte": "G",
-    "e": "E", "enke": "E", "enkemand": "E", "enkefrue": "E", "enkekone": "E",
-    "f": "F", "fraskilt": "F", "fraskilte": "F", "skilt": "F",
-    "s": "S", "separeret": "S", "separerede": "S", "separeret fra": "S",
-}
+@cache
+def civil_status_table() -> dict[str, str]:
+    """written (normalised) -> U/G/E/F/S, or '' for "not stated" (``data/civil_status.csv``)."""
+    from importlib import resources
+
+    text = resources.files("validators").joinpath("data/civil_status.csv").read_text(encoding="utf-8")
+    rows = csv.DictReader((line for line in text.splitlines() if line.strip() and not line.startswith("#")),
+                          delimiter=";")
+    return {_collapse(r["written"].casefold().rstrip(".")) or r["written"]: r["code"].strip() for r in rows}
 
 
 def check_civil_status(raw: str | None) -> Checked:
@@ -550,9 +592,11 @@ def check_civil_status(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s or set(s) <= {"?"}:
         return EMPTY
-    code = CIVIL_STATUS.get(_collapse(s.casefold().rstrip(".")))
+    code = civil_status_table().get(_collapse(s.casefold().rstrip(".")) or s)
     if code:
         return Checked(code)
+    if code == "":
+        return EMPTY
     shown = s if len(s) <= 20 else s[:20] + "…"
     return Checked(None, (Issue("CIVILSTAND_INVALID", f"civil status '{shown}' is not a known status"),))
 
@@ -578,4 +622,45 @@ def check_age_census(raw: str | None) -> Checked:
         return Checked(None, (Issue("AGE_MALFORMED", f"age '{s}' is marked uncertain", m.group(1), False),))
     if _DATE_IN_AGE.fullmatch(s):
         return Checked(None, (Issue("AGE_MALFORMED", f"a day and month ('{s}') were keyed for the age"),))
+    parsed = decimal_number(s)
+    if parsed is not None and parsed[1] < 200:
+        whole, value = parsed
+        shown = str(whole) if whole == value else f"{whole} ({value:g} years)"
+        return Checked(whole, (Issue("NUMBER_AS_DECIMAL", f"age '{s}' written with decimals; read as {shown}",
+                                     str(whole), True),), {"years": value})
+    in_units = check_age_at_death(raw)
+    if in_units.value is not None:
+        # '3 Mdr', '14 Dage': the books' own way of writing an infant's age (0 years).
+        return Checked(in_units.value, in_units.issues, {**in_units.extra, "years": age_in_years(s)})
     return check_age(raw)
+
+
+_UNIT_YEARS = {**{u: 1.0 for u in ("", "aar", "år", "a", "aa", "years", "year")},
+               **{u: 1 / 12 for u in ("mdr", "md", "mnd", "maaned", "maaneder", "måned", "måneder")},
+               **{u: 7 / 365.25 for u in ("uge", "uger")},
+               **{u: 1 / 365.25 for u in ("dag", "dage", "dg")},
+               **{u: 1 / 8766 for u in ("time", "timer", "t")},
+               **{u: 1 / 525960 for u in ("min", "minutter")}}
+
+
+def age_in_years(raw: str | None) -> float | None:
+    """A stated age as years with their fraction: '31' 31.0, ',500' 0.5, '3 Mdr' 0.25,
+    '1 Aar 6 Mdr' 1.5, '14 Dage' 0.038; None when it is not an age."""
+    s = _strip(raw)
+    if not s:
+        return None
+    if s.isdigit() and s.isascii() and len(s) <= 3:
+        return float(s)
+    parsed = decimal_number(s)
+    if parsed is not None:
+        return parsed[1]
+    parts = list(_AGE_PART.finditer(s))
+    if not parts or "".join(m.group(0) for m in parts).replace(" ", "") != s.replace(" ", ""):
+        return None
+    total = 0.0
+    for m in parts:
+        unit = m.group(2).lower().rstrip(".")
+        if unit not in _UNIT_YEARS:
+            return None
+        total += (0.5 if m.group(1) == "½" else int(m.group(1))) * _UNIT_YEARS[unit]
+    return round(total, 4)

@@ -9,9 +9,12 @@ field checkers have brought them to one set of clean columns.
 from __future__ import annotations
 
 import csv
+import os
 import re
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from validators import households
+from validators.fields import age_in_years
 from validators.record_rules import _dates, _year, completed_years
 from validators.sources import Source
 
@@ -29,13 +33,60 @@ _PATRONYMIC_END = {"datter", "dater", "søn", "søen", "sen"}
 _MAIDEN_NAME = re.compile(r"\s+(?:f\.|f|født|fød\.)\s+.*$", re.I)
 
 
+DATA_ENV = "MGR_CENSUS_DATA"  # a folder whose census_*.csv files add to the project's own
+
+
+def _table_rows(name: str) -> list[dict[str, str]]:
+    """The rows of ``data/<name>`` and then of ``$MGR_CENSUS_DATA/<name>`` (later rows win)."""
+    texts = [resources.files("validators").joinpath(f"data/{name}").read_text(encoding="utf-8")]
+    own = os.environ.get(DATA_ENV)
+    if own and (Path(own) / name).is_file():
+        texts.append((Path(own) / name).read_text(encoding="utf-8"))
+    rows = []
+    for text in texts:
+        lines = (line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+        rows.extend(csv.DictReader(lines, delimiter=";"))
+    return rows
+
+
 @cache
 def census_dates() -> dict[int, str]:
     """Census year -> reference day (YYYYMMDD) from ``data/census_dates.csv``."""
-    path = resources.files("validators").joinpath("data/census_dates.csv")
-    with path.open(encoding="utf-8") as fh:
-        rows = csv.DictReader((line for line in fh if not line.startswith("#")), delimiter=";")
-        return {int(r["year"]): r["date"].strip() for r in rows}
+    return {int(r["year"]): r["date"].strip() for r in _table_rows("census_dates.csv")}
+
+
+@dataclass(frozen=True)
+class CensusSchema:
+    version: str
+    first_year: int
+    last_year: int
+    fields: tuple[str, ...]
+    households: str  # position | order | kiip
+
+
+@cache
+def census_schemas() -> tuple[CensusSchema, ...]:
+    """The versions of ``data/census_schemas.csv``; a later row for the same version replaces it."""
+    by_version: dict[str, CensusSchema] = {}
+    for r in _table_rows("census_schemas.csv"):
+        by_version[r["version"].strip()] = CensusSchema(r["version"].strip(), int(r["first_year"]),
+                                                        int(r["last_year"]), tuple(r["fields"].split()),
+                                                        r["households"].strip())
+    return tuple(by_version.values())
+
+
+def schema_for(year: int | None) -> CensusSchema | None:
+    """The schema that reads a census year: the narrowest version covering it."""
+    if year is None:
+        return None
+    fits = [s for s in census_schemas() if s.first_year <= year <= s.last_year]
+    return min(fits, key=lambda s: s.last_year - s.first_year) if fits else None
+
+
+def clear_caches() -> None:
+    """Forget the census tables read so far (after ``$MGR_CENSUS_DATA`` changed)."""
+    census_dates.cache_clear()
+    census_schemas.cache_clear()
 
 
 def surname_of(full_name: str) -> str:
@@ -95,6 +146,8 @@ def census_day(frame: pd.DataFrame) -> pd.Series:
     days = census_dates()
     iso = [f"{d[:4]}-{d[4:6]}-{d[6:]}" if (d := days.get(int(y))) else None for y in years] + [None]
     frame["TAELLINGSDATO"] = pd.array(np.array(iso, dtype=object)[codes], dtype="string")
+    versions = [(schema.version if (schema := schema_for(int(y))) else None) for y in years] + [None]
+    frame["SKEMA_VERSION"] = pd.array(np.array(versions, dtype=object)[codes], dtype="string")
     stamps = pd.to_datetime(pd.Series(iso, dtype=object), format="%Y-%m-%d", errors="coerce").to_numpy()
     return pd.Series(stamps[codes], index=frame.index).astype("datetime64[s]")
 
@@ -132,6 +185,7 @@ def ages(frame: pd.DataFrame, fb, census: pd.Series) -> None:
     early = (census.dt.month < 7).fillna(True)
     estimate = (apart - early.astype("Int64")).where(exact.isna(), exact)
     frame["ALDER_BEREGNET"] = stated.fillna(estimate.where(~after)).astype("Int64")
+    frame["ALDER_I_AAR"] = years_stated(frame)
     old = (frame["ALDER_BEREGNET"] > MAX_AGE).fillna(False) & ~mismatch
     idx = frame.index[old.to_numpy(dtype=bool)]
     if len(idx):
@@ -139,11 +193,24 @@ def ages(frame: pd.DataFrame, fb, census: pd.Series) -> None:
               + f" at the census (more than {MAX_AGE})", "ALDER" if "ALDER_REN" in frame else "FOEDSELSDAG")
 
 
+def years_stated(frame: pd.DataFrame) -> pd.Series:
+    """``ALDER_I_AAR``: the stated age in years with its fraction ('3 Mdr' 0.25, ',500'
+    0.5), for the infants whose whole-year age is 0; the raw text stays in ``ALDER``."""
+    if "ALDER" not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="Float64")
+    codes, uniques = pd.factorize(frame["ALDER"], use_na_sentinel=True)
+    values = np.array([age_in_years(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(pd.array(values[codes].tolist(), dtype="Float64"), index=frame.index)
+
+
 def record_rules(frame: pd.DataFrame, source: Source, fb) -> None:
     names(frame)
     census = census_day(frame)
     ages(frame, fb, census)
     frame["BOR_ANDETSTEDS"] = (_text(frame, "BOPAEL_ANDETSTEDS").fillna("").str.strip() != "").astype(bool)
+    frame["LAYOUT"] = _text(frame, "_LAYOUT").fillna("kiip_ft")
+    frame["STANDARDISERET"] = (frame["_STANDARDISERET"].fillna(False).astype(bool) if "_STANDARDISERET" in frame
+                               else pd.Series(False, index=frame.index))
 
 
 def duplicates(frame: pd.DataFrame, fb) -> pd.DataFrame:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from functools import cache
 from importlib import resources
 
@@ -61,10 +62,30 @@ CHILD_AGE_LIMIT = 15
 _SPLIT = re.compile(r"\s*,\s*|\s+og\s+|\s+samt\s+|\s*&\s*|\s+ved\s+|\s+i\s+|\s+hos\s+|\s+paa\s+|\s+på\s+")
 _BLANKS = re.compile(r"\s+")
 _EDGES = "?.:;!- \t"
+# Letters written two ways: the Danish (and German) letters as the ASCII-folded exports
+# write them, so that 'deres boern', 'Huusfaderens Søn' and 'Tagelöhner' meet the table's
+# 'deres børn' and 'tagelöhner' ('å' and 'aa' are one letter).
+_FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+# Of several known parts, the head wins, then a family relation, then any other position
+# (servant, lodger, poor relief), then an occupation.
+_FAMILY = ("HUSFADER", "HUSMODER", "OVERHOVED", "BARN", "PLEJEBARN", "SLAEGTNING")
+_PRECEDENCE = (lambda k: k in HEADS, lambda k: k in _FAMILY, lambda k: k != "ERHVERV", lambda k: True)
+# Words after which a relation is someone else's, not the person's own ('af husmoderen',
+# 'for sin fader', 'von der abnahme'): a position that ends a text is not read after them.
+_NOT_BEFORE_A_POSITION = frozenset(
+    "af for til hos med fra efter om under over uden sin sit sine min mit mine din dit dine vor vort"
+    " von vom zu zum bei mit für der die den dem des".split())
 
 
 def normalise_position(text: str) -> str:
     return _BLANKS.sub(" ", str(text).casefold()).strip(_EDGES)
+
+
+def fold_position(text: str) -> str:
+    """The lookup key: normalised, the Danish and German letters written in ASCII and
+    any other accent dropped ('Sön' -> 'soen', 'Logé' -> 'loge')."""
+    folded = unicodedata.normalize("NFKD", normalise_position(text).translate(_FOLD))
+    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 @cache
@@ -79,24 +100,80 @@ def position_table() -> dict[str, tuple[str, str | None]]:
 
 
 @cache
+def folded_position_table() -> dict[str, tuple[str, str | None]]:
+    """The table keyed by ``fold_position``: what ``classify_position`` looks up."""
+    return {fold_position(spelling): value for spelling, value in position_table().items()}
+
+
+@cache
+def _longest_spelling() -> int:
+    return max(len(key.split(" ")) for key in folded_position_table())
+
+
+def _segments(key: str) -> list[tuple[str, str | None]]:
+    """A part the table does not hold, read as table spellings written end to end.  The
+    ASCII-folded exports drop the commas ('husfader gaardejer' for 'Husfader,
+    Gaardejer'), keyers add a name or a remark after the position ('hans kone lars
+    jensen', 'deres boern som tjener foraeldrene'), or an occupation the table lacks
+    before it ('cigarmager husfader').  So: the spellings from the first word on, the
+    rest left out; or else the spellings that end the part, unless the word before them
+    is a genitive ('peder rasmussens soen', 'datterens barn': someone else's relative)
+    or one of ``_NOT_BEFORE_A_POSITION`` ('af husmoderen').  Of several readings, the
+    one with the fewest spellings.  Empty where neither holds."""
+    table = folded_position_table()
+    words = key.split(" ")
+    longest = _longest_spelling()
+    # Forward from the first word, backward from the last.
+    head: list[list[tuple[str, str | None]] | None] = [[]] + [None] * len(words)
+    tail: list[list[tuple[str, str | None]] | None] = [None] * len(words) + [[]]
+    for end in range(1, len(words) + 1):
+        for start in range(max(0, end - longest), end):
+            spelling = " ".join(words[start:end])
+            if head[start] is not None and spelling in table:
+                candidate = head[start] + [table[spelling]]
+                if head[end] is None or len(candidate) < len(head[end]):
+                    head[end] = candidate
+    for start in range(len(words) - 1, -1, -1):
+        for end in range(start + 1, min(len(words), start + longest) + 1):
+            spelling = " ".join(words[start:end])
+            if tail[end] is not None and spelling in table:
+                candidate = [table[spelling]] + tail[end]
+                if tail[start] is None or len(candidate) < len(tail[start]):
+                    tail[start] = candidate
+    reach = next(end for end in range(len(words), -1, -1) if head[end] is not None)
+    if reach:
+        return head[reach]
+    start = next((start for start in range(1, len(words)) if tail[start] is not None), None)
+    if start is None or words[start - 1].endswith("s") or words[start - 1] in _NOT_BEFORE_A_POSITION:
+        return []
+    return tail[start]
+
+
+@cache
 def classify_position(text: str) -> tuple[str | None, str | None, bool]:
     """(position code, family role, known) for one keyed position text.
 
     ``known`` is False when neither the text nor any of its parts is in the table.  Of
-    several known parts, a head position wins, then the first part that is not an
-    occupation, then the first occupation.
+    several known parts, a head position wins, then the first family relation, then the
+    first other part that is not an occupation, then the first occupation.  A part not
+    in the table is read as spellings written end to end (``_segments``).
     """
-    key = normalise_position(text)
+    key = fold_position(text)
     if not key:
         return None, None, True
-    table = position_table()
+    table = folded_position_table()
     if key in table:
         return (*table[key], True)
-    parts = _SPLIT.split(_BLANKS.sub(" ", str(text).casefold()).strip())
-    found = [table[p] for p in (normalise_position(part) for part in parts) if p in table]
+    found = []
+    for part in _SPLIT.split(_BLANKS.sub(" ", str(text).casefold()).strip()):
+        part_key = fold_position(part)
+        if part_key in table:
+            found.append(table[part_key])
+        elif part_key:
+            found.extend(_segments(part_key))
     if not found:
         return None, None, False
-    for wanted in (lambda k: k in HEADS, lambda k: k != "ERHVERV", lambda k: True):
+    for wanted in _PRECEDENCE:
         for code, role in found:
             if wanted(code):
                 return code, role, True

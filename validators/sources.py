@@ -74,8 +74,9 @@ FT = Source(
     person_names=("FULDT_NAVN_REN", "FORNAVN_REN", "MELLEMNAVNE_REN", "EFTERNAVN_REN"),
     record_noun="person",
     derived_columns=("HUSSTAND_ID", "HUSSTAND_NR", "FAMILIEROLLE", "STILLING_KODE", "ROLLE_REGEL",
-                     "FAR_LOEBE_NR", "MOR_LOEBE_NR", "FORAELDRE_REGEL", "HUSSTAND_REGEL", "TAELLINGSDATO",
-                     "ALDER_BEREGNET", "NAVN_SAMLET", "EFTERNAVN_UDLEDT", "BOR_ANDETSTEDS"),
+                     "FAR_LOEBE_NR", "MOR_LOEBE_NR", "FORAELDRE_REGEL", "HUSSTAND_REGEL", "TAELLINGSDATO", "SKEMA_VERSION",
+                     "LAYOUT", "STANDARDISERET",
+                     "ALDER_BEREGNET", "ALDER_I_AAR", "NAVN_SAMLET", "EFTERNAVN_UDLEDT", "BOR_ANDETSTEDS"),
 )
 
 SOURCES: dict[str, Source] = {s.code: s for s in (KBF, KBD, FT)}

@@ -158,6 +158,11 @@ def _content_hash(roles: list[str], archived: list) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _part_hash(content_sha256: str, entry_number: str) -> str:
+    """The identity of one entry number's rows in a file that holds several."""
+    return hashlib.sha256(f"{content_sha256}\npart:{entry_number}".encode()).hexdigest()
+
+
 _RAW_PATH = "bytes:"
 
 
@@ -315,9 +320,24 @@ class Importer:
         if self._record_if_duplicate(arrival):
             return
         if arrival.candidate is not None:
-            d = load_candidate(arrival.candidate)
+            loaded = [load_candidate(arrival.candidate)]
         else:
-            d = kiip_delivery._loose_file_delivery(arrival.loose)
+            loaded = kiip_delivery.load_loose_file(arrival.loose)
+        if len(loaded) == 1:
+            self._take(arrival, loaded[0])
+            return
+        # One census file holding rows of several entry numbers: each is a delivery of its
+        # own, known by the file's bytes and its entry number (so that the same file again
+        # stores nothing twice, part by part).
+        for d in loaded:
+            part = dataclasses.replace(arrival, entry_number=d.entry_number,
+                                       content_sha256=_part_hash(arrival.content_sha256, d.entry_number))
+            if part.content_sha256 in self._pending_hashes:
+                self.flush_all()
+            if not self._record_if_duplicate(part):
+                self._take(part, d)
+
+    def _take(self, arrival: _Arrival, d: Delivery) -> None:
         arrival.delivery = d
         arrival.entry_number = d.entry_number
         read = {_where(Path(f.path)): f.sha256 for f in d.files}

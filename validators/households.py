@@ -26,9 +26,12 @@ decision names the rule that made it (columns ``ROLLE_REGEL``, ``HUSSTAND_REGEL`
    ``eneste_husmoder`` - one HUSMODER and no HUSFADER; ``eneste_husfader`` - one
    HUSFADER and no HUSMODER.
 5. Each child points to the parents its role allows: BarnFælles and Adoptivbarn both,
-   SF the father, SM the mother; a parent fewer than 14 (mother) or 15 (father) years
-   older than the child, or a mother more than 55 years older, is not taken
-   (``aldersforskel``).
+   SF the father, SM the mother; a parent fewer than 14 years
+   older than the child, or more than 55 years older, is not taken
+   (``aldersforskel``): the same limits for both parents.
+6. A child the household's parents are not of an age for, in a household with exactly one
+   other married couple (a married daughter and her husband, a son and his wife) who are,
+   is theirs (``yngre_gift_par``).
 
 Persons with a residence elsewhere (``BOPAEL_ANDETSTEDS``) are left out of the family
 unless they are a son or daughter.  All steps are group-bys and array lookups; the only
@@ -53,8 +56,10 @@ CHILD_ROLES = ("BarnFælles", "SF", "SM", "Adoptivbarn")
 FATHERS_CHILD = ("BarnFælles", "Adoptivbarn", "SF")
 MOTHERS_CHILD = ("BarnFælles", "Adoptivbarn", "SM")
 KEY_FIELDS = ("TAELLINGSAAR", "SKEMA_NR", "EJENDOMMENS_MATR_NR", "FAMILIE_LOEBE_NR")
-MIN_PARENT_GAP = {"FAR": 15, "MOR": 14}
-MAX_MOTHER_GAP = 55
+# A parent is 14 to 55 years older than the child: the same limits for father and mother.
+MIN_PARENT_GAP = {"FAR": 14, "MOR": 14}
+MAX_PARENT_GAP = {"FAR": 55, "MOR": 55}
+MAX_MOTHER_GAP = MAX_PARENT_GAP["MOR"]
 CHILD_AGE_LIMIT = 15
 
 # Where a keyed position holds several: commas, 'og', 'samt', '&'; and where a position
@@ -345,14 +350,31 @@ def form_families(frame: pd.DataFrame, fb, household: np.ndarray) -> pd.DataFram
     mor = np.where(child & np.isin(rolle.astype(str), MOTHERS_CHILD), mother[household], -1)
     far[far == np.arange(n)] = -1
     mor[mor == np.arange(n)] = -1
-    gap_far = age[np.maximum(far, 0)] - age
-    gap_mor = age[np.maximum(mor, 0)] - age
-    drop_far = (far >= 0) & (gap_far < MIN_PARENT_GAP["FAR"])
-    drop_mor = (mor >= 0) & ((gap_mor < MIN_PARENT_GAP["MOR"]) | (gap_mor > MAX_MOTHER_GAP))
+    def too_far(parent: np.ndarray, which: str) -> np.ndarray:
+        gap = age[np.maximum(parent, 0)] - age
+        return (parent >= 0) & ((gap < MIN_PARENT_GAP[which]) | (gap > MAX_PARENT_GAP[which]))
+
+    drop_far, drop_mor = too_far(far, "FAR"), too_far(mor, "MOR")
+    # Rule 6: a younger married couple in the household (a married daughter and her husband,
+    # a son and his wife) are the likely parents of a child the household's parents are
+    # too old or too young for, when both of them are of an age to be its parents.
+    rows = np.arange(n)
+    others_m = married & male & (rows != father[household])
+    others_k = married & female & (rows != mother[household])
+    young_couple = (_count(others_m, household, households) == 1) & (_count(others_k, household, households) == 1)
+    young_couple &= (father >= 0) | (mother >= 0)  # beside the parents the rules found, not instead of a manual case
+    yf = np.where(young_couple, _first_row(others_m, household, households), -1)[household]
+    ym = np.where(young_couple, _first_row(others_k, household, households), -1)[household]
+    take_young = (child & (drop_far | drop_mor) & (yf >= 0) & (ym >= 0) & (yf != rows) & (ym != rows)
+                  & ~too_far(yf, "FAR") & ~too_far(ym, "MOR"))
+    far[take_young], mor[take_young] = yf[take_young], ym[take_young]
+    drop_far &= ~take_young
+    drop_mor &= ~take_young
     far[drop_far] = -1
     mor[drop_mor] = -1
     parent_rule = np.where(child, hh_rule[household], None).astype(object)
     parent_rule[child & (parent_rule == "ingen")] = "uafklaret"
+    parent_rule[take_young] = "yngre_gift_par"
     dropped = child & (drop_far | drop_mor)
     parent_rule[dropped] = parent_rule[dropped] + ",aldersforskel"
 

@@ -82,7 +82,7 @@ def test_children_without_parents_are_reported(real):
     assert set(orphans["HUSSTAND_ID"]) <= reported
     resolved = children[children["MOR_LOEBE_NR"].notna() | children["FAR_LOEBE_NR"].notna()]
     assert resolved["FORAELDRE_REGEL"].isin(
-        ["gift_par", "gift_husfader_og_husmoder", "eneste_husmoder", "eneste_husfader"]
+        ["gift_par", "gift_husfader_og_husmoder", "eneste_husmoder", "eneste_husfader", "yngre_gift_par"]
         + [r + ",aldersforskel" for r in ("gift_par", "gift_husfader_og_husmoder")]).all()
 
 
@@ -98,6 +98,21 @@ def test_known_families_of_the_real_files(real):
     # FT-1880: a wife ("Hans Hustru") keyed as male.
     assert ("C6987.csv", 21, "KOEN") in {(f["file"], f["line"], f["field"]) for f in findings
                                          if f["code"] == "ROLE_SEX_MISMATCH"}
+
+
+def test_parents_are_likely_not_just_possible(real):
+    _, table, children, _ = real
+    kids = children.set_index(["KILDEFIL", "BARN_LOEBE_NR"])
+    # FT-1890: a 77-year-old Husfader and his 75-year-old wife are not the parents of the
+    # 2-year-old and the infant; the married son-in-law (37) and daughter (26) are.
+    for child in (490, 491):
+        row = kids.loc[("C5799.csv", child)]
+        assert (row["FAR_LOEBE_NR"], row["MOR_LOEBE_NR"], row["FORAELDRE_REGEL"]) == (488, 489, "yngre_gift_par")
+    # The same age limits for both parents: none 55 or more years older than the child.
+    for parent in ("FAR", "MOR"):
+        gap = children[f"{parent}_ALDER_BEREGNET"] - children["BARN_ALDER_BEREGNET"]
+        assert not (gap > 55).any(), children.loc[gap > 55, ["KILDEFIL", "BARN_LOEBE_NR", f"{parent}_LOEBE_NR"]]
+        assert not (gap < 14).any()
 
 
 def test_share_of_children_with_both_parents(real):

@@ -3,6 +3,7 @@ on a generated census (FT).
 
     python benchmarks/bench_pipeline.py                 # 1M-row delivery + national set + 1M-person census
     python benchmarks/bench_pipeline.py --rows 200000 --deliveries 200 --census-rows 200000   # a quicker look
+    python benchmarks/bench_pipeline.py --only-layouts    # 1M-person censuses in the DDD download and research layouts
 
 Each measurement runs in a fresh Python process so that its peak resident memory is its
 own; next to it, the time pyarrow alone needs to read the same CSV bytes as strings (the
@@ -88,9 +89,14 @@ def main() -> int:
     parser.add_argument("--deliveries", type=int, default=2000, help="deliveries in the national set")
     parser.add_argument("--rows-per-delivery", type=int, default=1500)
     parser.add_argument("--census-rows", type=int, default=1_000_000, help="persons in the census delivery (0: none)")
+    parser.add_argument("--layout-rows", type=int, default=1_000_000,
+                        help="persons in each census in the DDD download and research layouts (0: none)")
+    parser.add_argument("--only-layouts", action="store_true", help="measure the census layouts only")
     parser.add_argument("--keep", type=Path, help="keep generated data here (and reuse it next time)")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
+    if args.only_layouts:
+        return layouts_only(args)
     from fixtures.generator import write_large_delivery, write_national_set
     from fixtures.generator_ft import write_large_ft_delivery
 
@@ -115,6 +121,30 @@ def main() -> int:
     report(f"{args.deliveries} deliveries x {args.rows_per_delivery:,}", national, work)
     if args.census_rows:
         report(f"census (FT) x {args.census_rows:,}", census, work)
+    return 0
+
+
+def layouts_only(args) -> int:
+    """The same census size in the Vejby files' layout (';', 47 columns) and in the DDD
+    research layout ('|', ages written '31,000', each one a NUMBER_AS_DECIMAL note)."""
+    from fixtures.generator_layouts import write_large_census
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="mgr-bench-"))
+    folders = {}
+    for layout in ("ddd_download", "ddd_research"):
+        folder = base / f"{layout}-{args.layout_rows}"
+        if not folder.is_dir():
+            write_large_census(folder / f"{layout}.csv", args.layout_rows, layout)
+        folders[layout] = folder
+    print(f"{os.cpu_count()} cores")
+    print("| data | step | rows | seconds | rows/s | peak MB |")
+    print("|---|---|---:|---:|---:|---:|")
+    work = Path(tempfile.mkdtemp(prefix="mgr-bench-out-"))
+    for layout, folder in folders.items():
+        for kind in ("validate", "clean"):
+            m = measure(kind, folder, work)
+            print(f"| census, {layout} layout x {args.layout_rows:,} | mgr-ingest {kind} | {m['rows']:,} | "
+                  f"{m['seconds']:.1f} | {m['rows'] / m['seconds']:,.0f} | {m['peak_mb']:,.0f} |", flush=True)
     return 0
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -381,26 +382,28 @@ def _census_deliveries(path: Path, match: layouts.LayoutMatch, delimiter: str) -
                                          f"({', '.join(f'{k} for {v}' for k, v in codes.items())}); read as those",
                       file=data_raw.name, field=name)
     # Entry numbers: the rows' own, else one shaped like a KIP number in the file name,
-    # else the layout's book column ('LL' + the book number), else the file name.
-    keys: list[str | None]
-    if table.column("INDTASTNINGSNUMMER").null_count < n:
-        keys = [_entry_key(v) for v in table.column("INDTASTNINGSNUMMER").to_pylist()]
-    else:
-        keys = [None] * n
-    if any(k is None for k in keys):
-        fallback = None
+    # else the layout's book column ('LL' + the book number), else the file name. Worked
+    # on the distinct values: a row holds a code into ``order``.
+    enc = pc.dictionary_encode(table.column("INDTASTNINGSNUMMER").combine_chunks()) if n else None
+    distinct = [_entry_key(v) for v in enc.dictionary.to_pylist()] if enc is not None else []
+    row_codes = (pc.fill_null(enc.indices, len(distinct)).to_numpy(zero_copy_only=False).astype(np.int64)
+                 if enc is not None else np.zeros(0, dtype=np.int64))
+    distinct.append(None)  # a row without an entry number
+    if None in distinct[:-1] or (row_codes == len(distinct) - 1).any():
         if _KIP_LIKE.fullmatch(path.stem):
             fallback = _entry_key(path.stem)
         else:
             book = next((cell for pos, cell in enumerate(data_raw.header) if match.mapping.get(pos) == "@BOOK"), None)
             number = _most_common(table, book) if book else None
             fallback = f"LL{number}" if number else first.entry_number
-        keys = [k or fallback for k in keys]
+        distinct = [k or fallback for k in distinct]
         if table.column("INDTASTNINGSNUMMER").null_count == n:
             # A layout without an entry-number column: the key found stands in every row.
             at = table.column_names.index("INDTASTNINGSNUMMER")
-            table = table.set_column(at, "INDTASTNINGSNUMMER", pa.array(keys, type=TEXT))
-    order = list(dict.fromkeys(keys))
+            table = table.set_column(at, "INDTASTNINGSNUMMER", pa.repeat(pa.scalar(fallback, TEXT), n))
+    order = list(dict.fromkeys(distinct[c] for c in pd.unique(row_codes)))
+    key_of_code = np.array([order.index(k) if k in order else -1 for k in distinct], dtype=np.int64)
+    rows_key = key_of_code[row_codes]
     named_year = census_year_of_name(path.stem)
     out = []
     for i, key in enumerate(order):
@@ -409,8 +412,7 @@ def _census_deliveries(path: Path, match: layouts.LayoutMatch, delimiter: str) -
         else:
             d = Delivery(entry_number=key, source=source.code, files=list(first.files), data_file=first.data_file,
                          extra_columns=list(first.extra_columns))
-        mask = pa.array([k == key for k in keys])
-        part = table if len(order) == 1 else table.filter(mask)
+        part = table if len(order) == 1 else table.filter(pa.array(rows_key == i))
         d.entry_number = key
         at = part.column_names.index("_delivery")
         d.table = part.set_column(at, "_delivery", pa.repeat(pa.scalar(key, TEXT), part.num_rows))
@@ -439,8 +441,50 @@ def _census_deliveries(path: Path, match: layouts.LayoutMatch, delimiter: str) -
                 value = _most_common(d.table, data_raw.header[pos])
                 if value:
                     d.meta[target[1:]] = value
+        if not d.meta.get("SOGN"):
+            d.meta.update(_parish_from_places(d.table))
         out.append(d)
     return out
+
+
+def _parish_from_places(table: pa.Table) -> dict[str, str]:
+    """The census parish of a file without a parish column: the parish of the register
+    that most of its place names (``Kildestednavn``: 'Vejby By', 'Holløse') resolve to.
+    A name several parishes share (Vejby in Holbo and in Børglum herred) is decided by the
+    amt that the file's unambiguous birthplaces point to."""
+    from validators.places import load_parish_register
+
+    if "BYENS_NAVN" not in table.column_names or table.num_rows == 0:
+        return {}
+    try:
+        register = load_parish_register()
+    except (OSError, ValueError):
+        return {}
+
+    def counted(column: str) -> list[tuple[str, int]]:
+        if column not in table.column_names:
+            return []
+        items = pc.value_counts(pc.utf8_trim_whitespace(table.column(column))).to_pylist()
+        return [(i["values"], i["counts"]) for i in items if i["values"]]
+
+    amts: dict[str, int] = {}
+    for text, n in counted("FOEDESTED"):
+        code = register.resolve(text).code
+        if code:
+            amts[register.parishes[code].amt] = amts.get(register.parishes[code].amt, 0) + n
+    votes: dict[str, int] = {}
+    for text, n in counted("BYENS_NAVN"):
+        key = register.key(text)[0]
+        codes = register.index.get(key or "", ())
+        if len(codes) > 1 and amts:
+            best = max(amts[a] if (a := register.parishes[c].amt) in amts else 0 for c in codes)
+            codes = tuple(c for c in codes if amts.get(register.parishes[c].amt, 0) == best and best > 0)
+        if len(codes) == 1:
+            votes[codes[0]] = votes.get(codes[0], 0) + n
+    if not votes:
+        return {}
+    parish = register.parishes[max(votes, key=votes.get)]
+    return {k: v for k, v in (("SOGN", parish.name), ("HERRED", parish.herred), ("AMT", parish.amt)) if v}
 
 
 def load_loose_file(loose: discovery.LooseFile) -> list[Delivery]:

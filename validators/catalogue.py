@@ -31,6 +31,9 @@ class Code:
     scope: Scope
     title: str
     action: str
+    # A fix so regular that one finding per field and delivery says it (with the count and
+    # the first line); every fixed value still has its correction row.
+    summarised: bool = False
 
 
 def _codes(*codes: Code) -> dict[str, Code]:
@@ -79,9 +82,10 @@ CATALOGUE: dict[str, Code] = _codes(
          "The files were recognised but this source cannot be validated by this version."),
     Code("DUPLICATE_DELIVERY", NOTE, D, "Same bytes already imported",
          "Nothing was imported twice."),
-    Code("CENSUS_DOWNLOAD", NOTE, D, "Census download read without metadata file or trailer",
-         "The file is a census download from the Danish Demographic Database (one file, no dok file, "
-         "no trailer); it was read as an FT delivery through its column aliases."),
+    Code("CENSUS_DOWNLOAD", NOTE, D, "Census file read without metadata file or trailer",
+         "The file is a census in one of the known layouts (a DDD download or research extract, Link-Lives "
+         "rows: one file, no dok file, no trailer); it was read as an FT delivery through that layout's "
+         "words. The message names the layout."),
     Code("LAYOUT_UNKNOWN", ERR, D, "Census file in a layout the reader does not know",
          "Nothing of the file was read. The message names the closest known layout and the words it "
          "lacks: rename the columns, or add the layout to census_layout_words.csv ($MGR_CENSUS_DATA)."),
@@ -126,8 +130,10 @@ CATALOGUE: dict[str, Code] = _codes(
     Code("KOEN_INVALID", ERR, R, "Sex is not K, M or U",
          "Key K, M or U."),
     Code("NUMBER_AS_DECIMAL", NOTE, R, "Whole number written with decimals",
-         "A running number or age written like '1,00000' or '31,000' was read as the whole number; the "
-         "value as written is kept in the raw column."),
+         "Running numbers, ages or years written like '1,00000' or '31,000' (database extracts write them so) "
+         "were read as the whole number. One finding per field and delivery gives the count and the first "
+         "line; the corrections table has a row for every value, and the raw column keeps it as written.",
+         summarised=True),
     Code("AGE_MALFORMED", WARN, R, "Age is not a plain number",
          "Key the age in whole years only."),
     Code("AGE_IMPLAUSIBLE", WARN, R, "Parent's age at the event is implausible",

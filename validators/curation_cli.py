@@ -5,7 +5,7 @@ the parish register from what the deliveries hold.
     mgr-ingest names suggest PATH... [--db names.csv] [--min-count 3] [--out FILE.csv] [--top 30]
     mgr-ingest names import  CSV [--db names.csv] [--check]
     mgr-ingest places unresolved PATH... [--parish TEXT] [--register parishes.csv] [--min-count 3] [--out FILE.csv]
-    mgr-ingest places import CSV [--replace]
+    mgr-ingest places import CSV [--replace | --to FILE]
 
 PATH is a clean table written by ``mgr-ingest clean`` (``kbf.parquet``, ``kbd.csv`` ...; the
 file name tells the source, or give ``--source``) or delivery files and folders, which are
@@ -20,6 +20,7 @@ may lower it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -205,9 +206,11 @@ def _places_unresolved(args) -> int:
 
 
 def _places_import(args) -> int:
-    import shutil
+    import hashlib
+    from datetime import UTC, datetime
 
-    from validators.places import PARISHES_FILE, ParishRegisterError, import_parishes
+    from validators.places import (PARISHES_FILE, REGISTER_ENV, ParishRegisterError, import_parishes,
+                                   register_file, skipped_digdag, write_register)
 
     try:
         register = import_parishes(args.csv)
@@ -217,11 +220,24 @@ def _places_import(args) -> int:
         print("mgr-ingest places: nothing was imported", file=sys.stderr)
         return EXIT_PROBLEMS
     shared = {k: v for k, v in register.index.items() if len(v) > 1}
+    skipped = skipped_digdag(Path(args.csv).read_bytes().decode("utf-8-sig", errors="replace"))
+    if skipped:
+        print(f"mgr-ingest places: {len(skipped)} row(s) without a parish number left out: "
+              f"{', '.join(skipped[:10])}", file=sys.stderr)
     print(f"{args.csv}: {len(register)} parishes, {len(register.index)} spellings; "
           f"{len(shared)} spellings shared by more than one parish (decided by herred/amt)")
-    if args.replace:
-        shutil.copyfile(args.csv, PARISHES_FILE)
-        print(f"{PARISHES_FILE} replaced")
+    if args.replace or args.to:
+        target = args.to or register_file()
+        sha = hashlib.sha256(Path(args.csv).read_bytes()).hexdigest()
+        when = datetime.now(UTC).strftime("%Y-%m-%d")
+        write_register(register, target, [
+            f"Parish register imported by 'mgr-ingest places import' on {when}",
+            f"from {Path(args.csv).name} (sha256 {sha}), {len(register)} parishes.",
+            "Columns: sognekode;sogn;herred;amt;varianter (variants separated by |). A DigDag table's",
+            "ASCII-folded names were given their Danish letters; the folded spelling is a variant."])
+        print(f"{target} written")
+        if target != PARISHES_FILE and os.environ.get(REGISTER_ENV) != str(target):
+            print(f"set {REGISTER_ENV}={target} to use it")
     return EXIT_OK
 
 
@@ -267,9 +283,12 @@ def places_main(argv: list[str] | None = None) -> int:
     _common(u)
     u.add_argument("--parish", help="the records' own parish for 'her i sognet' (default: from the deliveries)")
     u.add_argument("--register", type=Path, help="parish register CSV (default: the project's)")
-    i = sub.add_parser("import", help="check a sognekode;sogn;herred;amt;varianter file (and install it)")
+    i = sub.add_parser("import", help="check a sognekode;sogn;herred;amt;varianter file or a DigDag parish "
+                                      "table (STEDNR,SOGN,HERRED,AMT,…) and install it")
     i.add_argument("csv", type=Path)
-    i.add_argument("--replace", action="store_true", help="make it the project's parish register")
+    i.add_argument("--replace", action="store_true",
+                   help="make it the register in use ($MGR_PARISH_REGISTER, else the project's sample file)")
+    i.add_argument("--to", type=Path, help="write the register to this file (then set $MGR_PARISH_REGISTER to it)")
     args = p.parse_args(argv)
     try:
         return {"unresolved": _places_unresolved, "import": _places_import}[args.command](args)

@@ -256,6 +256,23 @@ def run_field_rules(frame: pd.DataFrame, source: Source, fb: FindingBuilder,
     return clean
 
 
+def _summarised(frame: pd.DataFrame, fb: FindingBuilder, idx: pd.Index, grp: pd.DataFrame, code: str, name: str,
+                auto_fix: bool) -> None:
+    """One finding per delivery and file for a summarised code: at the first row it
+    applies to, saying how many rows it applies to."""
+    sort = np.argsort(idx.to_numpy(), kind="stable")
+    idx, grp = idx[sort], grp.iloc[sort]
+    where = frame.loc[idx, ["_delivery", "_file"]]
+    order = pd.Series(np.arange(len(idx))).groupby([where["_delivery"].to_numpy(dtype=object),
+                                                    where["_file"].to_numpy(dtype=object)], sort=False)
+    first = order.first().to_numpy()
+    counts = order.size().to_numpy()
+    messages = [f"{grp['message'].iloc[i]} ({n} value(s) of {name} in this delivery, each a correction row)"
+                if n > 1 else grp["message"].iloc[i] for i, n in zip(first, counts)]
+    fb.at(idx[first], code, pd.Series(messages, dtype=object), name,
+          pd.Series(grp["suggestion"].to_numpy()[first]), auto_fix)
+
+
 def _field_findings(frame: pd.DataFrame, name: str, results: list, codes: np.ndarray, good: np.ndarray | None,
                     fb: FindingBuilder, corrections: list[pd.DataFrame], when: str) -> None:
     """The findings (and automatic corrections) of one checked column."""
@@ -278,8 +295,11 @@ def _field_findings(frame: pd.DataFrame, name: str, results: list, codes: np.nda
         joined = rows.merge(issue_frame, on="u", how="inner")
         for (code, auto_fix), grp in joined.groupby(["code", "auto_fix"], sort=False):
             idx = pd.Index(grp["_row"].to_numpy())
-            fb.at(idx, code, pd.Series(grp["message"].to_numpy()), name,
-                  pd.Series(grp["suggestion"].to_numpy()), bool(auto_fix))
+            if CATALOGUE[code].summarised:
+                _summarised(frame, fb, idx, grp, code, name, bool(auto_fix))
+            else:
+                fb.at(idx, code, pd.Series(grp["message"].to_numpy()), name,
+                      pd.Series(grp["suggestion"].to_numpy()), bool(auto_fix))
             if auto_fix:
                 rows_fixed = frame.loc[idx, ["_delivery", "LOEBE_NR_REN", "_file", "_line", name]]
                 corrections.append(pd.DataFrame({

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,7 +239,51 @@ class ParishRegister:
         return code, name, round(float(best[1]), 4)
 
 
+DIGDAG_COLUMNS = ("STEDNR", "SOGN", "HERRED", "AMT")
+REGISTER_ENV = "MGR_PARISH_REGISTER"  # a register file that replaces the project's sample
+
+
+def unfold_danish(name: str) -> str:
+    """An ASCII-folded place name with its Danish letters back: 'Merloese' -> 'Merløse',
+    'Praestoe' -> 'Præstø', 'Nordrupoester' -> 'Nordrupøster'.  A leading 'Aa' stays, as
+    the towns themselves write it (Aalborg, Aarhus, Aars)."""
+    head, tail = name[:2], name[2:]
+    if head not in ("Aa", "AA"):
+        head, tail = "", name
+    tail = tail.replace("aa", "å").replace("oe", "ø").replace("ae", "æ")
+    return head + tail.replace("Aa", "Å").replace("Oe", "Ø").replace("Ae", "Æ")
+
+
+def _read_digdag(text: str) -> list[dict[str, str]]:
+    """The DigDag parish attribute table (``STEDNR,SOGN,HERRED,AMT,…``, names ASCII-folded)
+    as register rows: the code is STEDNR, the names get their Danish letters back, and the
+    folded spelling is kept as a variant."""
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        if not (row.get("STEDNR") or "").strip():
+            continue  # a town without a parish number (Lemvig): no code to give it; see skipped_digdag
+        name = (row.get("SOGN") or "").strip()
+        danish = unfold_danish(name)
+        rows.append({"sognekode": (row.get("STEDNR") or "").strip(), "sogn": danish,
+                     "herred": unfold_danish((row.get("HERRED") or "").strip()),
+                     "amt": unfold_danish((row.get("AMT") or "").strip()),
+                     "varianter": name if name and name != danish else ""})
+    return rows
+
+
+def skipped_digdag(text: str) -> list[str]:
+    """The names of a DigDag table's rows that have no parish number (left out)."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    if not all(c in first.split(",") for c in DIGDAG_COLUMNS):
+        return []
+    return [(r.get("SOGN") or "?").strip() for r in csv.DictReader(io.StringIO(text))
+            if not (r.get("STEDNR") or "").strip()]
+
+
 def _read(text: str) -> list[dict[str, str]]:
+    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    if all(c in first.split(",") for c in DIGDAG_COLUMNS):
+        return _read_digdag(text)
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=";")
     missing = [c for c in PARISH_COLUMNS if c not in (reader.fieldnames or [])]
@@ -277,13 +322,37 @@ def import_parishes(path: Path | str, rules: RuleSet | None = None) -> ParishReg
 _DEFAULT: dict[str, ParishRegister] = {}
 
 
+def register_file() -> Path:
+    """The register in use: ``$MGR_PARISH_REGISTER`` (one an archive imported, such as the
+    DigDag register) or else the project's sample (``validators/data/parishes.csv``)."""
+    own = os.environ.get(REGISTER_ENV)
+    return Path(own) if own else PARISHES_FILE
+
+
 def load_parish_register() -> ParishRegister:
-    """The project's register (``validators/data/parishes.csv``), read once per process."""
-    key = f"{PARISHES_FILE}:{PARISHES_FILE.stat().st_mtime}"
+    """The register in use (``register_file``), read once per process and file version."""
+    path = register_file()
+    key = f"{path}:{path.stat().st_mtime_ns}"
     if key not in _DEFAULT:
         _DEFAULT.clear()
-        _DEFAULT[key] = import_parishes(PARISHES_FILE)
+        _DEFAULT[key] = import_parishes(path)
     return _DEFAULT[key]
+
+
+def write_register(register: ParishRegister, path: Path, provenance: list[str]) -> None:
+    """The register as ``sognekode;sogn;herred;amt;varianter`` with where it came from in
+    its header comment."""
+    out = io.StringIO()
+    for line in provenance:
+        out.write(f"# {line}\n")
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow(PARISH_COLUMNS)
+    for p in register.parishes.values():
+        writer.writerow([p.code, p.name, p.herred, p.amt, "|".join(p.variants)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(out.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 UNRESOLVED_COLUMNS = ["text", "occurrences", "method", "suggested_code", "suggested_parish", "jw"]

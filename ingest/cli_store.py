@@ -191,7 +191,8 @@ def cmd_import(args) -> int:
           f"{s['rejected']} rejected; {s['rows']:,} rows stored, {s['errors']} error findings", file=sys.stderr)
     if report is not None:
         print(report / "report.html")
-    return EXIT_FINDINGS if run.errors else EXIT_OK
+    # A file that could not be used (an unrecognised CSV among them) is never a silent 0.
+    return EXIT_FINDINGS if run.errors or s["rejected"] else EXIT_OK
 
 
 def _settings(args):
@@ -215,7 +216,7 @@ def cmd_run(args) -> int:
     print(f"run {result.run_id}: {result.line()}", file=sys.stderr)
     if result.report is not None:
         print(result.report / "report.html")
-    return EXIT_FINDINGS if result.errors else EXIT_OK
+    return EXIT_FINDINGS if result.errors or result.quarantined else EXIT_OK
 
 
 def cmd_schedule(args) -> int:

@@ -48,3 +48,15 @@ def test_the_real_layouts_are_imported_with_every_person(tmp_path, store):
     assert sorted((o.entry_number, o.status, o.rows) for o in run.outcomes) == [
         ("C2688", "imported", 1), ("C3349", "imported", 49), ("C8953", "imported", 1),
         ("LL1159", "imported", 1), ("LL1170", "imported", 1)]
+
+
+def test_importing_only_a_file_that_is_no_delivery_exits_1(tmp_path, db_url):
+    from store_support import cli, db_args
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "shopping.csv").write_text("item;price\nbread;12\n", encoding="utf-8")
+    proc = cli("import", str(inbox), "--work", str(tmp_path / "work"), *db_args(db_url))
+    assert proc.returncode == 1, proc.stderr
+    assert "1 rejected" in proc.stderr and "0 imported" in proc.stderr
+    assert any((tmp_path / "work" / "quarantine").rglob("shopping.csv"))  # kept, with its reason

@@ -215,7 +215,12 @@ def _check_column(source: Source, name: str, rule, column: pd.Series):
         raw = raw.cast(_LARGE_STR)
     good = None
     if rule.fast is not None and len(values) >= FAST_PATH_MIN_ROWS:
-        good = pa.compute.match_substring_regex(raw, f"^(?:{rule.fast})$").to_numpy(zero_copy_only=False)
+        good = pa.compute.match_substring_regex(raw, f"^(?:{rule.fast})$")
+        if rule.never_fast:
+            # Words the pattern lets through that the checker must see (a name 'UOP').
+            good = pa.compute.and_(good, pa.compute.invert(pa.compute.is_in(
+                pa.compute.utf8_upper(raw), value_set=pa.array(rule.never_fast, type=_LARGE_STR))))
+        good = good.to_numpy(zero_copy_only=False)
         rest = values[~good]
         codes_rest, uniques = pd.factorize(rest, sort=False)
         codes = np.zeros(len(values), dtype=np.int64)

@@ -349,8 +349,10 @@ def check_year(raw: str | None) -> Checked:
 
 # --------------------------------------------------------------------------- names and places
 
-PLACEHOLDERS_KBF = frozenset({"-", "--", "---", "?", "??"})
-PLACEHOLDERS_KBD = PLACEHOLDERS_KBF | {"UOP", "A", "E"}
+# Words keyed for a name nobody knows ('UOP' = uoplyst): placeholders in every source.
+WORD_PLACEHOLDERS = frozenset({"UOP", "UOPL", "UOPLYST"})
+PLACEHOLDERS_KBF = frozenset({"-", "--", "---", "?", "??"}) | WORD_PLACEHOLDERS
+PLACEHOLDERS_KBD = PLACEHOLDERS_KBF | {"A", "E"}
 _X_PLACEHOLDER = re.compile(r"X{3,}", re.I)
 _BRACKETED = re.compile(r"\[([^\]]*)\]")
 _NAME_OK = re.compile(r"[^\W\d_]+(?:[ \-.'’][^\W\d_]*)*\.?")

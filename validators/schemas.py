@@ -32,6 +32,7 @@ class Rule:
     # Values matching this pattern pass the checker unchanged and without issues (an
     # int kind converts them to int); the bulk engine skips the checker for them.
     fast: str | None = None
+    never_fast: tuple[str, ...] = ()  # upper-cased values the fast pattern matches but the checker must see
 
 
 def _as_text(value: Any) -> str | None:
@@ -71,7 +72,8 @@ Date = Checked(Rule(f.check_date, "date"))
 Sex = Checked(Rule(f.check_sex))
 Age = Checked(Rule(f.check_age, "int"))
 PLAIN_NAME = r"[A-ZÆØÅa-zæøåé]+(?: [A-ZÆØÅa-zæøåé]+)*"
-Name = Checked(Rule(f.check_name, "name", PLAIN_NAME))
+# 'UOP' (uoplyst, unknown) looks like a plain name to the fast pattern but is a placeholder.
+Name = Checked(Rule(f.check_name, "name", PLAIN_NAME, never_fast=tuple(sorted(f.WORD_PLACEHOLDERS))))
 PLAIN_PLACE = r"[A-ZÆØÅa-zæøåé]+(?:[ -][A-ZÆØÅa-zæøåé]+)*"
 Place = Checked(Rule(f.make_place_checker(None), "place", PLAIN_PLACE))
 

@@ -21,7 +21,9 @@ from validators.names.transforms import (
 NAME_EXAMPLES = {
     "dash_means_empty": [("-", ""), ("--", ""), ("?", ""), ("Hans-Peter", "Hans-Peter")],
     "upper_case": [("Karen Marie", "KAREN MARIE"), ("søren", "SØREN")],
-    "aa_to_å": [("AAGE", "ÅGE"), ("NØRGAARD", "NØRGÅRD")],
+    "aa_to_å": [("AAGE", "ÅGE"), ("NØRGAARD", "NØRGÅRD"), ("KAREN AASE NØRGAARD", "KAREN ÅSE NØRGÅRD"),
+                ("PAALLE", "PAALLE"), ("HAANSEN", "HAANSEN"), ("LAARSEN", "LAARSEN"), ("SUSAANNE", "SUSAANNE"),
+                ("CHR AAGESEN", "CHR ÅGESEN")],
     "accented_e_to_e": [("JOSÉ", "JOSE"), ("RENÈ", "RENE")],
     "o_umlaut_to_ø": [("SÖREN", "SØREN")],
     "a_umlaut_to_æ": [("MÄRTA", "MÆRTA")],

@@ -29,7 +29,7 @@ PLACE_RULES_FILE = DATA / "place_transforms.csv"
 PHONETIC_RULES_FILE = DATA / "phonetic_rules.csv"
 
 RULE_COLUMNS = ("order", "name", "kind", "pattern", "replacement", "applies_to")
-TEXT_KINDS = frozenset({"upper", "replace", "regex", "struck_keep", "struck_drop"})
+TEXT_KINDS = frozenset({"upper", "replace", "replace_known", "regex", "struck_keep", "struck_drop"})
 KINDS = TEXT_KINDS | {"split", "key", "own_parish"}
 
 WITH_STRUCK = "med_klammer"  # the variant that keeps a struck-out part (brackets removed)
@@ -62,7 +62,7 @@ class Transform:
                 re.compile(self.pattern)
             except re.error as exc:
                 raise RulesFileError(f"rule {self.name!r}: bad pattern {self.pattern!r}: {exc}") from exc
-        if self.kind == "replace" and not self.pattern:
+        if self.kind in ("replace", "replace_known") and not self.pattern:
             raise RulesFileError(f"rule {self.name!r}: a replace rule needs a pattern")
 
     @property
@@ -78,6 +78,10 @@ class Transform:
             return text.upper()
         if self.kind == "replace":
             return text.replace(self.pattern, self.replacement)
+        if self.kind == "replace_known":
+            if self.pattern not in text:
+                return text
+            return _WORD.sub(lambda m: _known_replacement(m.group(0), self.pattern, self.replacement), text)
         if self.kind in ("regex", "struck_keep", "struck_drop"):
             return self.regex.sub(self.replacement, text)
         if self.kind == "key":
@@ -85,6 +89,44 @@ class Transform:
         if self.kind == "split":
             return " ".join(p for p in self.regex.split(text) if p)
         return text
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _known_replacement(word: str, pattern: str, replacement: str) -> str:
+    """``word`` with ``pattern`` replaced, if that gives a spelling the name database
+    knows (``AAGE`` -> ``ÅGE``, ``NØRGAARD`` -> ``NØRGÅRD``); else the word as it is
+    (``PAALLE`` stays: ``PÅLLE`` is no name, and ``PALLE`` is nearer the keyed one)."""
+    if pattern not in word:
+        return word
+    candidate = word.replace(pattern, replacement)
+    known = _known_words()
+    if candidate in known:
+        return candidate
+    # A patronymic of a known name: ÅGESEN, ÅSEDATTER.
+    for ending in _PATRONYMIC_ENDINGS:
+        if candidate.endswith(ending) and candidate[:-len(ending)] in known:
+            return candidate
+    return word
+
+
+_PATRONYMIC_ENDINGS = ("SDATTER", "DATTER", "SEN", "SØN", "S")
+
+
+@cache
+def _known_words() -> frozenset[str]:
+    """Every single name of the name database's seed (variants and grundnavne), upper
+    case, with 'AA' also written 'Å': read raw, not through these rules."""
+    path = DATA / "names.csv"
+    words: set[str] = set()
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader((line for line in fh if not line.startswith("#")), delimiter=";"):
+            for cell in (row.get("variant") or "", row.get("grundnavn") or ""):
+                for word in _WORD.findall(cell.upper()):
+                    words.add(word)
+                    words.add(word.replace("AA", "Å"))
+    return frozenset(words)
 
 
 @cache

@@ -191,8 +191,10 @@ def cmd_import(args) -> int:
           f"{s['rejected']} rejected; {s['rows']:,} rows stored, {s['errors']} error findings", file=sys.stderr)
     if report is not None:
         print(report / "report.html")
-    # A file that could not be used (an unrecognised CSV among them) is never a silent 0.
-    return EXIT_FINDINGS if run.errors or s["rejected"] else EXIT_OK
+    # A run that stored nothing because its files could not be used (an unrecognised CSV
+    # alone) is never a silent 0.
+    nothing_used = s["rejected"] and not (s["imported"] or s["new_version"] or s["duplicate"])
+    return EXIT_FINDINGS if run.errors or nothing_used else EXIT_OK
 
 
 def _settings(args):
@@ -216,7 +218,8 @@ def cmd_run(args) -> int:
     print(f"run {result.run_id}: {result.line()}", file=sys.stderr)
     if result.report is not None:
         print(result.report / "report.html")
-    return EXIT_FINDINGS if result.errors or result.quarantined else EXIT_OK
+    nothing_used = result.quarantined and not (result.imported or result.new_versions or result.duplicates)
+    return EXIT_FINDINGS if result.errors or nothing_used else EXIT_OK
 
 
 def cmd_schedule(args) -> int:

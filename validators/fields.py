@@ -304,6 +304,9 @@ def looks_like_date(raw: str | None) -> str | None:
 # --------------------------------------------------------------------------- codes and numbers
 
 _SEX_WORDS = {"dreng": "M", "mand": "M", "pige": "K", "kvinde": "K", "pd": "M"}
+# Words that can only mean one sex: read as it, with the finding and a correction row, so
+# the record stays linkable ('pd' is only a guess).
+_SEX_CERTAIN = {"dreng": "M", "drengebarn": "M", "mand": "M", "pige": "K", "pigebarn": "K", "kvinde": "K"}
 
 
 def check_sex(raw: str | None) -> Checked:
@@ -314,6 +317,10 @@ def check_sex(raw: str | None) -> Checked:
         return Checked(None, (Issue("REQUIRED_MISSING", "sex is empty"),))
     if s in ("k", "m", "u"):
         return Checked(s.upper(), (Issue("KOEN_INVALID", f"sex '{s}' in lower case", s.upper(), True),))
+    certain = _SEX_CERTAIN.get(s.casefold().rstrip("."))
+    if certain:
+        return Checked(certain, (Issue("KOEN_INVALID", f"sex written as the word '{s}'; read as {certain}", certain,
+                                       True),))
     guess = _SEX_WORDS.get(s.casefold())
     shown = s if len(s) <= 12 else s[:12] + "…"
     return Checked(None, (Issue("KOEN_INVALID", f"sex '{shown}' is not K, M or U", guess, False),))

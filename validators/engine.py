@@ -48,6 +48,23 @@ class FindingBuilder:
         self.source = source
         self.parts: list[pd.DataFrame] = []
         self.patches: list[tuple[str, pd.Series]] = []
+        self.fixes: list[tuple[str, tuple[str, ...], pd.Series, pd.Series]] = []
+        self.corrections: list[pd.DataFrame] = []
+
+    def fix(self, field_name: str, codes: tuple[str, ...], values: pd.Series, why: pd.Series,
+            when: str | None = None) -> None:
+        """A record rule read values the field check could only flag (a two-digit year the
+        book's years decide): the field's findings of ``codes`` on those rows become
+        applied fixes with that value, and each gets a correction row."""
+        self.fixes.append((field_name, codes, values, why))
+        rows = self.frame.loc[values.index, ["_delivery", "LOEBE_NR_REN", "_file", "_line", field_name]]
+        self.corrections.append(pd.DataFrame({
+            "INDTASTNINGSNUMMER": rows["_delivery"].to_numpy(dtype=object),
+            "LOEBE_NR": rows["LOEBE_NR_REN"].to_numpy(dtype=object),
+            "file": rows["_file"].to_numpy(dtype=object), "line": rows["_line"].to_numpy(),
+            "field": field_name, "old_value": rows[field_name].to_numpy(dtype=object),
+            "new_value": values.to_numpy(dtype=object), "rule": codes[0], "who": "rule",
+            "when": when or datetime.now(UTC).isoformat(timespec="seconds"), "why": why.to_numpy(dtype=object)}))
 
     def suggest(self, code: str, suggestions: pd.Series) -> None:
         """Fill in suggestions that need more than the value itself (e.g. the neighbours)
@@ -96,6 +113,16 @@ class FindingBuilder:
         for code, sugg in self.patches:
             mask = (out["code"] == code) & out["_row"].isin(sugg.index) & out["suggestion"].isna()
             out.loc[mask, "suggestion"] = out.loc[mask, "_row"].map(sugg).to_numpy()
+        for field_name, codes, values, why in self.fixes:
+            mask = out["code"].isin(codes) & (out["field"] == field_name) & out["_row"].isin(values.index)
+            rows = out.loc[mask, "_row"]
+            out.loc[mask, "suggestion"] = rows.map(values).to_numpy()
+            out.loc[mask, "message"] = rows.map(why).to_numpy()
+            out.loc[mask, "auto_fix"] = True
+            if "code" in out:
+                # The rule's own code where the field check flagged it under another.
+                out.loc[mask, "code"] = codes[0]
+                out.loc[mask, "severity"] = CATALOGUE[codes[0]].severity.value
         return out
 
 
@@ -354,6 +381,7 @@ def validate_frame(frame: pd.DataFrame, source: Source, options: dict | None = N
     dead = work.get("DOED_UDEN_NAVN", pd.Series("N", index=work.index)) == "J"
     left_out = work.get("_UDELADT", pd.Series(False, index=work.index)).astype(bool)
     work["TIL_LINKAGE"] = (entry_ok & ~dead & ~left_out & ~work["BLOKERENDE_FEJL"]).astype(bool)
+    corrections.extend(fb.corrections)
     corr = pd.concat(corrections, ignore_index=True) if corrections else pd.DataFrame(columns=CORRECTION_COLUMNS)
     tables = {k: v for k, v in extra.items() if k not in ("duplicates", "gaps")}
     return Result(clean=work, findings=findings, corrections=corr,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from validators.record_rules import _dates, _year, completed_years, date_range, registration_year
+from validators.record_rules import (_dates, _year, completed_years, date_range, dates_from_book_years,
+                                     registration_year)
 from validators.sources import Source
 
 MAX_AGE = 110  # an age at death above this is reported as implausible
@@ -73,6 +74,7 @@ def age_at_death(frame: pd.DataFrame, fb, impossible: pd.Series) -> None:
 
 def record_rules(frame: pd.DataFrame, source: Source, fb) -> None:
     event = source.event_date
+    dates_from_book_years(frame, fb, event)
     registration_year(frame, fb, event, verb="died")
     date_range(frame, fb, event, verb="died")
     impossible = death_before_birth(frame, fb)

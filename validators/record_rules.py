@@ -1,10 +1,15 @@
 """Record rules: checks that compare fields of one record, vectorised over a frame.
 
 They read the clean columns the field phase made (``*_REN``, ``*_ISO``) and never the
-raw text, so a value is interpreted in exactly one place.
+raw text, so a value is interpreted in exactly one place; the one exception reads a raw
+date the field check could not decide, with the book's years that decide it
+(``dates_from_book_years``).
 """
 
 from __future__ import annotations
+
+import re
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -162,8 +167,79 @@ def dead_unnamed(frame: pd.DataFrame, fb) -> None:
     fb.at(frame.index[dead], "DEAD_UNNAMED", "the child died unnamed; not used for linkage", "FORNAVN")
 
 
+_SIX = re.compile(r"(\d{2})(\d{2})(\d{2})")
+_EIGHT_DIGITS = re.compile(r"(\d{2})(\d{2})(\d{4})")
+_DMY_TWO = re.compile(r"(\d{1,2})\s*[-./]\s*(\d{1,2})\s*[-./]\s*(\d{2})")
+
+
+def _readings(raw: str) -> list[tuple[int, int, int, str]]:
+    """The dates a keyed text can be, each with the form that reads it: ``DDMMYYYY``
+    (12031921), ``YYMMDD`` and ``DDMMYY`` (210312), ``D-M-YY`` (12-3-21), a two-digit year
+    in any century from 1700.  The book's years pick among them."""
+    s = raw.strip()
+    out: list[tuple[int, int, int, str]] = []
+
+    def add(y: int, m: int, d: int, form: str) -> None:
+        try:
+            date(y, m, d)
+        except ValueError:
+            return
+        out.append((y, m, d, form))
+
+    if m := _EIGHT_DIGITS.fullmatch(s):
+        add(int(m.group(3)), int(m.group(2)), int(m.group(1)), "DDMMYYYY")
+    elif m := _SIX.fullmatch(s):
+        for century in (1700, 1800, 1900):
+            add(century + int(m.group(1)), int(m.group(2)), int(m.group(3)), "YYMMDD")
+            add(century + int(m.group(3)), int(m.group(2)), int(m.group(1)), "DDMMYY")
+    elif m := _DMY_TWO.fullmatch(s):
+        for century in (1700, 1800, 1900):
+            add(century + int(m.group(3)), int(m.group(2)), int(m.group(1)), "D-M-YY")
+    return out
+
+
+def dates_from_book_years(frame: pd.DataFrame, fb, col: str) -> None:
+    """A date the field check could not read with certainty (``12031921``, ``210312``,
+    ``12-3-21``) is read when exactly one of its readings falls within the book's years
+    (one year before FRA_AAR to TIL_AAR): the clean columns get it, the finding becomes an
+    applied fix and a correction row says so.  Several readings: the finding stays a
+    question for a person."""
+    if "_FRA_AAR" not in frame or f"{col}_REN" not in frame or col not in frame:
+        return
+    open_rows = frame[f"{col}_REN"].isna() & frame[col].notna() & frame["_FRA_AAR"].notna()
+    if not open_rows.any():
+        return
+    rows = frame.index[open_rows.to_numpy(dtype=bool)]
+    raw = frame.loc[rows, col].astype(str)
+    lo = (frame.loc[rows, "_FRA_AAR"] - 1).astype("int64")
+    hi = frame.loc[rows, "_TIL_AAR"].fillna(frame.loc[rows, "_FRA_AAR"]).astype("int64")
+    readings = {text: _readings(text) for text in raw.unique()}
+    fixed, why = {}, {}
+    for row, text, a, b in zip(rows, raw, lo, hi):
+        fits = {(y, m, d): form for y, m, d, form in readings[text] if a <= y <= b}
+        if len(fits) == 1:
+            (y, m, d), form = next(iter(fits.items()))
+            fixed[row] = f"{y:04d}{m:02d}{d:02d}"
+            why[row] = (f"date '{text}' read as {form}: {fixed[row]}, the only reading within the book's years "
+                        f"{a + 1}-{b}")
+    if not fixed:
+        return
+    values = pd.Series(fixed)
+    idx = values.index
+    frame.loc[idx, f"{col}_REN"] = values.to_numpy()
+    iso = values.str.slice(0, 4) + "-" + values.str.slice(4, 6) + "-" + values.str.slice(6, 8)
+    if f"{col}_ISO" in frame:
+        frame.loc[idx, f"{col}_ISO"] = iso.to_numpy()
+    if f"_{col}_YEAR" in frame:
+        frame.loc[idx, f"_{col}_YEAR"] = values.str.slice(0, 4).astype("int64").to_numpy()
+    if f"_{col}_DT" in frame:
+        frame.loc[idx, f"_{col}_DT"] = pd.to_datetime(iso, format="%Y-%m-%d").astype("datetime64[s]").to_numpy()
+    fb.fix(col, ("DATE_MALFORMED", "DATE_INVALID"), values, pd.Series(why))
+
+
 def kbf_rules(frame: pd.DataFrame, source: Source, fb) -> None:
     event = source.event_date
+    dates_from_book_years(frame, fb, event)
     father_age_from_remarks(frame)
     registration_year(frame, fb, event)
     date_range(frame, fb, event)

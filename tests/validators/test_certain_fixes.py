@@ -26,3 +26,24 @@ def test_sex_written_as_pige_or_dreng_is_read_and_the_child_stays_linkable(tmp_p
     corrections = corrections_frame(result)
     sex = corrections[corrections["field"] == "KOEN"].set_index("LOEBE_NR")
     assert sex.loc[[1, 2], "new_value"].tolist() == ["K", "M"] and 3 not in sex.index
+
+
+def test_dates_the_book_years_make_unique_are_read(tmp_path):
+    rows = [kbf_row(i, i) for i in range(1, 7)]
+    rows[0].update(FOEDSELSDATO="12031921")  # DDMMYYYY
+    rows[1].update(FOEDSELSDATO="210312")  # YYMMDD (DDMMYY would be 1912, outside the book)
+    rows[2].update(FOEDSELSDATO="12-3-21")  # a two-digit year: 1921, not 1821
+    rows[3].update(FOEDSELSDATO="200121")  # 1920-01-21 and 1921-01-20 both fit: only suggested
+    write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1921"})
+    result = run_pipeline([tmp_path], keep_clean=True)
+    clean = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
+    assert clean.loc[[1, 2, 3], "FOEDSELSDATO_ISO"].tolist() == ["1921-03-12", "1921-03-12", "1921-03-12"]
+    assert clean.loc[[1, 2, 3], "TIL_LINKAGE"].tolist() == [True, True, True]
+    assert pd.isna(clean.at[4, "FOEDSELSDATO_REN"]) and not clean.at[4, "TIL_LINKAGE"]
+    dates = {f["loebe_nr"]: f for f in result.findings_json()["findings"] if f["field"] == "FOEDSELSDATO"}
+    assert all(dates[n]["auto_fix"] and dates[n]["code"] == "DATE_MALFORMED" for n in (1, 2, 3))
+    assert "DDMMYYYY" in dates[1]["message"] and "YYMMDD" in dates[2]["message"]
+    assert not dates[4]["auto_fix"]
+    corrections = corrections_frame(result)
+    fixed = corrections[corrections["field"] == "FOEDSELSDATO"].set_index("LOEBE_NR")
+    assert fixed.loc[[1, 2, 3], "new_value"].tolist() == ["19210312"] * 3 and 4 not in fixed.index

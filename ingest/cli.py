@@ -52,6 +52,12 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
 
+    x = sub.add_parser("crosscheck", help="check births (KBF) and deaths (KBD) against each other: children who "
+                                          "died before CPR, births never keyed")
+    x.add_argument("paths", nargs="+", type=Path, help="delivery files or folders (searched recursively)")
+    x.add_argument("--json", type=Path, required=True, dest="json_out", help="findings JSON file to write")
+    x.add_argument("--page-capacity", type=int, default=5, help=argparse.SUPPRESS)
+    x.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help=argparse.SUPPRESS)
     d = sub.add_parser("demo", help="run the whole job on the bundled fixtures (births, deaths, censuses)")
     d.add_argument("--out", type=Path, help="working folder (default: a new temporary folder)")
 
@@ -159,6 +165,9 @@ def cmd_clean(args) -> int:
 
     out = _ensure_folder(args.out)
     result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True, spill_dir=out / ".parts")
+    from ingest.pipeline import run_crosscheck
+
+    run_crosscheck(result)  # births against deaths: DOED_FOER_CPR, births never keyed
     written = write_outputs(result, out, args.format)
     from ingest.report import write_report
 
@@ -190,7 +199,35 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "clean": cmd_clean, "demo": cmd_demo}
+def cmd_crosscheck(args) -> int:
+    from ingest.pipeline import run_crosscheck
+    from validators.crosscheck import rules
+
+    result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True)
+    if not result.clean.get("KBF") or not result.clean.get("KBD"):
+        raise CannotRun("the crosscheck needs births (KBF) and deaths (KBD); "
+                        f"found {', '.join(sorted(result.clean)) or 'neither'}")
+    run_crosscheck(result)
+    kbf = result.clean["KBF"][0]
+    died = int(kbf["DOED_FOER_CPR"].notna().sum())
+    counts = {code: sum(1 for f in result.cross_findings if f["code"] == code)
+              for code in ("BIRTH_NOT_KEYED_KBD", "CROSSCHECK_REVIEW")}
+    doc = {"run": {"started": result.started, "rule_version": rules().version, "kbf_rows": len(kbf),
+                   "kbd_rows": sum(len(p) for p in result.clean["KBD"]), "died_before_cpr": died, "findings": counts},
+           "findings": result.cross_findings}
+    if args.json_out.parent != Path(""):
+        _ensure_folder(args.json_out.parent)
+    try:
+        args.json_out.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    except OSError as exc:
+        raise CannotRun(f"cannot write {args.json_out}: {exc.strerror or exc}") from None
+    print(f"{len(kbf)} births, {doc['run']['kbd_rows']} deaths: {died} children died before CPR, "
+          f"{counts['BIRTH_NOT_KEYED_KBD']} births not keyed, {counts['CROSSCHECK_REVIEW']} pairs to review",
+          file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {"validate": cmd_validate, "clean": cmd_clean, "demo": cmd_demo, "crosscheck": cmd_crosscheck}
 
 
 # Files this program creates (the database, archive copies, scans, tables, reports) hold

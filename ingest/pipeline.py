@@ -74,6 +74,9 @@ class RunResult:
     spill_dir: Path | None = None
     tables: dict[str, list[pd.DataFrame]] = field(default_factory=dict)  # further clean tables (ft_children)
     households: list = field(default_factory=list)  # census households per batch (report.households.HouseholdPart)
+    # Findings of the cross-source checks, with their 'other', 'score' and 'rule_version'
+    # (also in ``findings``, in the common columns, for the counts and the report).
+    cross_findings: list[dict] = field(default_factory=list)
 
     @property
     def counts(self) -> Counter:
@@ -85,8 +88,44 @@ class RunResult:
                     "rows": sum(d.rows for d in self.deliveries),
                     "findings": {s: self.counts.get(s, 0) for s in ("error", "warning", "info")}},
             "deliveries": [d.as_dict() for d in self.deliveries],
-            "findings": to_records(self.findings),
+            "findings": (to_records(self.findings[~self.findings["code"].isin(CROSS_CODES)])
+                         + self.cross_findings) if self.cross_findings else to_records(self.findings),
         }
+
+
+CROSS_CODES = ("BIRTH_NOT_KEYED_KBD", "CROSSCHECK_REVIEW")
+
+
+def _whole(parts: list) -> pd.DataFrame:
+    frames = [pd.read_parquet(p) if isinstance(p, Path) else p for p in parts]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def run_crosscheck(result: RunResult) -> None:
+    """Births and deaths of the run checked against each other (``validators.crosscheck``):
+    the KBF table gets ``DOED_FOER_CPR`` and ``DOED_FOER_CPR_KILDE``, the run the
+    cross-source findings.  Needs the clean tables (``keep_clean``) of both sources."""
+    from validators.crosscheck import add_died_before_cpr, crosscheck
+
+    if not result.clean.get("KBF") or not result.clean.get("KBD"):
+        return
+    kbf, kbd = _whole(result.clean["KBF"]), _whole(result.clean["KBD"])
+    cross = crosscheck(kbf, kbd)
+    kbf = add_died_before_cpr(kbf, cross)
+    if result.spill_dir is not None:
+        from ingest.outputs import spill
+
+        for part in result.clean["KBF"]:
+            if isinstance(part, Path):
+                part.unlink(missing_ok=True)
+        result.clean["KBF"] = [spill(kbf, result.spill_dir, "kbf-crosschecked")]
+    else:
+        result.clean["KBF"] = [kbf]
+    result.cross_findings = cross.findings
+    if cross.findings:
+        frame = pd.DataFrame([{c: f.get(c) for c in FINDING_COLUMNS} for f in cross.findings], columns=FINDING_COLUMNS)
+        result.findings = pd.concat([result.findings, frame], ignore_index=True) if len(result.findings) else frame
+    log.info("crosscheck: %d children died before CPR, %d findings", len(cross.died_before_cpr), len(cross.findings))
 
 
 DUPLICATE_SIDE_COLUMNS = ("LOEBE_NR", "KILDE_SIDE", "KILDE_LOEBE_NR", "FOEDSELSDATO", "DOEDSDATO", "FULDT_NAVN",

@@ -176,6 +176,13 @@ CATALOGUE: dict[str, Code] = _codes(
          "Check sex and household position on the scan."),
     Code("HOUSEHOLD_UNRESOLVED", WARN, H, "Household with children but no parent",
          "Code the parents by hand."),
+    Code("BIRTH_NOT_KEYED_KBD", WARN, S, "A child buried in the parish has no birth in its book",
+         "A child who died under 15, born in this parish in years this book covers, is in the book of deaths "
+         "(see 'other') but has no birth entry here: check the scan for a skipped line or a repeated entry "
+         "number, and key the birth."),
+    Code("CROSSCHECK_REVIEW", WARN, S, "A birth and a death may be the same child",
+         "The score is in the review band around the threshold, or two births fit one death almost equally. "
+         "Compare both records and decide: same child or different children."),
     Code("HOUSEHOLD_MANUAL", NOTE, H, "Three or more married persons in a household",
          "Code the families of this household by hand."),
     # The store: versions of a delivery and the manual corrections laid over them.

@@ -1,0 +1,117 @@
+"""Births and deaths checked against each other, measured on a synthetic population whose
+truth was written when its cases were planted (fixtures/generator_population.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SUMMARY_LINES
+from rapidfuzz.distance import JaroWinkler
+
+from fixtures.generator_population import write
+from ingest.pipeline import run_crosscheck, run_pipeline
+from validators.crosscheck import crosscheck, rules
+
+MIN_RECALL = MIN_PRECISION = 0.95
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("population")
+    key = write(folder)
+    result = run_pipeline([folder], keep_clean=True)
+    run_crosscheck(result)
+    return folder, key, result
+
+
+def _rates(found: set, wanted: set) -> tuple[float, float]:
+    hit = len(found & wanted)
+    return hit / len(wanted), (hit / len(found) if found else 1.0)
+
+
+def test_children_who_died_before_cpr_are_marked(population):
+    _, key, result = population
+    kbf = result.clean["KBF"][0]
+    marked = kbf[kbf["DOED_FOER_CPR"].notna()]
+    found = {(r.INDTASTNINGSNUMMER, int(r.LOEBE_NR), r.DOED_FOER_CPR_KILDE, r.DOED_FOER_CPR) for r in marked.itertuples()}
+    wanted = {(e["kbf"]["entry_number"], e["kbf"]["loebe_nr"], f"{e['kbd']['entry_number']}:{e['kbd']['loebe_nr']}",
+               f"{e['kbd']['died'][:4]}-{e['kbd']['died'][4:6]}-{e['kbd']['died'][6:]}") for e in key["died_before_cpr"]}
+    recall, precision = _rates(found, wanted)
+    cases = pd.Series([e["case"] for e in key["died_before_cpr"]]).value_counts().to_dict()
+    line = (f"crosscheck DOED_FOER_CPR: recall {recall:.1%}, precision {precision:.1%} on {len(wanted)} planted "
+            f"children ({cases})")
+    print("\n" + line)
+    SUMMARY_LINES.append(line)
+    assert recall >= MIN_RECALL and precision >= MIN_PRECISION, sorted(wanted - found)[:5]
+    assert {"twin", "cousin", "other_spelling"} <= set(cases)  # the look-alikes were planted
+
+
+def test_births_never_keyed_are_found_on_their_book(population):
+    _, key, result = population
+    findings = [f for f in result.findings_json()["findings"] if f["code"] == "BIRTH_NOT_KEYED_KBD"]
+    found = {(f["entry_number"], f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings}
+    wanted = {(e["kbf_book"], e["kbd"]["entry_number"], e["kbd"]["loebe_nr"]) for e in key["birth_not_keyed"]}
+    recall, precision = _rates(found, wanted)
+    line = f"crosscheck BIRTH_NOT_KEYED_KBD: recall {recall:.1%}, precision {precision:.1%} on {len(wanted)} planted"
+    print("\n" + line)
+    SUMMARY_LINES.append(line)
+    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    for f in findings:  # the fixed fields of a cross-source finding
+        assert f["loebe_nr"] is None and f["other"]["source"] == "KBD" and f["rule_version"] == rules().version
+        assert set(f["other"]) == {"source", "entry_number", "loebe_nr", "file", "line"}
+    # Children born before the book's years or in a parish without a book raise nothing.
+    quiet = {(e["entry_number"], e["loebe_nr"]) for e in key["no_finding"]}
+    assert not {(f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings} & quiet
+
+
+def _frames(first_kbd: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    common = {"KOEN_REN": "K", "FOEDSELSDATO_NOEGLE": "1925-05-04", "EFTERNAVN_GRUNDNAVN": "HANSEN",
+              "FOEDESTED_SOGNEKODE": "S001", "KILDEFIL": "x.csv", "LINJE": 2, "LOEBE_NR": 1}
+    kbf = pd.DataFrame([{**common, "INDTASTNINGSNUMMER": "K5001", "FORNAVN_GRUNDNAVN": "ELLEN",
+                         "FADERS_FORNAVN_GRUNDNAVN": "JENS", "MODERS_FORNAVN_GRUNDNAVN": "ANE"}])
+    kbd = pd.DataFrame([{**common, "INDTASTNINGSNUMMER": "K6001", "FORNAVN_GRUNDNAVN": first_kbd,
+                         "FADERS_NAVN_GRUNDNAVN": "JENS HANSEN", "MODERS_NAVN_GRUNDNAVN": "ANE HANSEN",
+                         "DOEDSDATO_ISO": "1926-01-02", "ALDER_VED_DOED": 0}])
+    return kbf, kbd
+
+
+def test_a_score_near_the_threshold_goes_to_review_not_to_a_decision():
+    r = rules()
+    # A first name that puts the score inside the band around the threshold.
+    first = next(n for n in ("ELLA", "ELLIE", "ELNA", "EDEL", "ELLY", "ELSE")
+                 if abs(r.weights["first"] * JaroWinkler.similarity("ELLEN", n) + 1 - r.weights["first"]
+                        - r.threshold) < r.band)
+    kbf, kbd = _frames(first)
+    result = crosscheck(kbf, kbd)
+    assert result.died_before_cpr.empty
+    assert [f["code"] for f in result.findings] == ["CROSSCHECK_REVIEW"]
+    assert result.findings[0]["other"]["entry_number"] == "K6001"
+    # The same names exactly: decided, and the child died before CPR.
+    exact = crosscheck(*_frames("ELLEN"))
+    assert exact.findings == [] and exact.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
+
+
+def test_the_crosscheck_command_and_the_clean_table(population, tmp_path):
+    folder, key, result = population
+    died = int(result.clean["KBF"][0]["DOED_FOER_CPR"].notna().sum())
+    assert died >= MIN_RECALL * len(key["died_before_cpr"])
+    out = tmp_path / "cross.json"
+    proc = subprocess.run([sys.executable, "-m", "ingest.cli", "crosscheck", str(folder), "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["run"]["died_before_cpr"] == died
+    assert doc["run"]["findings"]["BIRTH_NOT_KEYED_KBD"] == len(key["birth_not_keyed"])
+    proc = subprocess.run([sys.executable, "-m", "ingest.cli", "clean", str(folder), "--out", str(tmp_path / "t")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    kbf = pd.read_parquet(tmp_path / "t" / "kbf.parquet")
+    assert kbf["DOED_FOER_CPR"].notna().sum() == died
+    assert kbf["DOED_FOER_CPR"].dropna().str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    findings = json.loads((tmp_path / "t" / "findings.json").read_text(encoding="utf-8"))["findings"]
+    assert sum(f["code"] == "BIRTH_NOT_KEYED_KBD" for f in findings) == len(key["birth_not_keyed"])

@@ -85,33 +85,63 @@ def _swapped(iso: str | None) -> str | None:
     return f"{y}-{d}-{m}"
 
 
-def _births(kbf: pd.DataFrame) -> pd.DataFrame:
+def _distinct(values, func) -> np.ndarray:
+    """``func`` of each value, computed once per distinct value (names repeat)."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniq] + [func(None)], dtype=object)
+    return mapped[codes]
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[name].to_numpy(dtype=object) if name in frame else np.full(len(frame), None, dtype=object)
+
+
+def _side(frame: pd.DataFrame, row_name: str, father: str, mother: str) -> pd.DataFrame:
     return pd.DataFrame({
-        "b_row": np.arange(len(kbf)), "entry": kbf["INDTASTNINGSNUMMER"].astype(str).to_numpy(),
-        "loebe": kbf["LOEBE_NR"].to_numpy(), "file": kbf["KILDEFIL"].to_numpy(), "line": kbf["LINJE"].to_numpy(),
-        "date": kbf["FOEDSELSDATO_NOEGLE"].to_numpy(dtype=object), "sex": kbf["KOEN_REN"].to_numpy(dtype=object),
-        "first": kbf["FORNAVN_GRUNDNAVN"].map(_first_word).to_numpy(),
-        "surname": kbf["EFTERNAVN_GRUNDNAVN"].map(_last_word).to_numpy(),
-        "father": kbf.get("FADERS_FORNAVN_GRUNDNAVN", pd.Series(None, index=kbf.index)).map(_first_word).to_numpy(),
-        "mother": kbf.get("MODERS_FORNAVN_GRUNDNAVN", pd.Series(None, index=kbf.index)).map(_first_word).to_numpy(),
-        "parish": kbf["FOEDESTED_SOGNEKODE"].to_numpy(dtype=object) if "FOEDESTED_SOGNEKODE" in kbf else None,
+        row_name: frame.index.to_numpy(), "entry": frame["INDTASTNINGSNUMMER"].astype(str).to_numpy(),
+        "loebe": frame["LOEBE_NR"].to_numpy(), "file": _column(frame, "KILDEFIL"), "line": _column(frame, "LINJE"),
+        "date": _column(frame, "FOEDSELSDATO_NOEGLE"), "sex": _column(frame, "KOEN_REN"),
+        "first": _distinct(_column(frame, "FORNAVN_GRUNDNAVN"), _first_word),
+        "surname": _distinct(_column(frame, "EFTERNAVN_GRUNDNAVN"), _last_word),
+        "father": _distinct(_column(frame, father), _first_word),
+        "mother": _distinct(_column(frame, mother), _first_word),
+        "parish": _column(frame, "FOEDESTED_SOGNEKODE"),
     })
+
+
+def _births(kbf: pd.DataFrame) -> pd.DataFrame:
+    return _side(kbf, "b_row", "FADERS_FORNAVN_GRUNDNAVN", "MODERS_FORNAVN_GRUNDNAVN")
 
 
 def _deaths(kbd: pd.DataFrame) -> pd.DataFrame:
-    age = kbd["ALDER_VED_DOED"] if "ALDER_VED_DOED" in kbd else pd.Series(pd.NA, index=kbd.index)
-    return pd.DataFrame({
-        "d_row": np.arange(len(kbd)), "entry": kbd["INDTASTNINGSNUMMER"].astype(str).to_numpy(),
-        "loebe": kbd["LOEBE_NR"].to_numpy(), "file": kbd["KILDEFIL"].to_numpy(), "line": kbd["LINJE"].to_numpy(),
-        "date": kbd["FOEDSELSDATO_NOEGLE"].to_numpy(dtype=object), "sex": kbd["KOEN_REN"].to_numpy(dtype=object),
-        "died": kbd["DOEDSDATO_ISO"].to_numpy(dtype=object) if "DOEDSDATO_ISO" in kbd else None,
-        "age": pd.to_numeric(age, errors="coerce").to_numpy(),
-        "first": kbd["FORNAVN_GRUNDNAVN"].map(_first_word).to_numpy(),
-        "surname": kbd["EFTERNAVN_GRUNDNAVN"].map(_last_word).to_numpy(),
-        "father": kbd.get("FADERS_NAVN_GRUNDNAVN", pd.Series(None, index=kbd.index)).map(_first_word).to_numpy(),
-        "mother": kbd.get("MODERS_NAVN_GRUNDNAVN", pd.Series(None, index=kbd.index)).map(_first_word).to_numpy(),
-        "parish": kbd["FOEDESTED_SOGNEKODE"].to_numpy(dtype=object) if "FOEDESTED_SOGNEKODE" in kbd else None,
-    })
+    out = _side(kbd, "d_row", "FADERS_NAVN_GRUNDNAVN", "MODERS_NAVN_GRUNDNAVN")
+    out["died"] = _column(kbd, "DOEDSDATO_ISO")
+    out["age"] = pd.to_numeric(pd.Series(_column(kbd, "ALDER_VED_DOED")), errors="coerce").to_numpy()
+    return out
+
+
+def book_spans(kbf: pd.DataFrame) -> pd.DataFrame:
+    """Per KBF book: the years its records were born in and its parish (the most common
+    birth-parish code of its records)."""
+    frame = pd.DataFrame({"book": kbf["INDTASTNINGSNUMMER"].astype(str).to_numpy(),
+                          "year": pd.to_numeric(pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE"), dtype="string")
+                                                .str.slice(0, 4), errors="coerce").to_numpy(),
+                          "parish": _column(kbf, "FOEDESTED_SOGNEKODE")})
+    span = frame.groupby("book")["year"].agg(from_year="min", to_year="max").dropna()
+    counts = frame.dropna(subset=["parish"]).groupby(["book", "parish"]).size().rename("n").reset_index()
+    parish = counts.sort_values(["book", "n"], ascending=[True, False]).drop_duplicates("book").set_index("book")
+    span["parish"] = parish["parish"]
+    return span.dropna(subset=["parish"]).astype({"from_year": "int64", "to_year": "int64"}).reset_index()
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jaro-Winkler of each pair of strings and whether both are present, computed once
+    per distinct pair of values (names repeat: a few thousand pairs stand for millions)."""
+    present = (pd.Series(a).fillna("").to_numpy(dtype=object) != "") & (
+        pd.Series(b).fillna("").to_numpy(dtype=object) != "")
+    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([pd.Series(a).fillna(""), pd.Series(b).fillna("")]))
+    sims = np.array([JaroWinkler.similarity(x, y) if x and y else 0.0 for x, y in uniq], dtype=np.float64)
+    return (sims[codes] if len(codes) else np.zeros(0)), present
 
 
 def score_pairs(pairs: pd.DataFrame, r: Rules) -> np.ndarray:
@@ -120,10 +150,8 @@ def score_pairs(pairs: pd.DataFrame, r: Rules) -> np.ndarray:
     total = np.zeros(len(pairs))
     weight = np.zeros(len(pairs))
     for part, w in r.weights.items():
-        a, b = pairs[f"{part}_b"].to_numpy(), pairs[f"{part}_d"].to_numpy()
-        present = np.array([bool(x) and bool(y) for x, y in zip(a, b)])
-        sim = np.array([JaroWinkler.similarity(x, y) if p else 0.0 for x, y, p in zip(a, b, present)])
-        total += w * sim
+        sim, present = _similarity(pairs[f"{part}_b"].to_numpy(dtype=object), pairs[f"{part}_d"].to_numpy(dtype=object))
+        total += w * sim * present
         weight += w * present
     return np.where(weight > 0, total / np.maximum(weight, 1e-9), 0.0)
 
@@ -135,9 +163,31 @@ class CrossResult:
     pairs: pd.DataFrame  # every scored pair (for inspection)
 
 
-def _where(side: pd.Series) -> dict:
-    return {"entry_number": side["entry"], "loebe_nr": int(side["loebe"]), "file": side["file"],
-            "line": int(side["line"])}
+def _initial(values: np.ndarray) -> np.ndarray:
+    return pd.Series(values, dtype=object).fillna("").str.slice(0, 1).to_numpy(dtype=object)
+
+
+def candidate_pairs(b: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
+    """Deaths and births that may be one child: the same sex and birth date (or the death's
+    with day and month swapped), and the same initial of the first name or of the surname
+    (two blocks, so a name spelled two ways in one part is still met through the other)."""
+    swapped = d.assign(date=d["date"].map(_swapped), how="dag_maaned_byttet").dropna(subset=["date"])
+    deaths = pd.concat([d.assign(how="samme_dato"), swapped], ignore_index=True)
+    b = b.assign(fi=_initial(b["first"].to_numpy()), si=_initial(b["surname"].to_numpy()))
+    deaths = deaths.assign(fi=_initial(deaths["first"].to_numpy()), si=_initial(deaths["surname"].to_numpy()))
+    parts = []
+    for block in ("fi", "si"):
+        part = deaths.drop(columns=["si" if block == "fi" else "fi"]).merge(
+            b.drop(columns=["si" if block == "fi" else "fi"]), on=["date", "sex", block], suffixes=("_d", "_b"))
+        parts.append(part.drop(columns=[block]))
+    pairs = pd.concat(parts, ignore_index=True)
+    return pairs.drop_duplicates(["d_row", "b_row", "how"], ignore_index=True)
+
+
+def _where_of(frame: pd.DataFrame, suffix: str) -> list[dict]:
+    return [{"entry_number": e, "loebe_nr": int(n), "file": f, "line": int(ln)}
+            for e, n, f, ln in zip(frame[f"entry{suffix}"], frame[f"loebe{suffix}"], frame[f"file{suffix}"],
+                                   frame[f"line{suffix}"])]
 
 
 def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | None = None) -> CrossResult:
@@ -149,11 +199,15 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
     from validators.catalogue import CATALOGUE
 
     r = rules()
-    b, d = _births(kbf), _deaths(kbd)
-    d = d[d["date"].notna() & d["sex"].notna()]
-    swapped = d.assign(date=d["date"].map(_swapped), how="dag_maaned_byttet").dropna(subset=["date"])
-    blocks = pd.concat([d.assign(how="samme_dato"), swapped], ignore_index=True)
-    pairs = blocks.merge(b, on=["date", "sex"], suffixes=("_d", "_b"))
+    kbf = kbf.reset_index(drop=True)
+    d = _deaths(kbd.reset_index(drop=True))
+    d = d[pd.Series(d["date"]).notna().to_numpy() & pd.Series(d["sex"]).notna().to_numpy()]
+    # Only the births of the blocks the deaths touch (an incremental check of one delivery
+    # reads a handful of dates of the national table, not all of it).
+    dates = set(d["date"]) | {s for s in map(_swapped, d["date"]) if s}
+    touched = kbf[pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(dates).to_numpy()]
+    b = _births(touched)
+    pairs = candidate_pairs(b, d)
     pairs["score"] = score_pairs(pairs, r) if len(pairs) else np.zeros(0)
     pairs.loc[pairs["how"] == "dag_maaned_byttet", "score"] -= 0.02  # a swapped date counts a little against
     lo, hi = r.threshold - r.band, r.threshold + r.band
@@ -162,67 +216,49 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
     def finding(code: str, message: str, on: dict, other: dict, score: float | None) -> dict:
         return {"code": code, "severity": CATALOGUE[code].severity.value, "source": "KBF", "field": None, "page": None,
                 "message": message, "suggestion": None, "auto_fix": False, **on,
-                "other": {"source": "KBD", **other}, "score": None if score is None else round(float(score), 4),
-                "rule_version": r.version}
+                "other": {"source": "KBD", **other}, "score": None if score is None or pd.isna(score)
+                else round(float(score), 4), "rule_version": r.version}
 
-    decided: dict[int, pd.Series] = {}  # d_row -> the matching pair
-    reviewed: set[int] = set()
-    for d_row, group in pairs.groupby("d_row", sort=True):
-        group = group.sort_values("score", ascending=False)
-        best = group.iloc[0]
-        second = group.iloc[1]["score"] if len(group) > 1 else 0.0
-        on = _where(best.rename(lambda k: k.removesuffix("_b")).loc[["entry", "loebe", "file", "line"]])
-        other = _where(best.rename(lambda k: k.removesuffix("_d")).loc[["entry", "loebe", "file", "line"]])
-        if best["score"] >= hi and best["score"] - second >= r.margin:
-            decided[d_row] = best
-        elif best["score"] >= lo:
-            reviewed.add(d_row)
-            why = ("two births fit this death almost equally" if best["score"] >= hi
-                   else "the score is in the review band around the threshold")
-            findings.append(finding("CROSSCHECK_REVIEW", f"KBD {other['entry_number']} running number "
-                                    f"{other['loebe_nr']} may be this child ({why}; score {best['score']:.3f}, "
-                                    f"threshold {r.threshold:.2f} ± {r.band:.2f})", on, other, best["score"]))
-    rows = []
-    for d_row, best in decided.items():
-        died = best["died"]
-        if isinstance(died, str) and len(died) == 10 and date.fromisoformat(died) < CPR_START:
-            rows.append({"b_row": int(best["b_row"]), "DOED_FOER_CPR": died,
-                         "DOED_FOER_CPR_KILDE": f"{best['entry_d']}:{int(best['loebe_d'])}", "score": best["score"]})
-    died_before = pd.DataFrame(rows, columns=["b_row", *CROSS_COLUMNS, "score"])
-    if len(died_before):
-        died_before = died_before.sort_values("score", ascending=False).drop_duplicates("b_row")
+    # The best birth for each death, and the runner-up's score.
+    ranked = pairs.sort_values(["d_row", "score"], ascending=[True, False], kind="stable")
+    ranked["rank"] = ranked.groupby("d_row").cumcount()
+    second = ranked[ranked["rank"] == 1].set_index("d_row")["score"]
+    best = ranked[ranked["rank"] == 0].copy()
+    best["second"] = best["d_row"].map(second).fillna(0.0).to_numpy()
+    decided = best[(best["score"] >= hi) & (best["score"] - best["second"] >= r.margin)]
+    review = best[(best["score"] >= lo) & ~best["d_row"].isin(decided["d_row"])]
+    for (row, on), other in zip(zip(review.itertuples(), _where_of(review, "_b")), _where_of(review, "_d")):
+        why = ("two births fit this death almost equally" if row.score >= hi
+               else "the score is in the review band around the threshold")
+        findings.append(finding("CROSSCHECK_REVIEW", f"KBD {other['entry_number']} running number "
+                                f"{other['loebe_nr']} may be this child ({why}; score {row.score:.3f}, "
+                                f"threshold {r.threshold:.2f} ± {r.band:.2f})", on, other, row.score))
+    died = pd.Series(decided["died"], dtype="string").fillna("")
+    before = decided[(died.str.len() == 10).to_numpy() & (died < CPR_START.isoformat()).fillna(False).to_numpy()]
+    died_before = pd.DataFrame({
+        "b_row": before["b_row"].to_numpy(dtype=np.int64), "DOED_FOER_CPR": before["died"].to_numpy(dtype=object),
+        "DOED_FOER_CPR_KILDE": (before["entry_d"].astype(str) + ":" + before["loebe_d"].astype("int64").astype(str))
+        .to_numpy(dtype=object), "score": before["score"].to_numpy()})
+    died_before = died_before.sort_values("score", ascending=False).drop_duplicates("b_row")
 
     # Missing births: children's deaths no birth matched, born where and when a book covers.
-    if books is None:
-        books = {}
-        births_by_book = b.groupby("entry")
-        for entry, group in births_by_book:
-            codes = pd.Series(group["parish"]).dropna()
-            if len(codes):
-                books[entry] = {"parish": codes.mode().iloc[0]}
-    years = b.assign(year=pd.to_numeric(pd.Series(b["date"]).str.slice(0, 4), errors="coerce")).groupby("entry")["year"]
-    span = {e: (int(lo_), int(hi_)) for e, lo_, hi_ in zip(years.min().index, years.min(), years.max())
-            if pd.notna(lo_)}
-    by_parish: dict[str, list[str]] = {}
-    for entry, info in books.items():
-        if info.get("parish") and entry in span:
-            by_parish.setdefault(info["parish"], []).append(entry)
-    for _, death in d.iterrows():
-        if death["d_row"] in decided or death["d_row"] in reviewed:
-            continue
-        if not (pd.notna(death["age"]) and death["age"] < r.child_age):
-            continue
-        year = int(death["date"][:4]) if isinstance(death["date"], str) and death["date"][:4].isdigit() else None
-        for entry in by_parish.get(death["parish"], []):
-            first, last = span[entry]
-            if year is not None and first <= year <= last:
-                near = pairs.loc[pairs["d_row"] == death["d_row"], "score"]
-                other = _where(death.loc[["entry", "loebe", "file", "line"]])
-                findings.append(finding(
-                    "BIRTH_NOT_KEYED_KBD", f"a child born {death['date']} in the parish and buried "
-                    f"({other['entry_number']} running number {other['loebe_nr']}) has no birth in {entry} "
-                    f"(births {first}-{last})", {"entry_number": entry, "loebe_nr": None, "file": None, "line": None},
-                    other, near.max() if len(near) else None))
+    covered = book_spans(kbf)
+    if books is not None:
+        covered = covered[covered["book"].isin(list(books))]
+        covered["parish"] = covered["book"].map(lambda e: books[e].get("parish")).fillna(covered["parish"])
+    open_deaths = d[~d["d_row"].isin(best.loc[best["score"] >= lo, "d_row"])]
+    open_deaths = open_deaths[(pd.to_numeric(open_deaths["age"], errors="coerce") < r.child_age).fillna(False)]
+    open_deaths = open_deaths.assign(year=pd.to_numeric(pd.Series(open_deaths["date"], dtype="string")
+                                                        .str.slice(0, 4), errors="coerce").to_numpy())
+    missing = open_deaths.merge(covered, on="parish")
+    missing = missing[(missing["year"] >= missing["from_year"]) & (missing["year"] <= missing["to_year"])]
+    near = best.set_index("d_row")["score"]
+    for row, other in zip(missing.itertuples(), _where_of(missing, "")):
+        findings.append(finding(
+            "BIRTH_NOT_KEYED_KBD", f"a child born {row.date} in the parish and buried ({other['entry_number']} "
+            f"running number {other['loebe_nr']}) has no birth in {row.book} (births {row.from_year}-{row.to_year})",
+            {"entry_number": row.book, "loebe_nr": None, "file": None, "line": None}, other,
+            near.get(row.d_row)))
     return CrossResult(findings, died_before, pairs)
 
 

@@ -40,12 +40,13 @@ want = {(int(b), k) for b, k in truth["died"]}
 missing = {(f["entry_number"], f["other"]["loebe_nr"]) for f in result.findings if f["code"] == "BIRTH_NOT_KEYED_KBD"}
 want_missing = {(e, int(n)) for e, n in truth["missing"]}
 review = sum(f["code"] == "CROSSCHECK_REVIEW" for f in result.findings)
+twice = sum(f["code"] in ("DUPLICATE_ACROSS_DELIVERIES", "BOOK_DELIVERED_TWICE") for f in result.findings)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"seconds": seconds, "peak_mb": peak, "pairs": len(result.pairs), "review": review,
                   "died_recall": len(got & want) / max(len(want), 1), "died_precision": len(got & want) / max(len(got), 1),
                   "missing_recall": len(missing & want_missing) / max(len(want_missing), 1),
                   "missing_precision": len(missing & want_missing) / max(len(missing), 1),
-                  "kbf": len(kbf), "kbd": len(kbd)}))
+                  "kbf": len(kbf), "kbd": len(kbd), "twice": twice}))
 """
 
 
@@ -141,8 +142,8 @@ def main() -> int:
     deaths[deaths["INDTASTNINGSNUMMER"] != "D99999"].head(args.delivery).to_parquet(small)
     print(f"{os.cpu_count()} cores")
     print("| run | births | deaths | seconds | peak MB | candidate pairs | DOED_FOER_CPR recall / precision "
-          "| BIRTH_NOT_KEYED_KBD recall / precision | to review |")
-    print("|---|---:|---:|---:|---:|---:|---|---|---:|")
+          "| BIRTH_NOT_KEYED_KBD recall / precision | to review | registered twice (none planted) |")
+    print("|---|---:|---:|---:|---:|---:|---|---|---:|---:|")
     for label, deaths_file in (("full national run", kbd), (f"incremental: one delivery of {args.delivery:,} deaths", small)):
         m = measure(kbf, deaths_file, truth)
         if deaths_file == small:
@@ -152,7 +153,7 @@ def main() -> int:
             recall = f"{m['died_recall']:.1%} / {m['died_precision']:.1%}"
             missing = f"{m['missing_recall']:.1%} / {m['missing_precision']:.1%}"
         print(f"| {label} | {m['kbf']:,} | {m['kbd']:,} | {m['seconds']:.1f} | {m['peak_mb']:,.0f} | {m['pairs']:,} "
-              f"| {recall} | {missing} | {m['review']:,} |", flush=True)
+              f"| {recall} | {missing} | {m['review']:,} | {m['twice']:,} |", flush=True)
     return 0
 
 

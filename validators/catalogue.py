@@ -180,6 +180,12 @@ CATALOGUE: dict[str, Code] = _codes(
          "A child who died under 15, born in this parish in years this book covers, is in the book of deaths "
          "(see 'other') but has no birth entry here: check the scan for a skipped line or a repeated entry "
          "number, and key the birth."),
+    Code("DUPLICATE_ACROSS_DELIVERIES", WARN, S, "The same child registered in two deliveries",
+         "A child born at a hospital is registered in the birth parish and at home. The registration in the "
+         "birth parish (see 'other') is used for linkage; this one is its copy (KOPI_AF, TIL_LINKAGE false)."),
+    Code("BOOK_DELIVERED_TWICE", WARN, S, "A book delivered twice under two entry numbers",
+         "Most of this delivery's children are those of the delivery in 'other': the same book keyed or sent "
+         "twice. The earlier entry number is used; withdraw this one or correct its entry number."),
     Code("CROSSCHECK_REVIEW", WARN, S, "A birth and a death may be the same child",
          "The score is in the review band around the threshold, or two births fit one death almost equally. "
          "Compare both records and decide: same child or different children."),

@@ -34,7 +34,8 @@ import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
 CPR_START = date(1968, 4, 2)
-CROSS_COLUMNS = ("DOED_FOER_CPR", "DOED_FOER_CPR_KILDE")
+CROSS_COLUMNS = ("DOED_FOER_CPR", "DOED_FOER_CPR_KILDE", "KOPI_AF")
+BOOK_TWICE_SHARE = 0.8  # of the smaller delivery's births found in the other: the same book
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,68 @@ class CrossResult:
     findings: list[dict]
     died_before_cpr: pd.DataFrame  # b_row -> DOED_FOER_CPR, DOED_FOER_CPR_KILDE
     pairs: pd.DataFrame  # every scored pair (for inspection)
+    copies: pd.DataFrame | None = None  # b_row -> KOPI_AF (the registration used for linkage)
+
+
+def duplicate_births(kbf: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], pd.DataFrame]:
+    """The same child in two KBF deliveries: a hospital birth registered in the birth parish
+    and at home (the birth parish's entry is the one for linkage), or a whole book
+    delivered twice.  Returns the findings and the copies (b_row -> KOPI_AF)."""
+    b = _births(kbf)
+    spans = book_spans(kbf).set_index("book")
+    b["book_parish"] = b["entry"].map(spans["parish"]) if len(spans) else None
+    b = b.assign(fi=_initial(b["first"].to_numpy()), si=_initial(b["surname"].to_numpy()))
+    d = b.rename(columns={"b_row": "d_row"})
+    # One block (both initials): the same child registered twice is keyed alike; a national
+    # book of births compared with itself stays a few pairs per birth.
+    parts = [d.merge(b, on=["date", "sex", "fi", "si"], suffixes=("_d", "_b"))]
+    pairs = pd.concat(parts, ignore_index=True).drop_duplicates(["d_row", "b_row"])
+    pairs = pairs[(pairs["entry_d"] != pairs["entry_b"]) & (pairs["d_row"] < pairs["b_row"])]
+    if pairs.empty:
+        return [], pd.DataFrame(columns=["b_row", "KOPI_AF"])
+    pairs = pairs.assign(score=score_pairs(pairs, r))
+    lo, hi = r.threshold - r.band, r.threshold + r.band
+    same = pairs[pairs["score"] >= hi].sort_values("score", ascending=False)
+    same = same.drop_duplicates("d_row").drop_duplicates("b_row")
+    findings: list[dict] = []
+    copies: dict[int, str] = {}
+    sizes = b.groupby("entry").size()
+    shared = same.groupby(["entry_d", "entry_b"]).size()
+    twice = {(e1, e2) for (e1, e2), n in shared.items() if n >= BOOK_TWICE_SHARE * min(sizes[e1], sizes[e2])}
+    for e1, e2 in sorted(twice):
+        original, copy = sorted((e1, e2))
+        n = int(shared[(e1, e2)])
+        findings.append(finding("BOOK_DELIVERED_TWICE", f"{copy} holds the same children as {original} ({n} of "
+                                f"{int(sizes[copy])} births): the same book delivered twice; {original} is used",
+                                {"entry_number": copy, "loebe_nr": None, "file": None, "line": None},
+                                {"source": "KBF", "entry_number": original, "loebe_nr": None, "file": None, "line": None},
+                                n / min(sizes[e1], sizes[e2])))
+        for row in b.index[b["entry"] == copy]:
+            copies[int(b.at[row, "b_row"])] = original
+    for row in same.itertuples():
+        if (row.entry_d, row.entry_b) in twice or (row.entry_b, row.entry_d) in twice:
+            continue
+        # The registration in the book of the child's birth parish is the one for linkage.
+        d_home = row.book_parish_d is not None and row.book_parish_d == row.parish_d
+        b_home = row.book_parish_b is not None and row.book_parish_b == row.parish_b
+        keep_d = d_home or not b_home
+        o, c = ("_d", "_b") if keep_d else ("_b", "_d")
+        keep = {"entry_number": getattr(row, f"entry{o}"), "loebe_nr": int(getattr(row, f"loebe{o}")),
+                "file": getattr(row, f"file{o}"), "line": int(getattr(row, f"line{o}"))}
+        drop = {"entry_number": getattr(row, f"entry{c}"), "loebe_nr": int(getattr(row, f"loebe{c}")),
+                "file": getattr(row, f"file{c}"), "line": int(getattr(row, f"line{c}"))}
+        copies[int(getattr(row, "b_row" if c == "_b" else "d_row"))] = f"{keep['entry_number']}:{keep['loebe_nr']}"
+        findings.append(finding("DUPLICATE_ACROSS_DELIVERIES",
+                                f"the same child as {keep['entry_number']} running number {keep['loebe_nr']} "
+                                f"(score {row.score:.3f}); that registration, in the birth parish, is the one for "
+                                "linkage", drop, {"source": "KBF", **keep}, row.score))
+    for row in pairs[(pairs["score"] >= lo) & (pairs["score"] < hi)].itertuples():
+        on = {"entry_number": row.entry_b, "loebe_nr": int(row.loebe_b), "file": row.file_b, "line": int(row.line_b)}
+        other = {"source": "KBF", "entry_number": row.entry_d, "loebe_nr": int(row.loebe_d), "file": row.file_d,
+                 "line": int(row.line_d)}
+        findings.append(finding("CROSSCHECK_REVIEW", f"KBF {row.entry_d} running number {int(row.loebe_d)} may be "
+                                f"the same child (score {row.score:.3f}, in the review band)", on, other, row.score))
+    return findings, pd.DataFrame({"b_row": list(copies), "KOPI_AF": list(copies.values())})
 
 
 def _initial(values: np.ndarray) -> np.ndarray:
@@ -200,24 +263,29 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
 
     r = rules()
     kbf = kbf.reset_index(drop=True)
-    d = _deaths(kbd.reset_index(drop=True))
+    findings: list[dict] = []
+
+    def finding(code: str, message: str, on: dict, other: dict, score: float | None) -> dict:
+        other = other if "source" in other else {"source": "KBD", **other}
+        return {"code": code, "severity": CATALOGUE[code].severity.value, "source": "KBF", "field": None, "page": None,
+                "message": message, "suggestion": None, "auto_fix": False, **on,
+                "other": other, "score": None if score is None or pd.isna(score) else round(float(score), 4),
+                "rule_version": r.version}
+
+    dup_findings, copies = duplicate_births(kbf, r, finding)
+    findings.extend(dup_findings)
+    d = _deaths(kbd.reset_index(drop=True)) if kbd is not None else _deaths(kbf.iloc[0:0])
     d = d[pd.Series(d["date"]).notna().to_numpy() & pd.Series(d["sex"]).notna().to_numpy()]
     # Only the births of the blocks the deaths touch (an incremental check of one delivery
     # reads a handful of dates of the national table, not all of it).
     dates = set(d["date"]) | {s for s in map(_swapped, d["date"]) if s}
-    touched = kbf[pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(dates).to_numpy()]
+    touched = kbf[pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(dates).to_numpy()
+                  & ~kbf.index.isin(copies["b_row"].to_numpy())]  # a copy is not a second child
     b = _births(touched)
     pairs = candidate_pairs(b, d)
     pairs["score"] = score_pairs(pairs, r) if len(pairs) else np.zeros(0)
     pairs.loc[pairs["how"] == "dag_maaned_byttet", "score"] -= 0.02  # a swapped date counts a little against
     lo, hi = r.threshold - r.band, r.threshold + r.band
-    findings: list[dict] = []
-
-    def finding(code: str, message: str, on: dict, other: dict, score: float | None) -> dict:
-        return {"code": code, "severity": CATALOGUE[code].severity.value, "source": "KBF", "field": None, "page": None,
-                "message": message, "suggestion": None, "auto_fix": False, **on,
-                "other": {"source": "KBD", **other}, "score": None if score is None or pd.isna(score)
-                else round(float(score), 4), "rule_version": r.version}
 
     # The best birth for each death, and the runner-up's score.
     ranked = pairs.sort_values(["d_row", "score"], ascending=[True, False], kind="stable")
@@ -243,6 +311,8 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
 
     # Missing births: children's deaths no birth matched, born where and when a book covers.
     covered = book_spans(kbf)
+    twice = {f["entry_number"] for f in dup_findings if f["code"] == "BOOK_DELIVERED_TWICE"}
+    covered = covered[~covered["book"].isin(twice)]
     if books is not None:
         covered = covered[covered["book"].isin(list(books))]
         covered["parish"] = covered["book"].map(lambda e: books[e].get("parish")).fillna(covered["parish"])
@@ -259,16 +329,23 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
             f"running number {other['loebe_nr']}) has no birth in {row.book} (births {row.from_year}-{row.to_year})",
             {"entry_number": row.book, "loebe_nr": None, "file": None, "line": None}, other,
             near.get(row.d_row)))
-    return CrossResult(findings, died_before, pairs)
+    return CrossResult(findings, died_before, pairs, copies)
 
 
 def add_died_before_cpr(kbf: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
-    """The KBF table with ``DOED_FOER_CPR`` (YYYY-MM-DD or null) and ``DOED_FOER_CPR_KILDE``
-    (the KBD entry number and running number)."""
+    """The KBF table with ``DOED_FOER_CPR`` (YYYY-MM-DD or null), ``DOED_FOER_CPR_KILDE``
+    (the KBD entry number and running number) and ``KOPI_AF`` (for the copy of a child
+    registered twice: the registration used for linkage; ``TIL_LINKAGE`` false)."""
     out = kbf.copy()
     for column in CROSS_COLUMNS:
         values = np.full(len(out), None, dtype=object)
-        if len(result.died_before_cpr):
-            values[result.died_before_cpr["b_row"].to_numpy(dtype=np.int64)] = result.died_before_cpr[column].to_numpy()
+        source = result.copies if column == "KOPI_AF" else result.died_before_cpr
+        if source is not None and len(source):
+            values[source["b_row"].to_numpy(dtype=np.int64)] = source[column].to_numpy()
         out[column] = pd.array(values, dtype="string")
+    if "TIL_LINKAGE" in out and result.copies is not None and len(result.copies):
+        # The copy of a child registered twice stays out of the linkage; its original is used.
+        linkable = out["TIL_LINKAGE"].to_numpy(dtype=bool).copy()
+        linkable[result.copies["b_row"].to_numpy(dtype=np.int64)] = False
+        out["TIL_LINKAGE"] = linkable
     return out

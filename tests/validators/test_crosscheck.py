@@ -69,6 +69,32 @@ def test_births_never_keyed_are_found_on_their_book(population):
     assert not {(f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings} & quiet
 
 
+def test_a_child_registered_twice_and_a_book_delivered_twice(population):
+    _, key, result = population
+    findings = result.findings_json()["findings"]
+    dup = {(f["entry_number"], f["loebe_nr"], f["other"]["entry_number"], f["other"]["loebe_nr"])
+           for f in findings if f["code"] == "DUPLICATE_ACROSS_DELIVERIES"}
+    wanted = {(e["copy"]["entry_number"], e["copy"]["loebe_nr"], e["original"]["entry_number"],
+               e["original"]["loebe_nr"]) for e in key["duplicate_across_deliveries"]}
+    recall, precision = _rates(dup, wanted)
+    line = (f"crosscheck DUPLICATE_ACROSS_DELIVERIES: recall {recall:.1%}, precision {precision:.1%} on "
+            f"{len(wanted)} hospital births registered twice; BOOK_DELIVERED_TWICE found: "
+            f"{sorted((f['entry_number'], f['other']['entry_number']) for f in findings if f['code'] == 'BOOK_DELIVERED_TWICE')}")
+    print("\n" + line)
+    SUMMARY_LINES.append(line)
+    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    twice = {(f["entry_number"], f["other"]["entry_number"]) for f in findings if f["code"] == "BOOK_DELIVERED_TWICE"}
+    assert twice == {(copy, original) for original, copy in key["book_delivered_twice"]}
+    kbf = result.clean["KBF"][0].set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
+    for e in key["duplicate_across_deliveries"]:  # the copy stays out of the linkage, the original in
+        copy, original = e["copy"], e["original"]
+        assert kbf.at[(copy["entry_number"], copy["loebe_nr"]), "KOPI_AF"] == \
+            f"{original['entry_number']}:{original['loebe_nr']}"
+        assert not kbf.at[(copy["entry_number"], copy["loebe_nr"]), "TIL_LINKAGE"]
+        assert kbf.at[(original["entry_number"], original["loebe_nr"]), "TIL_LINKAGE"]
+    assert not kbf.loc["K5009", "TIL_LINKAGE"].any() and kbf.loc["K5009", "KOPI_AF"].eq("K5003").all()
+
+
 def _frames(first_kbd: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     common = {"KOEN_REN": "K", "FOEDSELSDATO_NOEGLE": "1925-05-04", "EFTERNAVN_GRUNDNAVN": "HANSEN",
               "FOEDESTED_SOGNEKODE": "S001", "KILDEFIL": "x.csv", "LINJE": 2, "LOEBE_NR": 1}

@@ -97,16 +97,51 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     return frame[name].to_numpy(dtype=object) if name in frame else np.full(len(frame), None, dtype=object)
 
 
+def _date_int(value) -> int:
+    """'1921-03-12' -> 19210312; -1 for no date."""
+    if isinstance(value, str) and len(value) == 10 and value[:4].isdigit() and value[5:7].isdigit() \
+            and value[8:].isdigit():
+        return int(value[:4] + value[5:7] + value[8:])
+    return -1
+
+
+def _swapped_int(value: int) -> int:
+    """The date with day and month swapped, as an int; -1 when that is no date."""
+    if value is None or value < 0:
+        return -1
+    y, m, d = value // 10000, value // 100 % 100, value % 100
+    if m == d:
+        return -1
+    try:
+        date(y, d, m)
+    except ValueError:
+        return -1
+    return y * 10000 + d * 100 + m
+
+
+def _initial_code(value) -> int:
+    return ord(value[0]) if isinstance(value, str) and value else 0
+
+
 def _side(frame: pd.DataFrame, row_name: str, father: str, mother: str) -> pd.DataFrame:
+    """The compared parts of each record, compactly: dates, sex and initials as integers
+    (the join keys), names as one shared string per distinct value, keys as categories."""
+    first = _distinct(_column(frame, "FORNAVN_GRUNDNAVN"), _first_word)
+    surname = _distinct(_column(frame, "EFTERNAVN_GRUNDNAVN"), _last_word)
     return pd.DataFrame({
-        row_name: frame.index.to_numpy(), "entry": frame["INDTASTNINGSNUMMER"].astype(str).to_numpy(),
-        "loebe": frame["LOEBE_NR"].to_numpy(), "file": _column(frame, "KILDEFIL"), "line": _column(frame, "LINJE"),
-        "date": _column(frame, "FOEDSELSDATO_NOEGLE"), "sex": _column(frame, "KOEN_REN"),
-        "first": _distinct(_column(frame, "FORNAVN_GRUNDNAVN"), _first_word),
-        "surname": _distinct(_column(frame, "EFTERNAVN_GRUNDNAVN"), _last_word),
+        row_name: frame.index.to_numpy(),
+        "entry": pd.Categorical(frame["INDTASTNINGSNUMMER"].astype(str).to_numpy()),
+        "loebe": frame["LOEBE_NR"].to_numpy(), "file": pd.Categorical(_column(frame, "KILDEFIL")),
+        "line": _column(frame, "LINJE"),
+        "date": np.asarray(_distinct(_column(frame, "FOEDSELSDATO_NOEGLE"), _date_int), dtype=np.int64),
+        "sex": np.asarray(_distinct(_column(frame, "KOEN_REN"), lambda v: {"M": 1, "K": 2}.get(v, 0)),
+                          dtype=np.int8),
+        "first": first, "surname": surname,
+        "fi": np.asarray(_distinct(first, _initial_code), dtype=np.int32),
+        "si": np.asarray(_distinct(surname, _initial_code), dtype=np.int32),
         "father": _distinct(_column(frame, father), _first_word),
         "mother": _distinct(_column(frame, mother), _first_word),
-        "parish": _column(frame, "FOEDESTED_SOGNEKODE"),
+        "parish": pd.Categorical(_column(frame, "FOEDESTED_SOGNEKODE")),
     })
 
 
@@ -171,14 +206,16 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], 
     delivered twice.  Returns the findings and the copies (b_row -> KOPI_AF)."""
     b = _births(kbf)
     spans = book_spans(kbf).set_index("book")
-    b["book_parish"] = b["entry"].map(spans["parish"]) if len(spans) else None
-    b = b.assign(fi=_initial(b["first"].to_numpy()), si=_initial(b["surname"].to_numpy()))
+    b["book_parish"] = (b["entry"].astype(str).map(spans["parish"]).to_numpy(dtype=object) if len(spans)
+                        else None)
+    b = b[(b["date"] >= 0) & (b["sex"] > 0)]
     d = b.rename(columns={"b_row": "d_row"})
     # One block (both initials): the same child registered twice is keyed alike; a national
     # book of births compared with itself stays a few pairs per birth.
     parts = [d.merge(b, on=["date", "sex", "fi", "si"], suffixes=("_d", "_b"))]
     pairs = pd.concat(parts, ignore_index=True).drop_duplicates(["d_row", "b_row"])
-    pairs = pairs[(pairs["entry_d"] != pairs["entry_b"]) & (pairs["d_row"] < pairs["b_row"])]
+    pairs = pairs[(pairs["entry_d"].astype(str) != pairs["entry_b"].astype(str)).to_numpy()
+                  & (pairs["d_row"] < pairs["b_row"]).to_numpy()]
     if pairs.empty:
         return [], pd.DataFrame(columns=["b_row", "KOPI_AF"])
     pairs = pairs.assign(score=score_pairs(pairs, r))
@@ -187,8 +224,9 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], 
     same = same.drop_duplicates("d_row").drop_duplicates("b_row")
     findings: list[dict] = []
     copies: dict[int, str] = {}
-    sizes = b.groupby("entry").size()
-    shared = same.groupby(["entry_d", "entry_b"]).size()
+    sizes = b["entry"].astype(str).value_counts()
+    shared = same.assign(entry_d=same["entry_d"].astype(str), entry_b=same["entry_b"].astype(str)).groupby(
+        ["entry_d", "entry_b"]).size()
     twice = {(e1, e2) for (e1, e2), n in shared.items() if n >= BOOK_TWICE_SHARE * min(sizes[e1], sizes[e2])}
     for e1, e2 in sorted(twice):
         original, copy = sorted((e1, e2))
@@ -198,67 +236,66 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], 
                                 {"entry_number": copy, "loebe_nr": None, "file": None, "line": None},
                                 {"source": "KBF", "entry_number": original, "loebe_nr": None, "file": None, "line": None},
                                 n / min(sizes[e1], sizes[e2])))
-        for row in b.index[b["entry"] == copy]:
-            copies[int(b.at[row, "b_row"])] = original
+        for row in b.loc[(b["entry"].astype(str) == copy).to_numpy(), "b_row"]:
+            copies[int(row)] = original
     for row in same.itertuples():
-        if (row.entry_d, row.entry_b) in twice or (row.entry_b, row.entry_d) in twice:
+        if (str(row.entry_d), str(row.entry_b)) in twice or (str(row.entry_b), str(row.entry_d)) in twice:
             continue
         # The registration in the book of the child's birth parish is the one for linkage.
-        d_home = row.book_parish_d is not None and row.book_parish_d == row.parish_d
-        b_home = row.book_parish_b is not None and row.book_parish_b == row.parish_b
+        d_home = isinstance(row.book_parish_d, str) and row.book_parish_d == row.parish_d
+        b_home = isinstance(row.book_parish_b, str) and row.book_parish_b == row.parish_b
         keep_d = d_home or not b_home
         o, c = ("_d", "_b") if keep_d else ("_b", "_d")
-        keep = {"entry_number": getattr(row, f"entry{o}"), "loebe_nr": int(getattr(row, f"loebe{o}")),
-                "file": getattr(row, f"file{o}"), "line": int(getattr(row, f"line{o}"))}
-        drop = {"entry_number": getattr(row, f"entry{c}"), "loebe_nr": int(getattr(row, f"loebe{c}")),
-                "file": getattr(row, f"file{c}"), "line": int(getattr(row, f"line{c}"))}
+        keep = {"entry_number": str(getattr(row, f"entry{o}")), "loebe_nr": int(getattr(row, f"loebe{o}")),
+                "file": str(getattr(row, f"file{o}")), "line": int(getattr(row, f"line{o}"))}
+        drop = {"entry_number": str(getattr(row, f"entry{c}")), "loebe_nr": int(getattr(row, f"loebe{c}")),
+                "file": str(getattr(row, f"file{c}")), "line": int(getattr(row, f"line{c}"))}
         copies[int(getattr(row, "b_row" if c == "_b" else "d_row"))] = f"{keep['entry_number']}:{keep['loebe_nr']}"
         findings.append(finding("DUPLICATE_ACROSS_DELIVERIES",
                                 f"the same child as {keep['entry_number']} running number {keep['loebe_nr']} "
                                 f"(score {row.score:.3f}); that registration, in the birth parish, is the one for "
                                 "linkage", drop, {"source": "KBF", **keep}, row.score))
     for row in pairs[(pairs["score"] >= lo) & (pairs["score"] < hi)].itertuples():
-        on = {"entry_number": row.entry_b, "loebe_nr": int(row.loebe_b), "file": row.file_b, "line": int(row.line_b)}
-        other = {"source": "KBF", "entry_number": row.entry_d, "loebe_nr": int(row.loebe_d), "file": row.file_d,
-                 "line": int(row.line_d)}
+        on = {"entry_number": str(row.entry_b), "loebe_nr": int(row.loebe_b), "file": str(row.file_b),
+              "line": int(row.line_b)}
+        other = {"source": "KBF", "entry_number": str(row.entry_d), "loebe_nr": int(row.loebe_d),
+                 "file": str(row.file_d), "line": int(row.line_d)}
         findings.append(finding("CROSSCHECK_REVIEW", f"KBF {row.entry_d} running number {int(row.loebe_d)} may be "
                                 f"the same child (score {row.score:.3f}, in the review band)", on, other, row.score))
     return findings, pd.DataFrame({"b_row": list(copies), "KOPI_AF": list(copies.values())})
-
-
-def _initial(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, dtype=object).fillna("").str.slice(0, 1).to_numpy(dtype=object)
 
 
 def candidate_pairs(b: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     """Deaths and births that may be one child: the same sex and birth date (or the death's
     with day and month swapped), and the same initial of the first name or of the surname
     (two blocks, so a name spelled two ways in one part is still met through the other)."""
-    swapped = d.assign(date=d["date"].map(_swapped), how="dag_maaned_byttet").dropna(subset=["date"])
+    swapped = d.assign(date=np.asarray(_distinct(d["date"].to_numpy(), _swapped_int), dtype=np.int64),
+                       how="dag_maaned_byttet")
+    swapped = swapped[swapped["date"] >= 0]
     deaths = pd.concat([d.assign(how="samme_dato"), swapped], ignore_index=True)
-    b = b.assign(fi=_initial(b["first"].to_numpy()), si=_initial(b["surname"].to_numpy()))
-    deaths = deaths.assign(fi=_initial(deaths["first"].to_numpy()), si=_initial(deaths["surname"].to_numpy()))
     parts = []
-    for block in ("fi", "si"):
-        part = deaths.drop(columns=["si" if block == "fi" else "fi"]).merge(
-            b.drop(columns=["si" if block == "fi" else "fi"]), on=["date", "sex", block], suffixes=("_d", "_b"))
+    for block, other in (("fi", "si"), ("si", "fi")):
+        part = deaths.drop(columns=[other]).merge(b.drop(columns=[other]), on=["date", "sex", block],
+                                                  suffixes=("_d", "_b"))
         parts.append(part.drop(columns=[block]))
     pairs = pd.concat(parts, ignore_index=True)
     return pairs.drop_duplicates(["d_row", "b_row", "how"], ignore_index=True)
 
 
 def _where_of(frame: pd.DataFrame, suffix: str) -> list[dict]:
-    return [{"entry_number": e, "loebe_nr": int(n), "file": f, "line": int(ln)}
+    return [{"entry_number": str(e), "loebe_nr": int(n), "file": str(f), "line": int(ln)}
             for e, n, f, ln in zip(frame[f"entry{suffix}"], frame[f"loebe{suffix}"], frame[f"file{suffix}"],
                                    frame[f"line{suffix}"])]
 
 
-def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | None = None) -> CrossResult:
+def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | None = None,
+               duplicates: bool = True) -> CrossResult:
     """Check clean KBF and KBD tables (with their match keys) against each other.
 
     ``books``: KBF entry number -> {"parish": parish code} for the books whose missing
     births are looked for (default: every KBF book, its parish the most common birth-parish
-    code of its records)."""
+    code of its records).  ``duplicates`` False leaves out the births compared with each
+    other (an incremental check of a delivery of deaths)."""
     from validators.catalogue import CATALOGUE
 
     r = rules()
@@ -272,16 +309,26 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
                 "other": other, "score": None if score is None or pd.isna(score) else round(float(score), 4),
                 "rule_version": r.version}
 
-    dup_findings, copies = duplicate_births(kbf, r, finding)
+    dup_findings, copies = (duplicate_births(kbf, r, finding) if duplicates
+                            else ([], pd.DataFrame(columns=["b_row", "KOPI_AF"])))
     findings.extend(dup_findings)
-    d = _deaths(kbd.reset_index(drop=True)) if kbd is not None else _deaths(kbf.iloc[0:0])
-    d = d[pd.Series(d["date"]).notna().to_numpy() & pd.Series(d["sex"]).notna().to_numpy()]
-    # Only the births of the blocks the deaths touch (an incremental check of one delivery
-    # reads a handful of dates of the national table, not all of it).
-    dates = set(d["date"]) | {s for s in map(_swapped, d["date"]) if s}
-    touched = kbf[pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(dates).to_numpy()
+    kbd = kbd.reset_index(drop=True) if kbd is not None else kbf.iloc[0:0]
+    # Only deaths born on a day some birth was (the adults of a book of deaths are never
+    # in a book of births), and only the births of the days the deaths touch (an
+    # incremental check of one delivery reads a handful of days of the national table).
+    birth_days = set(pd.unique(_column(kbf, "FOEDSELSDATO_NOEGLE")))
+    death_days = pd.Series(_column(kbd, "FOEDSELSDATO_NOEGLE"))
+    swap_days = pd.Series(_distinct(death_days.to_numpy(), _swapped))
+    reach = (death_days.isin(birth_days) | swap_days.isin(birth_days)).to_numpy()
+    # ... and the children's deaths, whose birth may be missing from every book.
+    child = (pd.to_numeric(pd.Series(_column(kbd, "ALDER_VED_DOED")), errors="coerce") < r.child_age).to_numpy()
+    d = _deaths(kbd[reach | child])
+    d = d[(d["date"] >= 0) & (d["sex"] > 0)]
+    touched_days = set(death_days[reach]) | set(swap_days[reach].dropna())
+    touched = kbf[pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(touched_days).to_numpy()
                   & ~kbf.index.isin(copies["b_row"].to_numpy())]  # a copy is not a second child
     b = _births(touched)
+    b = b[(b["date"] >= 0) & (b["sex"] > 0)]
     pairs = candidate_pairs(b, d)
     pairs["score"] = score_pairs(pairs, r) if len(pairs) else np.zeros(0)
     pairs.loc[pairs["how"] == "dag_maaned_byttet", "score"] -= 0.02  # a swapped date counts a little against
@@ -305,7 +352,8 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
     before = decided[(died.str.len() == 10).to_numpy() & (died < CPR_START.isoformat()).fillna(False).to_numpy()]
     died_before = pd.DataFrame({
         "b_row": before["b_row"].to_numpy(dtype=np.int64), "DOED_FOER_CPR": before["died"].to_numpy(dtype=object),
-        "DOED_FOER_CPR_KILDE": (before["entry_d"].astype(str) + ":" + before["loebe_d"].astype("int64").astype(str))
+        "DOED_FOER_CPR_KILDE": (before["entry_d"].astype(str).str.cat(before["loebe_d"].astype("int64").astype(str),
+                                                                     sep=":"))
         .to_numpy(dtype=object), "score": before["score"].to_numpy()})
     died_before = died_before.sort_values("score", ascending=False).drop_duplicates("b_row")
 
@@ -318,14 +366,14 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
         covered["parish"] = covered["book"].map(lambda e: books[e].get("parish")).fillna(covered["parish"])
     open_deaths = d[~d["d_row"].isin(best.loc[best["score"] >= lo, "d_row"])]
     open_deaths = open_deaths[(pd.to_numeric(open_deaths["age"], errors="coerce") < r.child_age).fillna(False)]
-    open_deaths = open_deaths.assign(year=pd.to_numeric(pd.Series(open_deaths["date"], dtype="string")
-                                                        .str.slice(0, 4), errors="coerce").to_numpy())
+    open_deaths = open_deaths.assign(year=open_deaths["date"].to_numpy() // 10000,
+                                     parish=open_deaths["parish"].astype(object))
     missing = open_deaths.merge(covered, on="parish")
     missing = missing[(missing["year"] >= missing["from_year"]) & (missing["year"] <= missing["to_year"])]
     near = best.set_index("d_row")["score"]
     for row, other in zip(missing.itertuples(), _where_of(missing, "")):
         findings.append(finding(
-            "BIRTH_NOT_KEYED_KBD", f"a child born {row.date} in the parish and buried ({other['entry_number']} "
+            "BIRTH_NOT_KEYED_KBD", f"a child born {row.date // 10000}-{row.date // 100 % 100:02d}-{row.date % 100:02d} in the parish and buried ({other['entry_number']} "
             f"running number {other['loebe_nr']}) has no birth in {row.book} (births {row.from_year}-{row.to_year})",
             {"entry_number": row.book, "loebe_nr": None, "file": None, "line": None}, other,
             near.get(row.d_row)))

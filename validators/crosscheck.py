@@ -132,7 +132,7 @@ def _side(frame: pd.DataFrame, row_name: str, father: str, mother: str) -> pd.Da
         row_name: frame.index.to_numpy(),
         "entry": pd.Categorical(frame["INDTASTNINGSNUMMER"].astype(str).to_numpy()),
         "loebe": frame["LOEBE_NR"].to_numpy(), "file": pd.Categorical(_column(frame, "KILDEFIL")),
-        "line": _column(frame, "LINJE"),
+        "line": frame["LINJE"].to_numpy() if "LINJE" in frame else np.zeros(len(frame), dtype=np.int64),
         "date": np.asarray(_distinct(_column(frame, "FOEDSELSDATO_NOEGLE"), _date_int), dtype=np.int64),
         "sex": np.asarray(_distinct(_column(frame, "KOEN_REN"), lambda v: {"M": 1, "K": 2}.get(v, 0)),
                           dtype=np.int8),
@@ -170,26 +170,62 @@ def book_spans(kbf: pd.DataFrame) -> pd.DataFrame:
     return span.dropna(subset=["parish"]).astype({"from_year": "int64", "to_year": "int64"}).reset_index()
 
 
-def _similarity(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Jaro-Winkler of each pair of strings and whether both are present, computed once
-    per distinct pair of values (names repeat: a few thousand pairs stand for millions)."""
-    present = (pd.Series(a).fillna("").to_numpy(dtype=object) != "") & (
-        pd.Series(b).fillna("").to_numpy(dtype=object) != "")
-    codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([pd.Series(a).fillna(""), pd.Series(b).fillna("")]))
-    sims = np.array([JaroWinkler.similarity(x, y) if x and y else 0.0 for x, y in uniq], dtype=np.float64)
-    return (sims[codes] if len(codes) else np.zeros(0)), present
+NAME_PARTS = ("first", "surname", "father", "mother")
+BLOCK_KEYS = ("date", "sex", "fi", "si")
 
 
-def score_pairs(pairs: pd.DataFrame, r: Rules) -> np.ndarray:
+@dataclass
+class Vocabulary:
+    """The names of both sides as one list: pairs carry integer codes, not strings."""
+
+    names: np.ndarray  # code -> name
+    empty: np.ndarray  # code -> the name is empty
+
+
+def encode_names(*sides: pd.DataFrame) -> Vocabulary:
+    """Replace the name columns of ``sides`` (in place) by codes into one vocabulary."""
+    values = [pd.unique(side[p].to_numpy(dtype=object)) for side in sides for p in NAME_PARTS if len(side)]
+    index = pd.Index(pd.unique(np.concatenate(values + [np.array([""], dtype=object)])), dtype=object)
+    for side in sides:
+        for p in NAME_PARTS:
+            side[p] = index.get_indexer(side[p].to_numpy(dtype=object)).astype(np.int32)
+    names = np.asarray(index, dtype=object)
+    return Vocabulary(names, np.array([not n for n in names], dtype=bool))
+
+
+def _similarity(a: np.ndarray, b: np.ndarray, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """Jaro-Winkler of each pair of name codes and whether both names are present,
+    computed once per distinct pair (a few thousand pairs stand for millions)."""
+    n = len(vocab.names)
+    key = a.astype(np.int64) * n + b.astype(np.int64)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    sims = np.array([JaroWinkler.similarity(vocab.names[k // n], vocab.names[k % n]) for k in uniq], dtype=np.float64)
+    present = ~vocab.empty[a] & ~vocab.empty[b]
+    return (sims[inverse] if len(key) else np.zeros(0)), present
+
+
+def score_pairs(pairs: pd.DataFrame, r: Rules, vocab: Vocabulary) -> np.ndarray:
     """The weighted Jaro-Winkler similarity of each pair's names; a part missing on either
     side (no parents in one book) leaves the weight of the others."""
     total = np.zeros(len(pairs))
     weight = np.zeros(len(pairs))
     for part, w in r.weights.items():
-        sim, present = _similarity(pairs[f"{part}_b"].to_numpy(dtype=object), pairs[f"{part}_d"].to_numpy(dtype=object))
+        sim, present = _similarity(pairs[f"{part}_b"].to_numpy(), pairs[f"{part}_d"].to_numpy(), vocab)
         total += w * sim * present
         weight += w * present
     return np.where(weight > 0, total / np.maximum(weight, 1e-9), 0.0)
+
+
+def _enrich(frame: pd.DataFrame, side: pd.DataFrame, key: str, suffix: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` (a few scored pairs) with ``columns`` of the records ``key`` points to."""
+    info = side.set_index(key)
+    frame = frame.copy()
+    for column in columns:
+        frame[f"{column}{suffix}"] = info[column].reindex(frame[key].to_numpy()).to_numpy()
+    return frame
+
+
+WHERE = ("entry", "loebe", "file", "line")
 
 
 @dataclass
@@ -200,28 +236,34 @@ class CrossResult:
     copies: pd.DataFrame | None = None  # b_row -> KOPI_AF (the registration used for linkage)
 
 
-def duplicate_births(kbf: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], pd.DataFrame]:
+def duplicate_births(kbf: pd.DataFrame, r: Rules, finding, births: pd.DataFrame | None = None,
+                     spans: pd.DataFrame | None = None) -> tuple[list[dict], pd.DataFrame]:
     """The same child in two KBF deliveries: a hospital birth registered in the birth parish
     and at home (the birth parish's entry is the one for linkage), or a whole book
-    delivered twice.  Returns the findings and the copies (b_row -> KOPI_AF)."""
-    b = _births(kbf)
-    spans = book_spans(kbf).set_index("book")
+    delivered twice.  Returns the findings and the copies (b_row -> KOPI_AF).  ``births``
+    and ``spans``: ``_births(kbf)`` and ``book_spans(kbf)`` when the caller has them."""
+    b = _births(kbf) if births is None else births.copy()
+    spans = (book_spans(kbf) if spans is None else spans).set_index("book")
     b["book_parish"] = (b["entry"].astype(str).map(spans["parish"]).to_numpy(dtype=object) if len(spans)
                         else None)
-    b = b[(b["date"] >= 0) & (b["sex"] > 0)]
-    d = b.rename(columns={"b_row": "d_row"})
+    b = b[(b["date"] >= 0) & (b["sex"] > 0)].copy()
+    vocab = encode_names(b)
+    b = b.assign(entry_code=b["entry"].cat.codes.to_numpy())
+    thin = b[["b_row", *BLOCK_KEYS, *NAME_PARTS, "entry_code"]]
     # One block (both initials): the same child registered twice is keyed alike; a national
     # book of births compared with itself stays a few pairs per birth.
-    parts = [d.merge(b, on=["date", "sex", "fi", "si"], suffixes=("_d", "_b"))]
-    pairs = pd.concat(parts, ignore_index=True).drop_duplicates(["d_row", "b_row"])
-    pairs = pairs[(pairs["entry_d"].astype(str) != pairs["entry_b"].astype(str)).to_numpy()
+    pairs = thin.rename(columns={"b_row": "d_row"}).merge(thin, on=list(BLOCK_KEYS), suffixes=("_d", "_b"))
+    pairs = pairs[(pairs["entry_code_d"] != pairs["entry_code_b"]).to_numpy()
                   & (pairs["d_row"] < pairs["b_row"]).to_numpy()]
     if pairs.empty:
         return [], pd.DataFrame(columns=["b_row", "KOPI_AF"])
-    pairs = pairs.assign(score=score_pairs(pairs, r))
+    pairs = pairs[["d_row", "b_row"]].assign(score=score_pairs(pairs, r, vocab))
+    details = ("entry", "loebe", "file", "line", "parish", "book_parish")
     lo, hi = r.threshold - r.band, r.threshold + r.band
     same = pairs[pairs["score"] >= hi].sort_values("score", ascending=False)
     same = same.drop_duplicates("d_row").drop_duplicates("b_row")
+    by_row = b.rename(columns={"b_row": "d_row"})
+    same = _enrich(_enrich(same, by_row, "d_row", "_d", details), b, "b_row", "_b", details)
     findings: list[dict] = []
     copies: dict[int, str] = {}
     sizes = b["entry"].astype(str).value_counts()
@@ -255,7 +297,9 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], 
                                 f"the same child as {keep['entry_number']} running number {keep['loebe_nr']} "
                                 f"(score {row.score:.3f}); that registration, in the birth parish, is the one for "
                                 "linkage", drop, {"source": "KBF", **keep}, row.score))
-    for row in pairs[(pairs["score"] >= lo) & (pairs["score"] < hi)].itertuples():
+    near = pairs[(pairs["score"] >= lo) & (pairs["score"] < hi)]
+    near = _enrich(_enrich(near, by_row, "d_row", "_d", WHERE), b, "b_row", "_b", WHERE)
+    for row in near.itertuples():
         on = {"entry_number": str(row.entry_b), "loebe_nr": int(row.loebe_b), "file": str(row.file_b),
               "line": int(row.line_b)}
         other = {"source": "KBF", "entry_number": str(row.entry_d), "loebe_nr": int(row.loebe_d),
@@ -268,11 +312,13 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], 
 def candidate_pairs(b: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     """Deaths and births that may be one child: the same sex and birth date (or the death's
     with day and month swapped), and the same initial of the first name or of the surname
-    (two blocks, so a name spelled two ways in one part is still met through the other)."""
-    swapped = d.assign(date=np.asarray(_distinct(d["date"].to_numpy(), _swapped_int), dtype=np.int64),
-                       how="dag_maaned_byttet")
+    (two blocks, so a name spelled two ways in one part is still met through the other).
+    Only row numbers, keys and name codes travel through the join."""
+    d = d[["d_row", *BLOCK_KEYS, *NAME_PARTS]]
+    b = b[["b_row", *BLOCK_KEYS, *NAME_PARTS]]
+    swapped = d.assign(date=np.asarray(_distinct(d["date"].to_numpy(), _swapped_int), dtype=np.int64), how=1)
     swapped = swapped[swapped["date"] >= 0]
-    deaths = pd.concat([d.assign(how="samme_dato"), swapped], ignore_index=True)
+    deaths = pd.concat([d.assign(how=0), swapped], ignore_index=True)
     parts = []
     for block, other in (("fi", "si"), ("si", "fi")):
         part = deaths.drop(columns=[other]).merge(b.drop(columns=[other]), on=["date", "sex", block],
@@ -309,7 +355,9 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
                 "other": other, "score": None if score is None or pd.isna(score) else round(float(score), 4),
                 "rule_version": r.version}
 
-    dup_findings, copies = (duplicate_births(kbf, r, finding) if duplicates
+    spans = book_spans(kbf)
+    all_births = _births(kbf) if duplicates else None
+    dup_findings, copies = (duplicate_births(kbf, r, finding, all_births, spans) if duplicates
                             else ([], pd.DataFrame(columns=["b_row", "KOPI_AF"])))
     findings.extend(dup_findings)
     kbd = kbd.reset_index(drop=True) if kbd is not None else kbf.iloc[0:0]
@@ -325,13 +373,16 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
     d = _deaths(kbd[reach | child])
     d = d[(d["date"] >= 0) & (d["sex"] > 0)]
     touched_days = set(death_days[reach]) | set(swap_days[reach].dropna())
-    touched = kbf[pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(touched_days).to_numpy()
-                  & ~kbf.index.isin(copies["b_row"].to_numpy())]  # a copy is not a second child
-    b = _births(touched)
-    b = b[(b["date"] >= 0) & (b["sex"] > 0)]
+    touched = (pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(touched_days).to_numpy()
+               & ~kbf.index.isin(copies["b_row"].to_numpy()))  # a copy is not a second child
+    b = all_births[touched] if all_births is not None else _births(kbf[touched])
+    del all_births
+    b = b[(b["date"] >= 0) & (b["sex"] > 0)].copy()
+    d = d.copy()
+    vocab = encode_names(b, d)
     pairs = candidate_pairs(b, d)
-    pairs["score"] = score_pairs(pairs, r) if len(pairs) else np.zeros(0)
-    pairs.loc[pairs["how"] == "dag_maaned_byttet", "score"] -= 0.02  # a swapped date counts a little against
+    pairs = pairs[["d_row", "b_row", "how"]].assign(score=score_pairs(pairs, r, vocab) if len(pairs) else np.zeros(0))
+    pairs.loc[pairs["how"] == 1, "score"] -= 0.02  # a swapped date counts a little against
     lo, hi = r.threshold - r.band, r.threshold + r.band
 
     # The best birth for each death, and the runner-up's score.
@@ -340,6 +391,8 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
     second = ranked[ranked["rank"] == 1].set_index("d_row")["score"]
     best = ranked[ranked["rank"] == 0].copy()
     best["second"] = best["d_row"].map(second).fillna(0.0).to_numpy()
+    best = best[best["score"] >= lo]
+    best = _enrich(_enrich(best, d, "d_row", "_d", (*WHERE, "died")), b, "b_row", "_b", WHERE)
     decided = best[(best["score"] >= hi) & (best["score"] - best["second"] >= r.margin)]
     review = best[(best["score"] >= lo) & ~best["d_row"].isin(decided["d_row"])]
     for (row, on), other in zip(zip(review.itertuples(), _where_of(review, "_b")), _where_of(review, "_d")):
@@ -348,17 +401,17 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
         findings.append(finding("CROSSCHECK_REVIEW", f"KBD {other['entry_number']} running number "
                                 f"{other['loebe_nr']} may be this child ({why}; score {row.score:.3f}, "
                                 f"threshold {r.threshold:.2f} ± {r.band:.2f})", on, other, row.score))
-    died = pd.Series(decided["died"], dtype="string").fillna("")
+    died = pd.Series(decided["died_d"], dtype="string").fillna("")
     before = decided[(died.str.len() == 10).to_numpy() & (died < CPR_START.isoformat()).fillna(False).to_numpy()]
     died_before = pd.DataFrame({
-        "b_row": before["b_row"].to_numpy(dtype=np.int64), "DOED_FOER_CPR": before["died"].to_numpy(dtype=object),
+        "b_row": before["b_row"].to_numpy(dtype=np.int64), "DOED_FOER_CPR": before["died_d"].to_numpy(dtype=object),
         "DOED_FOER_CPR_KILDE": (before["entry_d"].astype(str).str.cat(before["loebe_d"].astype("int64").astype(str),
                                                                      sep=":"))
         .to_numpy(dtype=object), "score": before["score"].to_numpy()})
     died_before = died_before.sort_values("score", ascending=False).drop_duplicates("b_row")
 
     # Missing births: children's deaths no birth matched, born where and when a book covers.
-    covered = book_spans(kbf)
+    covered = spans
     twice = {f["entry_number"] for f in dup_findings if f["code"] == "BOOK_DELIVERED_TWICE"}
     covered = covered[~covered["book"].isin(twice)]
     if books is not None:

@@ -190,6 +190,9 @@ def cmd_demo(args) -> int:
         raise CannotRun(f"the bundled fixtures are missing ({bundled})")
     work = _ensure_folder(args.out) if args.out else Path(tempfile.mkdtemp(prefix="mgr-ingest-demo-"))
     result = _run(fixtures, 5, None, keep_clean=True)
+    from ingest.pipeline import run_crosscheck
+
+    run_crosscheck(result)
     written = write_outputs(result, work / "tables", "parquet")
     report = write_report(result, _ensure_folder(work / "report"))
     print(_summary_line(result))

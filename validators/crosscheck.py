@@ -158,16 +158,20 @@ def _deaths(kbd: pd.DataFrame) -> pd.DataFrame:
 
 def book_spans(kbf: pd.DataFrame) -> pd.DataFrame:
     """Per KBF book: the years its records were born in and its parish (the most common
-    birth-parish code of its records)."""
+    birth-parish code of its records).  A year counts when it holds at least two of the
+    book's births and 1% of them: one misdated record does not stretch the book."""
     frame = pd.DataFrame({"book": kbf["INDTASTNINGSNUMMER"].astype(str).to_numpy(),
                           "year": pd.to_numeric(pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE"), dtype="string")
                                                 .str.slice(0, 4), errors="coerce").to_numpy(),
                           "parish": _column(kbf, "FOEDESTED_SOGNEKODE")})
-    span = frame.groupby("book")["year"].agg(from_year="min", to_year="max").dropna()
+    per_year = frame.dropna(subset=["year"]).groupby(["book", "year"]).size().rename("n").reset_index()
+    per_year["total"] = per_year.groupby("book")["n"].transform("sum")
+    kept = per_year[(per_year["n"] >= 2) & (per_year["n"] >= 0.01 * per_year["total"])]
+    span = kept.groupby("book")["year"].agg(from_year="min", to_year="max")
     counts = frame.dropna(subset=["parish"]).groupby(["book", "parish"]).size().rename("n").reset_index()
     parish = counts.sort_values(["book", "n"], ascending=[True, False]).drop_duplicates("book").set_index("book")
-    span["parish"] = parish["parish"]
-    return span.dropna(subset=["parish"]).astype({"from_year": "int64", "to_year": "int64"}).reset_index()
+    span = span.join(parish["parish"], how="inner").dropna()
+    return span.astype({"from_year": "int64", "to_year": "int64"}).rename_axis("book").reset_index()
 
 
 NAME_PARTS = ("first", "surname", "father", "mother")
@@ -450,3 +454,97 @@ def add_died_before_cpr(kbf: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
         linkable[result.copies["b_row"].to_numpy(dtype=np.int64)] = False
         out["TIL_LINKAGE"] = linkable
     return out
+
+
+CHECK_COLUMNS = ("INDTASTNINGSNUMMER", "LOEBE_NR", "KILDEFIL", "LINJE", "FOEDSELSDATO_NOEGLE", "KOEN_REN",
+                 "FORNAVN_GRUNDNAVN", "EFTERNAVN_GRUNDNAVN", "FADERS_FORNAVN_GRUNDNAVN", "MODERS_FORNAVN_GRUNDNAVN",
+                 "FADERS_NAVN_GRUNDNAVN", "MODERS_NAVN_GRUNDNAVN", "FOEDESTED_SOGNEKODE", "DOEDSDATO_ISO",
+                 "ALDER_VED_DOED", "TIL_LINKAGE")
+
+
+def crosscheck_files(kbf_path, kbd_path, findings_path=None) -> CrossResult | None:
+    """The check over written tables (``mgr-ingest tables``): reads only the columns it
+    compares, then adds ``DOED_FOER_CPR``, ``DOED_FOER_CPR_KILDE`` and ``KOPI_AF`` to the
+    KBF table (a Parquet file rewritten row group by row group; a CSV file in chunks) and
+    the findings to the findings table.  Returns None when a table is missing or empty."""
+    import os
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kbf_path, kbd_path = Path(kbf_path), Path(kbd_path)
+    if not (kbf_path.is_file() and kbd_path.is_file()):
+        return None
+    parquet = kbf_path.suffix == ".parquet"
+
+    def read(path: Path) -> pd.DataFrame:
+        if parquet:
+            names = set(pq.read_schema(path).names)
+            return pd.read_parquet(path, columns=[c for c in CHECK_COLUMNS if c in names])
+        head = pd.read_csv(path, sep=";", nrows=0).columns
+        return pd.read_csv(path, sep=";", usecols=[c for c in CHECK_COLUMNS if c in head], dtype=str,
+                           keep_default_na=False, na_values=[""]).astype(
+            {c: "int64" for c in ("LOEBE_NR", "LINJE") if c in head})
+    kbf, kbd = read(kbf_path), read(kbd_path)
+    if kbf.empty or kbd.empty:
+        return None
+    result = crosscheck(kbf, kbd)
+    extra = add_died_before_cpr(kbf, result)[[*CROSS_COLUMNS, *(["TIL_LINKAGE"] if "TIL_LINKAGE" in kbf else [])]]
+    tmp = kbf_path.with_name(kbf_path.name + ".part")
+    if parquet:
+        source = pq.ParquetFile(kbf_path)
+        at = 0
+        writer = None
+        try:
+            for batch in source.iter_batches(batch_size=200_000):
+                table = pa.Table.from_batches([batch])
+                piece = extra.iloc[at:at + table.num_rows]
+                at += table.num_rows
+                for column in piece.columns:
+                    if column == "TIL_LINKAGE":
+                        array = pa.array(piece[column].to_numpy(dtype=bool), type=pa.bool_())
+                    else:
+                        values = piece[column].astype(object)
+                        array = pa.array(values.where(values.notna(), None).tolist(), type=pa.string())
+                    if column in table.column_names:
+                        table = table.set_column(table.column_names.index(column), column, array)
+                    else:
+                        table = table.append_column(column, array)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+    else:
+        first = True
+        at = 0
+        for chunk in pd.read_csv(kbf_path, sep=";", dtype=str, keep_default_na=False, chunksize=200_000):
+            piece = extra.iloc[at:at + len(chunk)].set_index(chunk.index)
+            at += len(chunk)
+            for column in piece.columns:
+                chunk[column] = piece[column].astype("string").fillna("") if column != "TIL_LINKAGE" \
+                    else piece[column].map({True: "True", False: "False"})
+            chunk.to_csv(tmp, sep=";", index=False, mode="w" if first else "a", header=first)
+            first = False
+    os.replace(tmp, kbf_path)
+    if findings_path is not None and Path(findings_path).is_file() and result.findings:
+        findings_path = Path(findings_path)
+        from validators.findings import FINDING_COLUMNS
+
+        rows = pd.DataFrame([{c: f.get(c) for c in FINDING_COLUMNS} for f in result.findings], columns=FINDING_COLUMNS)
+        for f, i in zip(result.findings, rows.index):
+            o = f["other"]
+            rows.at[i, "message"] = (f"{f['message']} [other: {o['source']} {o['entry_number']}"
+                                     f"{'' if o.get('loebe_nr') is None else ' ' + str(o['loebe_nr'])}; "
+                                     f"score {f['score']}; rules {f['rule_version']}]")
+        if parquet:
+            old = pd.read_parquet(findings_path)
+            both = pd.concat([old, rows.astype({c: old[c].dtype for c in rows.columns if c in old})],
+                             ignore_index=True)
+            both.to_parquet(findings_path.with_name(findings_path.name + ".part"), index=False)
+            os.replace(findings_path.with_name(findings_path.name + ".part"), findings_path)
+        else:
+            rows.to_csv(findings_path, sep=";", index=False, mode="a", header=False)
+    return result

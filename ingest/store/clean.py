@@ -247,6 +247,11 @@ def write_rebuilt(store: Store, out: Path | str, sources: list[str] | None = Non
             written["corrections"] = _write(corrections_table([]), out / "corrections", fmt)
         if "findings" not in written:
             written["findings"] = _write(findings_table(pd.DataFrame(columns=FINDING_COLUMNS)), out / "findings", fmt)
+        if "kbf" in written and "kbd" in written:
+            # Births against deaths: DOED_FOER_CPR in the KBF table, the findings beside the rest.
+            from validators.crosscheck import crosscheck_files
+
+            crosscheck_files(written["kbf"], written["kbd"], written["findings"])
     finally:
         shutil.rmtree(spill_dir, ignore_errors=True)
     return RebuiltFiles(written, rows)

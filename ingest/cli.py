@@ -214,8 +214,8 @@ def cmd_crosscheck(args) -> int:
     kbf = result.clean["KBF"][0]
     died = int(kbf["DOED_FOER_CPR"].notna().sum())
     counts = {code: sum(1 for f in result.cross_findings if f["code"] == code)
-              for code in ("BIRTH_NOT_KEYED_KBD", "DUPLICATE_ACROSS_DELIVERIES", "BOOK_DELIVERED_TWICE",
-                           "CROSSCHECK_REVIEW")}
+              for code in ("BIRTH_NOT_KEYED_KBD", "BIRTH_NOT_KEYED_FT", "DUPLICATE_ACROSS_DELIVERIES",
+                           "BOOK_DELIVERED_TWICE", "CROSSCHECK_REVIEW")}
     doc = {"run": {"started": result.started, "rule_version": rules().version, "kbf_rows": len(kbf),
                    "kbd_rows": sum(len(p) for p in result.clean["KBD"]), "died_before_cpr": died, "findings": counts},
            "findings": result.cross_findings}
@@ -226,7 +226,8 @@ def cmd_crosscheck(args) -> int:
     except OSError as exc:
         raise CannotRun(f"cannot write {args.json_out}: {exc.strerror or exc}") from None
     print(f"{len(kbf)} births, {doc['run']['kbd_rows']} deaths: {died} children died before CPR, "
-          f"{counts['BIRTH_NOT_KEYED_KBD']} births not keyed, {counts['DUPLICATE_ACROSS_DELIVERIES']} births "
+          f"{counts['BIRTH_NOT_KEYED_KBD']} + {counts['BIRTH_NOT_KEYED_FT']} births not keyed (found by a death, "
+          f"by the census), {counts['DUPLICATE_ACROSS_DELIVERIES']} births "
           f"registered twice, {counts['BOOK_DELIVERED_TWICE']} books delivered twice, "
           f"{counts['CROSSCHECK_REVIEW']} pairs to review", file=sys.stderr)
     return EXIT_OK

@@ -93,7 +93,8 @@ class RunResult:
         }
 
 
-CROSS_CODES = ("BIRTH_NOT_KEYED_KBD", "CROSSCHECK_REVIEW", "DUPLICATE_ACROSS_DELIVERIES", "BOOK_DELIVERED_TWICE")
+CROSS_CODES = ("BIRTH_NOT_KEYED_KBD", "BIRTH_NOT_KEYED_FT", "CROSSCHECK_REVIEW", "DUPLICATE_ACROSS_DELIVERIES",
+               "BOOK_DELIVERED_TWICE")
 
 
 def _whole(parts: list) -> pd.DataFrame:
@@ -110,7 +111,8 @@ def run_crosscheck(result: RunResult) -> None:
     if not result.clean.get("KBF") or not result.clean.get("KBD"):
         return
     kbf, kbd = _whole(result.clean["KBF"]), _whole(result.clean["KBD"])
-    cross = crosscheck(kbf, kbd)
+    children = _whole(result.tables["ft_children"]) if result.tables.get("ft_children") else None
+    cross = crosscheck(kbf, kbd, ft_children=children)
     kbf = add_died_before_cpr(kbf, cross)
     if result.spill_dir is not None:
         from ingest.outputs import spill

@@ -180,6 +180,9 @@ CATALOGUE: dict[str, Code] = _codes(
          "A child who died under 15, born in this parish in years this book covers, is in the book of deaths "
          "(see 'other') but has no birth entry here: check the scan for a skipped line or a repeated entry "
          "number, and key the birth."),
+    Code("BIRTH_NOT_KEYED_FT", WARN, S, "A child in the census has no birth in its parish's book",
+         "A census child under 15, born in this parish in years this book covers (see 'other'), has no birth "
+         "entry here: check the scan for a skipped line or a repeated entry number, and key the birth."),
     Code("DUPLICATE_ACROSS_DELIVERIES", WARN, S, "The same child registered in two deliveries",
          "A child born at a hospital is registered in the birth parish and at home. The registration in the "
          "birth parish (see 'other') is used for linkage; this one is its copy (KOPI_AF, TIL_LINKAGE false)."),

@@ -338,9 +338,27 @@ def _where_of(frame: pd.DataFrame, suffix: str) -> list[dict]:
                                    frame[f"line{suffix}"])]
 
 
-def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | None = None,
-               duplicates: bool = True) -> CrossResult:
-    """Check clean KBF and KBD tables (with their match keys) against each other.
+def census_children(ft_children: pd.DataFrame) -> pd.DataFrame:
+    """The census children (``ft_children``) in the columns the check compares: the child's
+    names, birth date, sex, birthplace and age, the parents' first names."""
+    c = ft_children
+    return pd.DataFrame({
+        "INDTASTNINGSNUMMER": c["INDTASTNINGSNUMMER"].to_numpy(), "LOEBE_NR": c["BARN_LOEBE_NR"].to_numpy(),
+        "KILDEFIL": _column(c, "KILDEFIL"), "LINJE": c["LINJE"].to_numpy() if "LINJE" in c else 0,
+        "FOEDSELSDATO_NOEGLE": _column(c, "BARN_FOEDSELSDATO_NOEGLE"), "KOEN_REN": _column(c, "BARN_KOEN"),
+        "FORNAVN_GRUNDNAVN": _column(c, "BARN_FORNAVN_GRUNDNAVN"),
+        "EFTERNAVN_GRUNDNAVN": _column(c, "BARN_EFTERNAVN_UDLEDT_GRUNDNAVN"),
+        "FADERS_NAVN_GRUNDNAVN": _column(c, "FAR_FORNAVN_GRUNDNAVN"),
+        "MODERS_NAVN_GRUNDNAVN": _column(c, "MOR_FORNAVN_GRUNDNAVN"),
+        "FOEDESTED_SOGNEKODE": _column(c, "BARN_FOEDESTED_SOGNEKODE"),
+        "ALDER_VED_DOED": pd.to_numeric(pd.Series(_column(c, "BARN_ALDER_BEREGNET")), errors="coerce").to_numpy(),
+    })
+
+
+def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dict] | None = None,
+               duplicates: bool = True, ft_children: pd.DataFrame | None = None) -> CrossResult:
+    """Check clean KBF and KBD tables (with their match keys) against each other, and the
+    census children (``ft_children``) against the births when given.
 
     ``books``: KBF entry number -> {"parish": parish code} for the books whose missing
     births are looked for (default: every KBF book, its parish the most common birth-parish
@@ -364,32 +382,63 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
     dup_findings, copies = (duplicate_births(kbf, r, finding, all_births, spans) if duplicates
                             else ([], pd.DataFrame(columns=["b_row", "KOPI_AF"])))
     findings.extend(dup_findings)
-    kbd = kbd.reset_index(drop=True) if kbd is not None else kbf.iloc[0:0]
-    # Only deaths born on a day some birth was (the adults of a book of deaths are never
-    # in a book of births), and only the births of the days the deaths touch (an
-    # incremental check of one delivery reads a handful of days of the national table).
+    twice = {f["entry_number"] for f in dup_findings if f["code"] == "BOOK_DELIVERED_TWICE"}
+    covered = spans[~spans["book"].isin(twice)]
+    if books is not None:
+        covered = covered[covered["book"].isin(list(books))].copy()
+        covered["parish"] = covered["book"].map(lambda e: books[e].get("parish")).fillna(covered["parish"])
     birth_days = set(pd.unique(_column(kbf, "FOEDSELSDATO_NOEGLE")))
-    death_days = pd.Series(_column(kbd, "FOEDSELSDATO_NOEGLE"))
-    swap_days = pd.Series(_distinct(death_days.to_numpy(), _swapped))
-    reach = (death_days.isin(birth_days) | swap_days.isin(birth_days)).to_numpy()
-    # ... and the children's deaths, whose birth may be missing from every book.
-    child = (pd.to_numeric(pd.Series(_column(kbd, "ALDER_VED_DOED")), errors="coerce") < r.child_age).to_numpy()
-    d = _deaths(kbd[reach | child])
-    d = d[(d["date"] >= 0) & (d["sex"] > 0)]
-    touched_days = set(death_days[reach]) | set(swap_days[reach].dropna())
-    touched = (pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(touched_days).to_numpy()
-               & ~kbf.index.isin(copies["b_row"].to_numpy()))  # a copy is not a second child
-    b = all_births[touched] if all_births is not None else _births(kbf[touched])
-    del all_births
+    keep_out = kbf.index.isin(copies["b_row"].to_numpy())  # a copy is not a second child
+    died_before = pd.DataFrame(columns=["b_row", "DOED_FOER_CPR", "DOED_FOER_CPR_KILDE", "score"])
+    all_pairs = []
+    for source, frame in (("KBD", kbd), ("FT", census_children(ft_children) if ft_children is not None else None)):
+        if frame is None or not len(frame):
+            continue
+        found, decided, pairs = _against(kbf, all_births, keep_out, birth_days, covered, frame, source, r, finding)
+        findings.extend(found)
+        all_pairs.append(pairs.assign(source=source))
+        if source == "KBD":
+            died = pd.Series(decided["died_d"], dtype="string").fillna("")
+            before = decided[(died.str.len() == 10).to_numpy()
+                             & (died < CPR_START.isoformat()).fillna(False).to_numpy()]
+            died_before = pd.DataFrame({
+                "b_row": before["b_row"].to_numpy(dtype=np.int64),
+                "DOED_FOER_CPR": before["died_d"].to_numpy(dtype=object),
+                "DOED_FOER_CPR_KILDE": before["entry_d"].astype(str).str.cat(
+                    before["loebe_d"].astype("int64").astype(str), sep=":").to_numpy(dtype=object),
+                "score": before["score"].to_numpy()})
+            died_before = died_before.sort_values("score", ascending=False).drop_duplicates("b_row")
+    pairs = pd.concat(all_pairs, ignore_index=True) if all_pairs else pd.DataFrame()
+    return CrossResult(findings, died_before, pairs, copies)
+
+
+def _against(kbf: pd.DataFrame, all_births: pd.DataFrame | None, keep_out: np.ndarray, birth_days: set,
+             covered: pd.DataFrame, other: pd.DataFrame, source: str, r: Rules, finding):
+    """The births against the records of another source (KBD deaths, census children):
+    the best birth for each record, the review band, and the children of that source whose
+    birth no book holds though a book of their birth parish covers their birth year."""
+    other = other.reset_index(drop=True)
+    # Only records born on a day some birth was (the adults of a book of deaths are never
+    # in a book of births), and only the births of the days they touch (an incremental
+    # check of one delivery reads a handful of days of the national table) ...
+    days = pd.Series(_column(other, "FOEDSELSDATO_NOEGLE"))
+    swap_days = pd.Series(_distinct(days.to_numpy(), _swapped))
+    reach = (days.isin(birth_days) | swap_days.isin(birth_days)).to_numpy()
+    # ... and the children, whose birth may be missing from every book.
+    child = (pd.to_numeric(pd.Series(_column(other, "ALDER_VED_DOED")), errors="coerce") < r.child_age).to_numpy()
+    d = _deaths(other[reach | child])
+    d = d[(d["date"] >= 0) & (d["sex"] > 0)].copy()
+    touched_days = set(days[reach]) | set(swap_days[reach].dropna())
+    touched = pd.Series(_column(kbf, "FOEDSELSDATO_NOEGLE")).isin(touched_days).to_numpy() & ~keep_out
+    b = (all_births[touched] if all_births is not None else _births(kbf[touched]))
     b = b[(b["date"] >= 0) & (b["sex"] > 0)].copy()
-    d = d.copy()
     vocab = encode_names(b, d)
     pairs = candidate_pairs(b, d)
     pairs = pairs[["d_row", "b_row", "how"]].assign(score=score_pairs(pairs, r, vocab) if len(pairs) else np.zeros(0))
     pairs.loc[pairs["how"] == 1, "score"] -= 0.02  # a swapped date counts a little against
     lo, hi = r.threshold - r.band, r.threshold + r.band
+    found: list[dict] = []
 
-    # The best birth for each death, and the runner-up's score.
     ranked = pairs.sort_values(["d_row", "score"], ascending=[True, False], kind="stable")
     ranked["rank"] = ranked.groupby("d_row").cumcount()
     second = ranked[ranked["rank"] == 1].set_index("d_row")["score"]
@@ -398,43 +447,32 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame, books: dict[str, dict] | No
     best = best[best["score"] >= lo]
     best = _enrich(_enrich(best, d, "d_row", "_d", (*WHERE, "died")), b, "b_row", "_b", WHERE)
     decided = best[(best["score"] >= hi) & (best["score"] - best["second"] >= r.margin)]
-    review = best[(best["score"] >= lo) & ~best["d_row"].isin(decided["d_row"])]
-    for (row, on), other in zip(zip(review.itertuples(), _where_of(review, "_b")), _where_of(review, "_d")):
-        why = ("two births fit this death almost equally" if row.score >= hi
+    review = best[~best["d_row"].isin(decided["d_row"])]
+    what = {"KBD": "KBD", "FT": "census"}[source]
+    for (row, on), where in zip(zip(review.itertuples(), _where_of(review, "_b")), _where_of(review, "_d")):
+        why = ("two births fit it almost equally" if row.score >= hi
                else "the score is in the review band around the threshold")
-        findings.append(finding("CROSSCHECK_REVIEW", f"KBD {other['entry_number']} running number "
-                                f"{other['loebe_nr']} may be this child ({why}; score {row.score:.3f}, "
-                                f"threshold {r.threshold:.2f} ± {r.band:.2f})", on, other, row.score))
-    died = pd.Series(decided["died_d"], dtype="string").fillna("")
-    before = decided[(died.str.len() == 10).to_numpy() & (died < CPR_START.isoformat()).fillna(False).to_numpy()]
-    died_before = pd.DataFrame({
-        "b_row": before["b_row"].to_numpy(dtype=np.int64), "DOED_FOER_CPR": before["died_d"].to_numpy(dtype=object),
-        "DOED_FOER_CPR_KILDE": (before["entry_d"].astype(str).str.cat(before["loebe_d"].astype("int64").astype(str),
-                                                                     sep=":"))
-        .to_numpy(dtype=object), "score": before["score"].to_numpy()})
-    died_before = died_before.sort_values("score", ascending=False).drop_duplicates("b_row")
+        found.append(finding("CROSSCHECK_REVIEW", f"{what} {where['entry_number']} running number "
+                             f"{where['loebe_nr']} may be this child ({why}; score {row.score:.3f}, "
+                             f"threshold {r.threshold:.2f} ± {r.band:.2f})", on, {"source": source, **where},
+                             row.score))
 
-    # Missing births: children's deaths no birth matched, born where and when a book covers.
-    covered = spans
-    twice = {f["entry_number"] for f in dup_findings if f["code"] == "BOOK_DELIVERED_TWICE"}
-    covered = covered[~covered["book"].isin(twice)]
-    if books is not None:
-        covered = covered[covered["book"].isin(list(books))]
-        covered["parish"] = covered["book"].map(lambda e: books[e].get("parish")).fillna(covered["parish"])
-    open_deaths = d[~d["d_row"].isin(best.loc[best["score"] >= lo, "d_row"])]
-    open_deaths = open_deaths[(pd.to_numeric(open_deaths["age"], errors="coerce") < r.child_age).fillna(False)]
-    open_deaths = open_deaths.assign(year=open_deaths["date"].to_numpy() // 10000,
-                                     parish=open_deaths["parish"].astype(object))
-    missing = open_deaths.merge(covered, on="parish")
+    open_rows = d[~d["d_row"].isin(best["d_row"])]
+    open_rows = open_rows[(pd.to_numeric(open_rows["age"], errors="coerce") < r.child_age).fillna(False)]
+    open_rows = open_rows.assign(year=open_rows["date"].to_numpy() // 10000,
+                                 parish=open_rows["parish"].astype(object))
+    missing = open_rows.merge(covered, on="parish")
     missing = missing[(missing["year"] >= missing["from_year"]) & (missing["year"] <= missing["to_year"])]
-    near = best.set_index("d_row")["score"]
-    for row, other in zip(missing.itertuples(), _where_of(missing, "")):
-        findings.append(finding(
-            "BIRTH_NOT_KEYED_KBD", f"a child born {row.date // 10000}-{row.date // 100 % 100:02d}-{row.date % 100:02d} in the parish and buried ({other['entry_number']} "
-            f"running number {other['loebe_nr']}) has no birth in {row.book} (births {row.from_year}-{row.to_year})",
-            {"entry_number": row.book, "loebe_nr": None, "file": None, "line": None}, other,
-            near.get(row.d_row)))
-    return CrossResult(findings, died_before, pairs, copies)
+    code = {"KBD": "BIRTH_NOT_KEYED_KBD", "FT": "BIRTH_NOT_KEYED_FT"}[source]
+    how = {"KBD": "buried", "FT": "counted in the census"}[source]
+    for row, where in zip(missing.itertuples(), _where_of(missing, "")):
+        found.append(finding(
+            code, f"a child born {row.date // 10000}-{row.date // 100 % 100:02d}-{row.date % 100:02d} in the parish "
+            f"and {how} ({where['entry_number']} running number {where['loebe_nr']}) has no birth in {row.book} "
+            f"(births {row.from_year}-{row.to_year})",
+            {"entry_number": row.book, "loebe_nr": None, "file": None, "line": None}, {"source": source, **where},
+            None))
+    return found, decided, pairs
 
 
 def add_died_before_cpr(kbf: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
@@ -462,7 +500,7 @@ CHECK_COLUMNS = ("INDTASTNINGSNUMMER", "LOEBE_NR", "KILDEFIL", "LINJE", "FOEDSEL
                  "ALDER_VED_DOED", "TIL_LINKAGE")
 
 
-def crosscheck_files(kbf_path, kbd_path, findings_path=None) -> CrossResult | None:
+def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None) -> CrossResult | None:
     """The check over written tables (``mgr-ingest tables``): reads only the columns it
     compares, then adds ``DOED_FOER_CPR``, ``DOED_FOER_CPR_KILDE`` and ``KOPI_AF`` to the
     KBF table (a Parquet file rewritten row group by row group; a CSV file in chunks) and
@@ -489,7 +527,11 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None) -> CrossResult | No
     kbf, kbd = read(kbf_path), read(kbd_path)
     if kbf.empty or kbd.empty:
         return None
-    result = crosscheck(kbf, kbd)
+    children = None
+    if children_path is not None and Path(children_path).is_file():
+        children = (pd.read_parquet(children_path) if parquet else
+                    pd.read_csv(children_path, sep=";", dtype=str, keep_default_na=False, na_values=[""]))
+    result = crosscheck(kbf, kbd, ft_children=children)
     extra = add_died_before_cpr(kbf, result)[[*CROSS_COLUMNS, *(["TIL_LINKAGE"] if "TIL_LINKAGE" in kbf else [])]]
     tmp = kbf_path.with_name(kbf_path.name + ".part")
     if parquet:

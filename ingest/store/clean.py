@@ -251,7 +251,7 @@ def write_rebuilt(store: Store, out: Path | str, sources: list[str] | None = Non
             # Births against deaths: DOED_FOER_CPR in the KBF table, the findings beside the rest.
             from validators.crosscheck import crosscheck_files
 
-            crosscheck_files(written["kbf"], written["kbd"], written["findings"])
+            crosscheck_files(written["kbf"], written["kbd"], written["findings"], written.get("ft_children"))
     finally:
         shutil.rmtree(spill_dir, ignore_errors=True)
     return RebuiltFiles(written, rows)

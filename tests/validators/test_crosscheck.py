@@ -95,6 +95,19 @@ def test_a_child_registered_twice_and_a_book_delivered_twice(population):
     assert not kbf.loc["K5009", "TIL_LINKAGE"].any() and kbf.loc["K5009", "KOPI_AF"].eq("K5003").all()
 
 
+def test_children_in_the_census_with_no_birth_are_found(population):
+    _, key, result = population
+    findings = [f for f in result.findings_json()["findings"] if f["code"] == "BIRTH_NOT_KEYED_FT"]
+    found = {(f["entry_number"], f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings}
+    wanted = {(e["kbf_book"], e["ft"]["entry_number"], e["ft"]["loebe_nr"]) for e in key["birth_not_keyed_ft"]}
+    recall, precision = _rates(found, wanted)
+    line = f"crosscheck BIRTH_NOT_KEYED_FT: recall {recall:.1%}, precision {precision:.1%} on {len(wanted)} planted"
+    print("\n" + line)
+    SUMMARY_LINES.append(line)
+    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    assert all(f["other"]["source"] == "FT" and f["loebe_nr"] is None for f in findings)
+
+
 def _frames(first_kbd: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     common = {"KOEN_REN": "K", "FOEDSELSDATO_NOEGLE": "1925-05-04", "EFTERNAVN_GRUNDNAVN": "HANSEN",
               "FOEDESTED_SOGNEKODE": "S001", "KILDEFIL": "x.csv", "LINJE": 2, "LOEBE_NR": 1}

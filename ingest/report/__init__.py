@@ -61,6 +61,9 @@ def render_report(result: RunResult) -> str:
         "gaps": s.gap_rows(result.gaps),
         "missing_total": s.missing_total(result.gaps),
         "duplicates": s.duplicate_pairs(result.duplicates),
+        "cross": s.cross_rows(result.cross_findings),
+        "cross_title": "Births, deaths and censuses against each other" if result.clean.get("FT")
+        else "Births and deaths against each other",
         "pages": s.page_rows(findings),
         "months": months,
         "households": h.section(result.households, result.deliveries),

@@ -156,6 +156,7 @@ def run_summary(result) -> dict:
         "verdict": verdict,
         "tone": tone,
         "problems": list(result.problems),
+        "crosschecked": bool(result.clean.get("KBF")) and bool(result.clean.get("KBD")),
     }
 
 
@@ -240,6 +241,29 @@ def gap_rows(parts: list[pd.DataFrame]) -> Capped:
 def missing_total(parts: list[pd.DataFrame]) -> int:
     counts = [pd.to_numeric(p["count"], errors="coerce").sum() for p in parts if len(p) and "count" in p]
     return int(sum(counts))
+
+
+CROSS_TITLES = {"BIRTH_NOT_KEYED_KBD": "buried, no birth", "BIRTH_NOT_KEYED_FT": "in the census, no birth",
+                "DUPLICATE_ACROSS_DELIVERIES": "registered twice", "BOOK_DELIVERED_TWICE": "book delivered twice",
+                "CROSSCHECK_REVIEW": "to decide"}
+MAX_CROSS_ROWS = 500
+
+
+def cross_rows(cross_findings: list[dict]) -> Capped:
+    """The cross-source findings: the record (or book) they are on, the record on the
+    other side, the score and the rules' version."""
+    rows = []
+    for f in cross_findings[:MAX_CROSS_ROWS]:
+        o = f.get("other") or {}
+        rows.append({
+            "kind": CROSS_TITLES.get(f["code"], f["code"]), "code": f["code"], "entry": f.get("entry_number") or "",
+            "loebe": "" if f.get("loebe_nr") is None else f"{f['loebe_nr']:,}",
+            "other": " ".join(str(x) for x in (o.get("source"), o.get("entry_number"),
+                                                 "" if o.get("loebe_nr") is None else f"running number {o['loebe_nr']}")
+                              if x),
+            "score": "" if f.get("score") is None else f"{f['score']:.3f}", "message": f.get("message") or "",
+            "version": f.get("rule_version") or ""})
+    return Capped(rows, len(cross_findings))
 
 
 # --------------------------------------------------------------------------- 5. duplicates

@@ -108,6 +108,17 @@ def test_children_in_the_census_with_no_birth_are_found(population):
     assert all(f["other"]["source"] == "FT" and f["loebe_nr"] is None for f in findings)
 
 
+def test_the_report_has_a_section_for_them(population):
+    from ingest.report import render_report
+
+    _, _, result = population
+    page = render_report(result)
+    section = page.split('<section id="cross">', 1)[1].split("</section>", 1)[0]
+    assert "Births, deaths and censuses against each other" in section
+    assert section.count("<tr>") - 1 == len(result.cross_findings)  # one row each, below the header
+    assert "buried, no birth" in section and "registered twice" in section and "book delivered twice" in section
+
+
 def _frames(first_kbd: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     common = {"KOEN_REN": "K", "FOEDSELSDATO_NOEGLE": "1925-05-04", "EFTERNAVN_GRUNDNAVN": "HANSEN",
               "FOEDESTED_SOGNEKODE": "S001", "KILDEFIL": "x.csv", "LINJE": 2, "LOEBE_NR": 1}

@@ -215,7 +215,7 @@ def cmd_crosscheck(args) -> int:
     died = int(kbf["DOED_FOER_CPR"].notna().sum())
     counts = {code: sum(1 for f in result.cross_findings if f["code"] == code)
               for code in ("BIRTH_NOT_KEYED_KBD", "BIRTH_NOT_KEYED_FT", "DUPLICATE_ACROSS_DELIVERIES",
-                           "BOOK_DELIVERED_TWICE", "CROSSCHECK_REVIEW")}
+                           "DUPLICATE_DEATH_ACROSS_DELIVERIES", "BOOK_DELIVERED_TWICE", "CROSSCHECK_REVIEW")}
     doc = {"run": {"started": result.started, "rule_version": rules().version, "kbf_rows": len(kbf),
                    "kbd_rows": sum(len(p) for p in result.clean["KBD"]), "died_before_cpr": died, "findings": counts},
            "findings": result.cross_findings}
@@ -227,9 +227,10 @@ def cmd_crosscheck(args) -> int:
         raise CannotRun(f"cannot write {args.json_out}: {exc.strerror or exc}") from None
     print(f"{len(kbf)} births, {doc['run']['kbd_rows']} deaths: {died} children died before CPR, "
           f"{counts['BIRTH_NOT_KEYED_KBD']} + {counts['BIRTH_NOT_KEYED_FT']} births not keyed (found by a death, "
-          f"by the census), {counts['DUPLICATE_ACROSS_DELIVERIES']} births "
-          f"registered twice, {counts['BOOK_DELIVERED_TWICE']} books delivered twice, "
-          f"{counts['CROSSCHECK_REVIEW']} pairs to review", file=sys.stderr)
+          f"by the census), {counts['DUPLICATE_ACROSS_DELIVERIES']} births and "
+          f"{counts['DUPLICATE_DEATH_ACROSS_DELIVERIES']} deaths registered twice, "
+          f"{counts['BOOK_DELIVERED_TWICE']} books delivered twice, {counts['CROSSCHECK_REVIEW']} pairs to review",
+          file=sys.stderr)
     return EXIT_OK
 
 

@@ -18,8 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from kiip_import.delivery import Delivery, find_deliveries, load_candidate
-from kiip_import.delivery import load_loose_file
+from kiip_import.delivery import Delivery, find_deliveries, load_candidate, load_loose_file
 from validators.engine import CORRECTION_COLUMNS, Result, validate_frame
 from validators.findings import FINDING_COLUMNS, to_records
 from validators.match_keys import add_match_keys
@@ -94,7 +93,7 @@ class RunResult:
 
 
 CROSS_CODES = ("BIRTH_NOT_KEYED_KBD", "BIRTH_NOT_KEYED_FT", "CROSSCHECK_REVIEW", "DUPLICATE_ACROSS_DELIVERIES",
-               "BOOK_DELIVERED_TWICE")
+               "DUPLICATE_DEATH_ACROSS_DELIVERIES", "BOOK_DELIVERED_TWICE")
 
 
 def _whole(parts: list) -> pd.DataFrame:
@@ -106,7 +105,7 @@ def run_crosscheck(result: RunResult) -> None:
     """Births and deaths of the run checked against each other (``validators.crosscheck``):
     the KBF table gets ``DOED_FOER_CPR`` and ``DOED_FOER_CPR_KILDE``, the run the
     cross-source findings.  Needs the clean tables (``keep_clean``) of both sources."""
-    from validators.crosscheck import add_died_before_cpr, crosscheck
+    from validators.crosscheck import add_death_copies, add_died_before_cpr, crosscheck
 
     if not result.clean.get("KBF") or not result.clean.get("KBD"):
         return
@@ -114,15 +113,17 @@ def run_crosscheck(result: RunResult) -> None:
     children = _whole(result.tables["ft_children"]) if result.tables.get("ft_children") else None
     cross = crosscheck(kbf, kbd, ft_children=children)
     kbf = add_died_before_cpr(kbf, cross)
-    if result.spill_dir is not None:
-        from ingest.outputs import spill
+    kbd = add_death_copies(kbd, cross)
+    for code, table in (("KBF", kbf), ("KBD", kbd)):
+        if result.spill_dir is not None:
+            from ingest.outputs import spill
 
-        for part in result.clean["KBF"]:
-            if isinstance(part, Path):
-                part.unlink(missing_ok=True)
-        result.clean["KBF"] = [spill(kbf, result.spill_dir, "kbf-crosschecked")]
-    else:
-        result.clean["KBF"] = [kbf]
+            for part in result.clean[code]:
+                if isinstance(part, Path):
+                    part.unlink(missing_ok=True)
+            result.clean[code] = [spill(table, result.spill_dir, f"{code.lower()}-crosschecked")]
+        else:
+            result.clean[code] = [table]
     result.cross_findings = cross.findings
     if cross.findings:
         frame = pd.DataFrame([{c: f.get(c) for c in FINDING_COLUMNS} for f in cross.findings], columns=FINDING_COLUMNS)

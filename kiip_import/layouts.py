@@ -25,7 +25,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from kiip_import.headers import KEEP, aliases, normalise_header
+from kiip_import.headers import aliases, normalise_header
 
 DATA_ENV = "MGR_CENSUS_DATA"
 RECOGNISED = 0.8  # share of a layout's core fields a header must hold to be read in it

@@ -186,6 +186,10 @@ CATALOGUE: dict[str, Code] = _codes(
     Code("DUPLICATE_ACROSS_DELIVERIES", WARN, S, "The same child registered in two deliveries",
          "A child born at a hospital is registered in the birth parish and at home. The registration in the "
          "birth parish (see 'other') is used for linkage; this one is its copy (KOPI_AF, TIL_LINKAGE false)."),
+    Code("DUPLICATE_DEATH_ACROSS_DELIVERIES", WARN, S, "The same death registered in two deliveries",
+         "A person who died in one parish (a hospital) and was buried in another is in both books. The "
+         "registration in the parish of death (see 'other') is used for linkage; this one is its copy "
+         "(KOPI_AF, TIL_LINKAGE false)."),
     Code("BOOK_DELIVERED_TWICE", WARN, S, "A book delivered twice under two entry numbers",
          "Most of this delivery's children are those of the delivery in 'other': the same book keyed or sent "
          "twice. The earlier entry number is used; withdraw this one or correct its entry number."),

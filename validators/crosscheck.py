@@ -238,6 +238,7 @@ class CrossResult:
     died_before_cpr: pd.DataFrame  # b_row -> DOED_FOER_CPR, DOED_FOER_CPR_KILDE
     pairs: pd.DataFrame  # every scored pair (for inspection)
     copies: pd.DataFrame | None = None  # b_row -> KOPI_AF (the registration used for linkage)
+    death_copies: pd.DataFrame | None = None  # KBD row -> KOPI_AF
 
 
 def duplicate_births(kbf: pd.DataFrame, r: Rules, finding, births: pd.DataFrame | None = None,
@@ -250,13 +251,36 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding, births: pd.DataFrame 
     spans = (book_spans(kbf) if spans is None else spans).set_index("book")
     b["book_parish"] = (b["entry"].astype(str).map(spans["parish"]).to_numpy(dtype=object) if len(spans)
                         else None)
+    return _duplicates(b, r, finding, "KBF")
+
+
+def duplicate_deaths(kbd: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], pd.DataFrame]:
+    """The same death in two KBD deliveries: registered where the person died and where
+    they were buried (the place of death's entry is the one for linkage), or a book of
+    deaths delivered twice.  Returns the findings and the copies (d_row -> KOPI_AF)."""
+    d = _side(kbd.reset_index(drop=True), "b_row", "FADERS_NAVN_GRUNDNAVN", "MODERS_NAVN_GRUNDNAVN")
+    d["died"] = np.asarray(_distinct(_column(kbd, "DOEDSDATO_ISO"), _date_int), dtype=np.int64)
+    # The record's own parish is where it says the person died; a book's, where most died.
+    d["parish"] = pd.Categorical(_column(kbd, "DOEDSSTED_SOGNEKODE"))
+    frame = pd.DataFrame({"book": d["entry"].astype(str), "parish": d["parish"].astype(object)}).dropna()
+    counts = frame.groupby(["book", "parish"]).size().rename("n").reset_index()
+    parish = counts.sort_values(["book", "n"], ascending=[True, False]).drop_duplicates("book").set_index("book")
+    d["book_parish"] = d["entry"].astype(str).map(parish["parish"]).to_numpy(dtype=object) if len(parish) else None
+    return _duplicates(d, r, finding, "KBD", extra_keys=("died",))
+
+
+def _duplicates(b: pd.DataFrame, r: Rules, finding, source: str,
+                extra_keys: tuple[str, ...] = ()) -> tuple[list[dict], pd.DataFrame]:
+    """Records of one source registered in two deliveries (see ``duplicate_births``)."""
+    noun, code, home = {"KBF": ("child", "DUPLICATE_ACROSS_DELIVERIES", "the birth parish"),
+                        "KBD": ("death", "DUPLICATE_DEATH_ACROSS_DELIVERIES", "the parish of death")}[source]
     b = b[(b["date"] >= 0) & (b["sex"] > 0)].copy()
     vocab = encode_names(b)
     b = b.assign(entry_code=b["entry"].cat.codes.to_numpy())
-    thin = b[["b_row", *BLOCK_KEYS, *NAME_PARTS, "entry_code"]]
+    thin = b[["b_row", *BLOCK_KEYS, *extra_keys, *NAME_PARTS, "entry_code"]]
     # One block (both initials): the same child registered twice is keyed alike; a national
     # book of births compared with itself stays a few pairs per birth.
-    pairs = thin.rename(columns={"b_row": "d_row"}).merge(thin, on=list(BLOCK_KEYS), suffixes=("_d", "_b"))
+    pairs = thin.rename(columns={"b_row": "d_row"}).merge(thin, on=[*BLOCK_KEYS, *extra_keys], suffixes=("_d", "_b"))
     pairs = pairs[(pairs["entry_code_d"] != pairs["entry_code_b"]).to_numpy()
                   & (pairs["d_row"] < pairs["b_row"]).to_numpy()]
     if pairs.empty:
@@ -277,11 +301,11 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding, births: pd.DataFrame 
     for e1, e2 in sorted(twice):
         original, copy = sorted((e1, e2))
         n = int(shared[(e1, e2)])
-        findings.append(finding("BOOK_DELIVERED_TWICE", f"{copy} holds the same children as {original} ({n} of "
-                                f"{int(sizes[copy])} births): the same book delivered twice; {original} is used",
-                                {"entry_number": copy, "loebe_nr": None, "file": None, "line": None},
-                                {"source": "KBF", "entry_number": original, "loebe_nr": None, "file": None, "line": None},
-                                n / min(sizes[e1], sizes[e2])))
+        findings.append(finding("BOOK_DELIVERED_TWICE", f"{copy} holds the same {noun}s as {original} ({n} of "
+                                f"{int(sizes[copy])} records): the same book delivered twice; {original} is used",
+                                {"entry_number": copy, "loebe_nr": None, "file": None, "line": None, "source": source},
+                                {"source": source, "entry_number": original, "loebe_nr": None, "file": None,
+                                 "line": None}, n / min(sizes[e1], sizes[e2])))
         for row in b.loc[(b["entry"].astype(str) == copy).to_numpy(), "b_row"]:
             copies[int(row)] = original
     for row in same.itertuples():
@@ -297,19 +321,19 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding, births: pd.DataFrame 
         drop = {"entry_number": str(getattr(row, f"entry{c}")), "loebe_nr": int(getattr(row, f"loebe{c}")),
                 "file": str(getattr(row, f"file{c}")), "line": int(getattr(row, f"line{c}"))}
         copies[int(getattr(row, "b_row" if c == "_b" else "d_row"))] = f"{keep['entry_number']}:{keep['loebe_nr']}"
-        findings.append(finding("DUPLICATE_ACROSS_DELIVERIES",
-                                f"the same child as {keep['entry_number']} running number {keep['loebe_nr']} "
-                                f"(score {row.score:.3f}); that registration, in the birth parish, is the one for "
-                                "linkage", drop, {"source": "KBF", **keep}, row.score))
+        findings.append(finding(code, f"the same {noun} as {keep['entry_number']} running number {keep['loebe_nr']} "
+                                f"(score {row.score:.3f}); that registration, in {home}, is the one for linkage",
+                                {**drop, "source": source}, {"source": source, **keep}, row.score))
     near = pairs[(pairs["score"] >= lo) & (pairs["score"] < hi)]
     near = _enrich(_enrich(near, by_row, "d_row", "_d", WHERE), b, "b_row", "_b", WHERE)
     for row in near.itertuples():
         on = {"entry_number": str(row.entry_b), "loebe_nr": int(row.loebe_b), "file": str(row.file_b),
-              "line": int(row.line_b)}
-        other = {"source": "KBF", "entry_number": str(row.entry_d), "loebe_nr": int(row.loebe_d),
+              "line": int(row.line_b), "source": source}
+        other = {"source": source, "entry_number": str(row.entry_d), "loebe_nr": int(row.loebe_d),
                  "file": str(row.file_d), "line": int(row.line_d)}
-        findings.append(finding("CROSSCHECK_REVIEW", f"KBF {row.entry_d} running number {int(row.loebe_d)} may be "
-                                f"the same child (score {row.score:.3f}, in the review band)", on, other, row.score))
+        findings.append(finding("CROSSCHECK_REVIEW", f"{source} {row.entry_d} running number {int(row.loebe_d)} may "
+                                f"be the same {noun} (score {row.score:.3f}, in the review band)", on, other,
+                                row.score))
     return findings, pd.DataFrame({"b_row": list(copies), "KOPI_AF": list(copies.values())})
 
 
@@ -390,8 +414,18 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dic
     birth_days = set(pd.unique(_column(kbf, "FOEDSELSDATO_NOEGLE")))
     keep_out = kbf.index.isin(copies["b_row"].to_numpy())  # a copy is not a second child
     died_before = pd.DataFrame(columns=["b_row", "DOED_FOER_CPR", "DOED_FOER_CPR_KILDE", "score"])
+    death_copies = None
+    deaths = None
+    if kbd is not None and len(kbd):
+        kbd = kbd.reset_index(drop=True)
+        deaths = kbd
+        if duplicates:
+            dead_findings, death_copies = duplicate_deaths(kbd, r, finding)
+            findings.extend(dead_findings)
+            # A death registered twice is one death: its copy is not matched again.
+            deaths = kbd[~kbd.index.isin(death_copies["b_row"].to_numpy())]
     all_pairs = []
-    for source, frame in (("KBD", kbd), ("FT", census_children(ft_children) if ft_children is not None else None)):
+    for source, frame in (("KBD", deaths), ("FT", census_children(ft_children) if ft_children is not None else None)):
         if frame is None or not len(frame):
             continue
         found, decided, pairs = _against(kbf, all_births, keep_out, birth_days, covered, frame, source, r, finding)
@@ -409,7 +443,7 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dic
                 "score": before["score"].to_numpy()})
             died_before = died_before.sort_values("score", ascending=False).drop_duplicates("b_row")
     pairs = pd.concat(all_pairs, ignore_index=True) if all_pairs else pd.DataFrame()
-    return CrossResult(findings, died_before, pairs, copies)
+    return CrossResult(findings, died_before, pairs, copies, death_copies)
 
 
 def _against(kbf: pd.DataFrame, all_births: pd.DataFrame | None, keep_out: np.ndarray, birth_days: set,
@@ -475,6 +509,22 @@ def _against(kbf: pd.DataFrame, all_births: pd.DataFrame | None, keep_out: np.nd
     return found, decided, pairs
 
 
+def add_death_copies(kbd: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
+    """The KBD table with ``KOPI_AF`` (for the second registration of one death: the
+    registration used for linkage) and ``TIL_LINKAGE`` false on that copy."""
+    out = kbd.copy()
+    values = np.full(len(out), None, dtype=object)
+    copies = result.death_copies
+    if copies is not None and len(copies):
+        values[copies["b_row"].to_numpy(dtype=np.int64)] = copies["KOPI_AF"].to_numpy()
+        if "TIL_LINKAGE" in out:
+            linkable = out["TIL_LINKAGE"].to_numpy(dtype=bool).copy()
+            linkable[copies["b_row"].to_numpy(dtype=np.int64)] = False
+            out["TIL_LINKAGE"] = linkable
+    out["KOPI_AF"] = pd.array(values, dtype="string")
+    return out
+
+
 def add_died_before_cpr(kbf: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
     """The KBF table with ``DOED_FOER_CPR`` (YYYY-MM-DD or null), ``DOED_FOER_CPR_KILDE``
     (the KBD entry number and running number) and ``KOPI_AF`` (for the copy of a child
@@ -497,45 +547,20 @@ def add_died_before_cpr(kbf: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
 CHECK_COLUMNS = ("INDTASTNINGSNUMMER", "LOEBE_NR", "KILDEFIL", "LINJE", "FOEDSELSDATO_NOEGLE", "KOEN_REN",
                  "FORNAVN_GRUNDNAVN", "EFTERNAVN_GRUNDNAVN", "FADERS_FORNAVN_GRUNDNAVN", "MODERS_FORNAVN_GRUNDNAVN",
                  "FADERS_NAVN_GRUNDNAVN", "MODERS_NAVN_GRUNDNAVN", "FOEDESTED_SOGNEKODE", "DOEDSDATO_ISO",
-                 "ALDER_VED_DOED", "TIL_LINKAGE")
+                 "DOEDSSTED_SOGNEKODE", "ALDER_VED_DOED", "TIL_LINKAGE")
 
 
-def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None) -> CrossResult | None:
-    """The check over written tables (``mgr-ingest tables``): reads only the columns it
-    compares, then adds ``DOED_FOER_CPR``, ``DOED_FOER_CPR_KILDE`` and ``KOPI_AF`` to the
-    KBF table (a Parquet file rewritten row group by row group; a CSV file in chunks) and
-    the findings to the findings table.  Returns None when a table is missing or empty."""
+def _add_columns(path, extra: pd.DataFrame, parquet: bool) -> None:
+    """Set or add ``extra``'s columns (one value per row, in order) in a written table,
+    row group by row group (Parquet) or in chunks (CSV), replacing the file at the end."""
     import os
-    from pathlib import Path
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    kbf_path, kbd_path = Path(kbf_path), Path(kbd_path)
-    if not (kbf_path.is_file() and kbd_path.is_file()):
-        return None
-    parquet = kbf_path.suffix == ".parquet"
-
-    def read(path: Path) -> pd.DataFrame:
-        if parquet:
-            names = set(pq.read_schema(path).names)
-            return pd.read_parquet(path, columns=[c for c in CHECK_COLUMNS if c in names])
-        head = pd.read_csv(path, sep=";", nrows=0).columns
-        return pd.read_csv(path, sep=";", usecols=[c for c in CHECK_COLUMNS if c in head], dtype=str,
-                           keep_default_na=False, na_values=[""]).astype(
-            {c: "int64" for c in ("LOEBE_NR", "LINJE") if c in head})
-    kbf, kbd = read(kbf_path), read(kbd_path)
-    if kbf.empty or kbd.empty:
-        return None
-    children = None
-    if children_path is not None and Path(children_path).is_file():
-        children = (pd.read_parquet(children_path) if parquet else
-                    pd.read_csv(children_path, sep=";", dtype=str, keep_default_na=False, na_values=[""]))
-    result = crosscheck(kbf, kbd, ft_children=children)
-    extra = add_died_before_cpr(kbf, result)[[*CROSS_COLUMNS, *(["TIL_LINKAGE"] if "TIL_LINKAGE" in kbf else [])]]
-    tmp = kbf_path.with_name(kbf_path.name + ".part")
+    tmp = path.with_name(path.name + ".part")
     if parquet:
-        source = pq.ParquetFile(kbf_path)
+        source = pq.ParquetFile(path)
         at = 0
         writer = None
         try:
@@ -562,7 +587,7 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None)
     else:
         first = True
         at = 0
-        for chunk in pd.read_csv(kbf_path, sep=";", dtype=str, keep_default_na=False, chunksize=200_000):
+        for chunk in pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, chunksize=200_000):
             piece = extra.iloc[at:at + len(chunk)].set_index(chunk.index)
             at += len(chunk)
             for column in piece.columns:
@@ -570,7 +595,47 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None)
                     else piece[column].map({True: "True", False: "False"})
             chunk.to_csv(tmp, sep=";", index=False, mode="w" if first else "a", header=first)
             first = False
-    os.replace(tmp, kbf_path)
+    os.replace(tmp, path)
+
+
+def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None) -> CrossResult | None:
+    """The check over written tables (``mgr-ingest tables``): reads only the columns it
+    compares, then adds ``DOED_FOER_CPR``, ``DOED_FOER_CPR_KILDE`` and ``KOPI_AF`` to the
+    KBF table (a Parquet file rewritten row group by row group; a CSV file in chunks) and
+    the findings to the findings table.  Returns None when a table is missing or empty."""
+    import os
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    kbf_path, kbd_path = Path(kbf_path), Path(kbd_path)
+    if not (kbf_path.is_file() and kbd_path.is_file()):
+        return None
+    parquet = kbf_path.suffix == ".parquet"
+
+    def read(path: Path) -> pd.DataFrame:
+        if parquet:
+            names = set(pq.read_schema(path).names)
+            return pd.read_parquet(path, columns=[c for c in CHECK_COLUMNS if c in names])
+        head = pd.read_csv(path, sep=";", nrows=0).columns
+        frame = pd.read_csv(path, sep=";", usecols=[c for c in CHECK_COLUMNS if c in head], dtype=str,
+                            keep_default_na=False, na_values=[""]).astype(
+            {c: "int64" for c in ("LOEBE_NR", "LINJE") if c in head})
+        if "TIL_LINKAGE" in frame:
+            frame["TIL_LINKAGE"] = frame["TIL_LINKAGE"].isin(["True", "true"])
+        return frame
+    kbf, kbd = read(kbf_path), read(kbd_path)
+    if kbf.empty or kbd.empty:
+        return None
+    children = None
+    if children_path is not None and Path(children_path).is_file():
+        children = (pd.read_parquet(children_path) if parquet else
+                    pd.read_csv(children_path, sep=";", dtype=str, keep_default_na=False, na_values=[""]))
+    result = crosscheck(kbf, kbd, ft_children=children)
+    keep = ["TIL_LINKAGE"] if "TIL_LINKAGE" in kbf else []
+    _add_columns(kbf_path, add_died_before_cpr(kbf, result)[[*CROSS_COLUMNS, *keep]], parquet)
+    keep = ["TIL_LINKAGE"] if "TIL_LINKAGE" in kbd else []
+    _add_columns(kbd_path, add_death_copies(kbd, result)[["KOPI_AF", *keep]], parquet)
     if findings_path is not None and Path(findings_path).is_file() and result.findings:
         findings_path = Path(findings_path)
         from validators.findings import FINDING_COLUMNS

@@ -209,8 +209,15 @@ def _places_import(args) -> int:
     import hashlib
     from datetime import UTC, datetime
 
-    from validators.places import (PARISHES_FILE, REGISTER_ENV, ParishRegisterError, import_parishes,
-                                   register_file, skipped_digdag, write_register)
+    from validators.places import (
+        PARISHES_FILE,
+        REGISTER_ENV,
+        ParishRegisterError,
+        import_parishes,
+        register_file,
+        skipped_digdag,
+        write_register,
+    )
 
     try:
         register = import_parishes(args.csv)

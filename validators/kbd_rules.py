@@ -11,8 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from validators.record_rules import (_dates, _year, completed_years, date_range, dates_from_book_years,
-                                     registration_year)
+from validators.record_rules import (
+    _dates,
+    _year,
+    completed_years,
+    date_range,
+    dates_from_book_years,
+    registration_year,
+)
 from validators.sources import Source
 
 MAX_AGE = 110  # an age at death above this is reported as implausible

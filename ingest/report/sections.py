@@ -244,7 +244,8 @@ def missing_total(parts: list[pd.DataFrame]) -> int:
 
 
 CROSS_TITLES = {"BIRTH_NOT_KEYED_KBD": "buried, no birth", "BIRTH_NOT_KEYED_FT": "in the census, no birth",
-                "DUPLICATE_ACROSS_DELIVERIES": "registered twice", "BOOK_DELIVERED_TWICE": "book delivered twice",
+                "DUPLICATE_ACROSS_DELIVERIES": "registered twice",
+                "DUPLICATE_DEATH_ACROSS_DELIVERIES": "death registered twice", "BOOK_DELIVERED_TWICE": "book delivered twice",
                 "CROSSCHECK_REVIEW": "to decide"}
 MAX_CROSS_ROWS = 500
 

@@ -10,7 +10,7 @@ from conftest import ft_row, kbd_row, kbf_row, write_delivery
 
 from ingest.pipeline import corrections_frame, run_pipeline
 from validators.match_keys import add_match_keys
-from validators.sources import FT, KBD, KBF
+from validators.sources import FT, KBD
 
 
 @pytest.mark.parametrize("rows", [5, 1200])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -93,6 +92,26 @@ def test_a_child_registered_twice_and_a_book_delivered_twice(population):
         assert not kbf.at[(copy["entry_number"], copy["loebe_nr"]), "TIL_LINKAGE"]
         assert kbf.at[(original["entry_number"], original["loebe_nr"]), "TIL_LINKAGE"]
     assert not kbf.loc["K5009", "TIL_LINKAGE"].any() and kbf.loc["K5009", "KOPI_AF"].eq("K5003").all()
+
+
+def test_a_death_registered_twice(population):
+    _, key, result = population
+    findings = [f for f in result.findings_json()["findings"] if f["code"] == "DUPLICATE_DEATH_ACROSS_DELIVERIES"]
+    found = {(f["entry_number"], f["loebe_nr"], f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings}
+    wanted = {(e["copy"]["entry_number"], e["copy"]["loebe_nr"], e["original"]["entry_number"],
+               e["original"]["loebe_nr"]) for e in key["duplicate_death_across_deliveries"]}
+    recall, precision = _rates(found, wanted)
+    line = (f"crosscheck DUPLICATE_DEATH_ACROSS_DELIVERIES: recall {recall:.1%}, precision {precision:.1%} on "
+            f"{len(wanted)} deaths at a hospital registered where they died and where they were buried")
+    print("\n" + line)
+    SUMMARY_LINES.append(line)
+    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    assert all(f["source"] == "KBD" and f["other"]["source"] == "KBD" for f in findings)
+    kbd = result.clean["KBD"][0].set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
+    for e in key["duplicate_death_across_deliveries"]:
+        copy = (e["copy"]["entry_number"], e["copy"]["loebe_nr"])
+        assert kbd.at[copy, "KOPI_AF"] == f"{e['original']['entry_number']}:{e['original']['loebe_nr']}"
+        assert not kbd.at[copy, "TIL_LINKAGE"]
 
 
 def test_children_in_the_census_with_no_birth_are_found(population):

@@ -18,6 +18,13 @@ person a record is about (and for the parents or spouse named beside them):
 ``FOEDESTED_SOGNEKODE`` (+ ``_METODE``)  birth parish code from the parish register, and how
                                        it was found (``validators.places``)
 ``DOEDSDATO_NOEGLE``, ``DOEDSSTED_SOGNEKODE``  KBD: death date and death parish
+``FORNAVN_FOERSTE_NOEGLE``             versions of the identifiers for the linkage stages
+``NAVN_UDEN_MELLEMNAVNE_NOEGLE``       (``add_versions``): the first given name alone; the
+``EFTERNAVN_STAMME``                   given names and surname without the middle names; the
+``FOEDSELSDATO_BYTTET``                surname's patronymic stem (JENSEN -> JENS); the birth
+``FOEDSELSDATO_AFSNITSAAR``            date with day and month swapped, and with the year of
+                                       the book's section -- each an alternative, null when it
+                                       is the same as the keyed value or not a date
 =====================================  =====================================================
 
 Parents' columns carry their prefix (``FADERS_NAVN_NOEGLE``, ``MODERS_FOEDSELSDATO_NOEGLE``,
@@ -294,6 +301,89 @@ def add_match_keys(clean: pd.DataFrame, source: str, parish: pd.Series | str | N
             columns[name] = values.set_axis(clean.index)
         else:
             columns[name] = pd.Series(pd.arrays.ArrowStringArray(values), index=clean.index)
+    if source in ("KBF", "KBD", "FT", "CPR"):
+        columns.update(add_versions(clean, rules_source, db))
     keep = clean.drop(columns=[c for c in columns if c in clean])
     return pd.concat([keep, pd.DataFrame(columns, index=clean.index)], axis=1)
+
+
+_PATRONYMIC = ("SSØN", "SSEN", "SDATTER", "DATTER", "SØN", "SEN")
+
+
+def patronymic_stem(key: str | None) -> str | None:
+    """The stem of a patronymic surname key, as the father's name in the genitive:
+    JENSEN, JENSDATTER -> JENS; HANSSØN -> HANS; PEDERSEN, PEDERSSEN, PEDERSDATTER ->
+    PEDERS.  A surname that is no patronymic is its own stem."""
+    if not key:
+        return None
+    for ending in _PATRONYMIC:
+        if key.endswith(ending) and len(key) > len(ending) + 1:
+            stem = key[: -len(ending)]
+            return stem if stem.endswith("S") else stem + "S"
+    return key
+
+
+def _distinct_map(values: pd.Series, func) -> pd.Series:
+    codes, uniq = pd.factorize(values.astype(object), use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniq] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def _iso_swapped(iso) -> str | None:
+    if not isinstance(iso, str) or len(iso) != 10:
+        return None
+    y, m, d = iso[:4], iso[5:7], iso[8:]
+    if m == d:
+        return None
+    try:
+        pd.Timestamp(int(y), int(d), int(m))
+    except ValueError:
+        return None
+    return f"{y}-{d}-{m}"
+
+
+def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str, pd.Series]:
+    """Versions of the person's identifiers, for the linkage's stages (the white paper's
+    'forskellige versioner af identifikationsvariablerne'): never in place of the keyed or
+    cleaned value, each its own column."""
+    rules = db.rules
+    out: dict[str, pd.Series] = {}
+
+    def key_of(text) -> str | None:
+        if text is None or (not isinstance(text, str) and pd.isna(text)):
+            return None
+        return rules.key(rules.normalise(str(text), source), source) or None
+
+    def first_name(text) -> str | None:
+        if text is None or (not isinstance(text, str) and pd.isna(text)):
+            return None
+        singles = rules.single_names(rules.normalise(str(text), source, WITHOUT_STRUCK), source)
+        return singles[0] if singles else None
+
+    given = clean["FORNAVN_REN"] if "FORNAVN_REN" in clean else clean.get("FORNAVN")
+    surname = clean["EFTERNAVN_REN"] if "EFTERNAVN_REN" in clean else clean.get("EFTERNAVN")
+    if given is not None:
+        out["FORNAVN_FOERSTE_NOEGLE"] = _distinct_map(given, first_name).astype("string")
+    if given is not None and surname is not None:
+        both = given.astype("string").fillna("") + " " + surname.astype("string").fillna("")
+        out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = _distinct_map(both.str.strip(), key_of).astype("string")
+    if surname is not None:
+        out["EFTERNAVN_STAMME"] = _distinct_map(surname, lambda t: patronymic_stem(key_of(t))).astype("string")
+    date = _date_key(clean, "FOEDSELSDATO")
+    if date is not None:
+        iso = pd.Series(pd.arrays.ArrowStringArray(date) if not isinstance(date, pd.Series) else date,
+                        index=clean.index)
+        out["FOEDSELSDATO_BYTTET"] = _distinct_map(iso, _iso_swapped).astype("string")
+        if "KALENDERAAR_REN" in clean:
+            section = pd.to_numeric(clean["KALENDERAAR_REN"], errors="coerce")
+            keyed_year = pd.to_numeric(iso.str.slice(0, 4), errors="coerce")
+            month = pd.to_numeric(iso.str.slice(5, 7), errors="coerce")
+            # The keyed year differs from the section's: the date with the section's year; the
+            # same year and a November/December date: the year before (born late in the year,
+            # registered in the next, the year keyed as the section's).
+            year = section.where(keyed_year != section, section - 1).where((keyed_year != section) | (month >= 11))
+            alt = year.astype("Int64").astype("string") + iso.str.slice(4, 10)
+            valid = pd.to_datetime(alt, format="%Y-%m-%d", errors="coerce").notna()
+            out["FOEDSELSDATO_AFSNITSAAR"] = alt.where(valid & (alt != iso)).astype("string")
+    return out
 

@@ -1,0 +1,37 @@
+"""Versions of the identifiers, each its own column beside the keyed and cleaned values:
+what the linkage's later stages compare when the first stages found nothing."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import kbf_row, write_delivery
+
+from ingest.pipeline import run_pipeline
+from validators.match_keys import patronymic_stem
+
+
+def test_patronymic_stems_are_the_fathers_name():
+    assert [patronymic_stem(k) for k in ("JENSEN", "JENSDATTER", "HANSSØN", "PEDERSEN", "PEDERSSEN", "HOLM")] == [
+        "JENS", "JENS", "HANS", "PEDERS", "PEDERS", "HOLM"]
+
+
+def test_versions_of_names_and_birth_dates(tmp_path):
+    rows = [kbf_row(i, i) for i in range(1, 5)]
+    rows[0].update(FORNAVN="Hans Peter", MELLEMNAVNE="Holm", EFTERNAVN="Jensen", FOEDSELSDATO="19210503",
+                   KALENDERAAR="1921")
+    rows[1].update(FORNAVN="Karen", MELLEMNAVNE="", EFTERNAVN="Nielsdatter", FOEDSELSDATO="19221215",
+                   KALENDERAAR="1922")  # a December birth keyed with the section's year
+    rows[2].update(FORNAVN="Ane", EFTERNAVN="Holm", FOEDSELSDATO="19211020", KALENDERAAR="1922")
+    write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1922"})
+    result = run_pipeline([tmp_path], keep_clean=True)
+    t = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
+    assert t.loc[1, ["FORNAVN_FOERSTE_NOEGLE", "NAVN_UDEN_MELLEMNAVNE_NOEGLE", "EFTERNAVN_STAMME"]].tolist() == [
+        "HANS", "HANSPETERJENSEN", "JENS"]
+    assert t.at[1, "NAVN_NOEGLE"] == "HANSPETERHOLMJENSEN"  # the full key stays as it was
+    assert t.at[2, "EFTERNAVN_STAMME"] == "NIELS"
+    # Alternatives of the birth date, never in place of it.
+    assert t.at[1, "FOEDSELSDATO_BYTTET"] == "1921-03-05" and t.at[1, "FOEDSELSDATO_NOEGLE"] == "1921-05-03"
+    assert pd.isna(t.at[2, "FOEDSELSDATO_BYTTET"])  # 15 is no month
+    assert t.at[2, "FOEDSELSDATO_AFSNITSAAR"] == "1921-12-15"
+    assert t.at[3, "FOEDSELSDATO_AFSNITSAAR"] == "1922-10-20"
+    assert pd.isna(t.at[1, "FOEDSELSDATO_AFSNITSAAR"])  # May, the section's own year: no other reading

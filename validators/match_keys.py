@@ -36,6 +36,7 @@ million rows cost their few thousand distinct spellings plus some array concaten
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -342,6 +343,62 @@ def _iso_swapped(iso) -> str | None:
     return f"{y}-{d}-{m}"
 
 
+_ABBREVIATION = re.compile(r"(?<![^\s.\-])([A-Za-zÆØÅæøå]{1,5})\.")
+_HAS_ABBREVIATION = r"(?:^|[\s.\-])[A-Za-zÆØÅæøå]{1,5}\."
+
+
+def expand_abbreviations(given: pd.Series, books: pd.Series, sex: pd.Series | None,
+                         db: NameDatabase) -> tuple[pd.Series, pd.Series]:
+    """``FORNAVN_FORKORTET`` ('J' where a given name is written short: ``Chr.``, ``Joh.``,
+    ``Mar.``) and ``FORNAVN_UDVIDET`` (the names with each short form written out: the
+    name of the database that starts so, of the record's sex, most frequent in the same
+    book, else in the whole table).  The keyed value is never changed."""
+    rules = db.rules
+    text = given.astype("string")
+    short = text.str.contains(_HAS_ABBREVIATION, regex=True).fillna(False)
+    flags = pd.Series(pd.NA, index=given.index, dtype="string").mask(text.notna(), "N").mask(short, "J")
+    expanded = pd.Series(pd.NA, index=given.index, dtype="string")
+    if not short.any():
+        return flags, expanded
+    # How often each single first name occurs per book and over the table (counted per
+    # distinct book and text, then split into single names).
+    counts = pd.DataFrame({"book": books.astype(str).to_numpy(), "text": text.fillna("").to_numpy()}).value_counts()
+    per_book: dict[tuple[str, str], int] = {}
+    overall: dict[str, int] = {}
+    singles_of = {t: rules.single_names(rules.normalise(t) or "") if t else []
+                  for t in counts.index.get_level_values("text").unique()}
+    for (book, t), n_rows in counts.items():
+        for n in singles_of[t]:
+            per_book[(book, n)] = per_book.get((book, n), 0) + n_rows
+            overall[n] = overall.get(n, 0) + n_rows
+    known = {(sx, v) for (kind, sx, v) in db.lookup if kind == "fornavn"}
+    # The short forms themselves (CHR, JOH) are no candidates for what they stand for.
+    shorts = {(rules.normalise(m) or "").replace(" ", "") for t in text[short].dropna().unique()
+              for m in _ABBREVIATION.findall(str(t))}
+    overall = {n: c for n, c in overall.items() if n not in shorts}
+
+    def best(prefix: str, book: str, sx) -> str | None:
+        prefix = (rules.normalise(prefix) or "").replace(" ", "")
+        names = {v for s_, v in known if v.startswith(prefix) and len(v) > len(prefix)
+                 and (s_ in ("", sx) or sx not in ("M", "K"))}
+        names |= {n for n in overall if n.startswith(prefix) and len(n) > len(prefix)}
+        if not names:
+            return None
+        db_names = {v for _, v in known}
+        return max(sorted(names), key=lambda n: (per_book.get((book, n), 0), overall.get(n, 0), n in db_names))
+
+    sexes = sex.astype("string") if sex is not None else pd.Series(pd.NA, index=given.index, dtype="string")
+    for i in given.index[short.to_numpy()]:
+        book, sx = str(books.at[i]), sexes.at[i]
+        sx = None if pd.isna(sx) else sx
+
+        def one(m: re.Match) -> str:
+            return (best(m.group(1), book, sx) or m.group(0)).title() + " "
+
+        expanded.at[i] = " ".join(_ABBREVIATION.sub(one, str(text.at[i])).split())
+    return flags, expanded
+
+
 def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str, pd.Series]:
     """Versions of the person's identifiers, for the linkage's stages (the white paper's
     'forskellige versioner af identifikationsvariablerne'): never in place of the keyed or
@@ -364,6 +421,10 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
     surname = clean["EFTERNAVN_REN"] if "EFTERNAVN_REN" in clean else clean.get("EFTERNAVN")
     if given is not None:
         out["FORNAVN_FOERSTE_NOEGLE"] = _distinct_map(given, first_name).astype("string")
+        raw_given = clean["FORNAVN"] if "FORNAVN" in clean else given
+        books = clean["INDTASTNINGSNUMMER"] if "INDTASTNINGSNUMMER" in clean else pd.Series("", index=clean.index)
+        sex = clean["KOEN_REN"] if "KOEN_REN" in clean else None
+        out["FORNAVN_FORKORTET"], out["FORNAVN_UDVIDET"] = expand_abbreviations(raw_given, books, sex, db)
     if given is not None and surname is not None:
         both = given.astype("string").fillna("") + " " + surname.astype("string").fillna("")
         out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = _distinct_map(both.str.strip(), key_of).astype("string")

@@ -35,3 +35,20 @@ def test_versions_of_names_and_birth_dates(tmp_path):
     assert t.at[2, "FOEDSELSDATO_AFSNITSAAR"] == "1921-12-15"
     assert t.at[3, "FOEDSELSDATO_AFSNITSAAR"] == "1922-10-20"
     assert pd.isna(t.at[1, "FOEDSELSDATO_AFSNITSAAR"])  # May, the section's own year: no other reading
+
+
+def test_short_given_names_get_an_expansion_beside_them(tmp_path):
+    rows = [kbf_row(i, i) for i in range(1, 7)]
+    rows[0].update(FORNAVN="Chr. Peter", KOEN="M")
+    rows[1].update(FORNAVN="Christian", KOEN="M")
+    rows[2].update(FORNAVN="Christian Emil", KOEN="M")
+    rows[3].update(FORNAVN="H.C.", KOEN="M")
+    rows[4].update(FORNAVN="Hans", KOEN="M")
+    write_delivery(tmp_path, rows, entry="K2697")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    t = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
+    assert t.loc[[1, 2, 4], "FORNAVN_FORKORTET"].tolist() == ["J", "N", "J"]
+    # The expansion most frequent in the same book, beside the keyed value, never in its place.
+    assert (t.at[1, "FORNAVN_UDVIDET"], t.at[1, "FORNAVN"]) == ("Christian Peter", "Chr. Peter")
+    assert t.at[4, "FORNAVN_UDVIDET"] == "Hans Christian"
+    assert pd.isna(t.at[2, "FORNAVN_UDVIDET"])

@@ -392,7 +392,7 @@ def expand_abbreviations(given: pd.Series, books: pd.Series, sex: pd.Series | No
         book, sx = str(books.at[i]), sexes.at[i]
         sx = None if pd.isna(sx) else sx
 
-        def one(m: re.Match) -> str:
+        def one(m: re.Match, book: str = book, sx=sx) -> str:
             return (best(m.group(1), book, sx) or m.group(0)).title() + " "
 
         expanded.at[i] = " ".join(_ABBREVIATION.sub(one, str(text.at[i])).split())

@@ -344,7 +344,6 @@ def _iso_swapped(iso) -> str | None:
 
 
 _ABBREVIATION = re.compile(r"(?<![^\s.\-])([A-Za-zÆØÅæøå]{1,5})\.")
-_HAS_ABBREVIATION = r"(?:^|[\s.\-])[A-Za-zÆØÅæøå]{1,5}\."
 
 
 def expand_abbreviations(given: pd.Series, books: pd.Series, sex: pd.Series | None,
@@ -355,7 +354,9 @@ def expand_abbreviations(given: pd.Series, books: pd.Series, sex: pd.Series | No
     book, else in the whole table).  The keyed value is never changed."""
     rules = db.rules
     text = given.astype("string")
-    short = text.str.contains(_HAS_ABBREVIATION, regex=True).fillna(False)
+    codes, uniq = pd.factorize(text, use_na_sentinel=True)
+    short_u = np.array([bool(_ABBREVIATION.search(str(u))) for u in uniq] + [False], dtype=bool)
+    short = pd.Series(short_u[codes], index=given.index)
     flags = pd.Series(pd.NA, index=given.index, dtype="string").mask(text.notna(), "N").mask(short, "J")
     expanded = pd.Series(pd.NA, index=given.index, dtype="string")
     if not short.any():
@@ -399,6 +400,37 @@ def expand_abbreviations(given: pd.Series, books: pd.Series, sex: pd.Series | No
     return flags, expanded
 
 
+def _distinct_pairs(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, list[tuple]]:
+    """Codes of each row's (a, b) pair and the distinct pairs, through integer codes (a
+    MultiIndex would build a tuple per row)."""
+    ca, ua = pd.factorize(a, use_na_sentinel=True)
+    cb, ub = pd.factorize(b, use_na_sentinel=True)
+    ua, ub = list(ua) + [None], list(ub) + [None]
+    ca = np.where(ca < 0, len(ua) - 1, ca).astype(np.int64)
+    cb = np.where(cb < 0, len(ub) - 1, cb).astype(np.int64)
+    uniq, inverse = np.unique(ca * len(ub) + cb, return_inverse=True)
+    return inverse, [(ua[k // len(ub)], ub[k % len(ub)]) for k in uniq]
+
+
+def _section_year_date(iso, section) -> str | None:
+    """The birth date read with the book section's year (see ``add_versions``)."""
+    if not isinstance(iso, str) or len(iso) != 10 or section is None or pd.isna(section):
+        return None
+    keyed, month = int(iso[:4]), int(iso[5:7])
+    section = int(section)
+    if keyed != section:
+        year = section
+    elif month >= 11:
+        year = section - 1
+    else:
+        return None
+    try:
+        pd.Timestamp(year, month, int(iso[8:]))
+    except ValueError:
+        return None
+    return f"{year:04d}{iso[4:]}"
+
+
 def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str, pd.Series]:
     """Versions of the person's identifiers, for the linkage's stages (the white paper's
     'forskellige versioner af identifikationsvariablerne'): never in place of the keyed or
@@ -426,8 +458,9 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         sex = clean["KOEN_REN"] if "KOEN_REN" in clean else None
         out["FORNAVN_FORKORTET"], out["FORNAVN_UDVIDET"] = expand_abbreviations(raw_given, books, sex, db)
     if given is not None and surname is not None:
-        both = given.astype("string").fillna("") + " " + surname.astype("string").fillna("")
-        out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = _distinct_map(both.str.strip(), key_of).astype("string")
+        codes, uniq = _distinct_pairs(given, surname)
+        keys = np.array([key_of(f"{a or ''} {b or ''}".strip()) for a, b in uniq], dtype=object)
+        out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = pd.Series(keys[codes], index=clean.index).astype("string")
     if surname is not None:
         out["EFTERNAVN_STAMME"] = _distinct_map(surname, lambda t: patronymic_stem(key_of(t))).astype("string")
     date = _date_key(clean, "FOEDSELSDATO")
@@ -436,15 +469,11 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
                         index=clean.index)
         out["FOEDSELSDATO_BYTTET"] = _distinct_map(iso, _iso_swapped).astype("string")
         if "KALENDERAAR_REN" in clean:
-            section = pd.to_numeric(clean["KALENDERAAR_REN"], errors="coerce")
-            keyed_year = pd.to_numeric(iso.str.slice(0, 4), errors="coerce")
-            month = pd.to_numeric(iso.str.slice(5, 7), errors="coerce")
             # The keyed year differs from the section's: the date with the section's year; the
             # same year and a November/December date: the year before (born late in the year,
-            # registered in the next, the year keyed as the section's).
-            year = section.where(keyed_year != section, section - 1).where((keyed_year != section) | (month >= 11))
-            alt = year.astype("Int64").astype("string") + iso.str.slice(4, 10)
-            valid = pd.to_datetime(alt, format="%Y-%m-%d", errors="coerce").notna()
-            out["FOEDSELSDATO_AFSNITSAAR"] = alt.where(valid & (alt != iso)).astype("string")
+            # registered in the next, the year keyed as the section's).  Per distinct pair.
+            codes, uniq = _distinct_pairs(iso, clean["KALENDERAAR_REN"])
+            alts = np.array([_section_year_date(d, y) for d, y in uniq], dtype=object)
+            out["FOEDSELSDATO_AFSNITSAAR"] = pd.Series(alts[codes], index=clean.index).astype("string")
     return out
 

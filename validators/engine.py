@@ -8,6 +8,7 @@ columns laid beside the raw ones, and the corrections that automatic rules made.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -244,9 +245,11 @@ def _check_column(source: Source, name: str, rule, column: pd.Series):
     if rule.fast is not None and len(values) >= FAST_PATH_MIN_ROWS:
         good = pa.compute.match_substring_regex(raw, f"^(?:{rule.fast})$")
         if rule.never_fast:
-            # Words the pattern lets through that the checker must see (a name 'UOP').
-            good = pa.compute.and_(good, pa.compute.invert(pa.compute.is_in(
-                pa.compute.utf8_upper(raw), value_set=pa.array(rule.never_fast, type=_LARGE_STR))))
+            # Words the pattern lets through that the checker must see (a name 'UOP'), in
+            # any case: one more regular-expression pass, no upper-cased copy of the column.
+            words = "|".join(re.escape(w) for w in rule.never_fast)
+            good = pa.compute.and_(good, pa.compute.invert(pa.compute.match_substring_regex(
+                raw, f"^(?:{words})$", ignore_case=True)))
         good = good.to_numpy(zero_copy_only=False)
         rest = values[~good]
         codes_rest, uniques = pd.factorize(rest, sort=False)

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import JaroWinkler
 
+from validators.match_keys import swapped_iso
+
 CPR_START = date(1968, 4, 2)
 CROSS_COLUMNS = ("DOED_FOER_CPR", "DOED_FOER_CPR_KILDE", "KOPI_AF")
 BOOK_TWICE_SHARE = 0.8  # of the smaller delivery's births found in the other: the same book
@@ -71,19 +73,6 @@ def _last_word(value) -> str:
         return ""
     words = str(value).split()
     return words[-1] if words else ""
-
-
-def _swapped(iso: str | None) -> str | None:
-    if not isinstance(iso, str) or len(iso) != 10:
-        return None
-    y, m, d = iso[:4], iso[5:7], iso[8:]
-    if m == d:
-        return None
-    try:
-        date(int(y), int(d), int(m))
-    except ValueError:
-        return None
-    return f"{y}-{d}-{m}"
 
 
 def _distinct(values, func) -> np.ndarray:
@@ -456,7 +445,7 @@ def _against(kbf: pd.DataFrame, all_births: pd.DataFrame | None, keep_out: np.nd
     # in a book of births), and only the births of the days they touch (an incremental
     # check of one delivery reads a handful of days of the national table) ...
     days = pd.Series(_column(other, "FOEDSELSDATO_NOEGLE"))
-    swap_days = pd.Series(_distinct(days.to_numpy(), _swapped))
+    swap_days = pd.Series(_distinct(days.to_numpy(), swapped_iso))
     reach = (days.isin(birth_days) | swap_days.isin(birth_days)).to_numpy()
     # ... and the children, whose birth may be missing from every book.
     child = (pd.to_numeric(pd.Series(_column(other, "ALDER_VED_DOED")), errors="coerce") < r.child_age).to_numpy()

@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 
 from validators.arrays import with_validity
 from validators.names.database import NameDatabase, load_name_database
-from validators.names.transforms import ARROW_STR, WITH_STRUCK, WITHOUT_STRUCK, to_arrow_strings
+from validators.names.transforms import ARROW_STR, WITH_STRUCK, WITHOUT_STRUCK, map_distinct, to_arrow_strings
 from validators.person_fields import OTHER_DATES, OTHER_PLACES, PERSONS, RULES_OF, PersonFields
 from validators.places import ParishRegister, load_parish_register
 
@@ -324,13 +324,8 @@ def patronymic_stem(key: str | None) -> str | None:
     return key
 
 
-def _distinct_map(values: pd.Series, func) -> pd.Series:
-    codes, uniq = pd.factorize(values.astype(object), use_na_sentinel=True)
-    mapped = np.array([func(u) for u in uniq] + [None], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype=object)
-
-
-def _iso_swapped(iso) -> str | None:
+def swapped_iso(iso) -> str | None:
+    """An ISO date with day and month swapped, when that is another real date."""
     if not isinstance(iso, str) or len(iso) != 10:
         return None
     y, m, d = iso[:4], iso[5:7], iso[8:]
@@ -452,7 +447,7 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
     given = clean["FORNAVN_REN"] if "FORNAVN_REN" in clean else clean.get("FORNAVN")
     surname = clean["EFTERNAVN_REN"] if "EFTERNAVN_REN" in clean else clean.get("EFTERNAVN")
     if given is not None:
-        out["FORNAVN_FOERSTE_NOEGLE"] = _distinct_map(given, first_name).astype("string")
+        out["FORNAVN_FOERSTE_NOEGLE"] = map_distinct(given, first_name)
         raw_given = clean["FORNAVN"] if "FORNAVN" in clean else given
         books = clean["INDTASTNINGSNUMMER"] if "INDTASTNINGSNUMMER" in clean else pd.Series("", index=clean.index)
         sex = clean["KOEN_REN"] if "KOEN_REN" in clean else None
@@ -462,12 +457,12 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         keys = np.array([key_of(f"{a or ''} {b or ''}".strip()) for a, b in uniq], dtype=object)
         out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = pd.Series(keys[codes], index=clean.index).astype("string")
     if surname is not None:
-        out["EFTERNAVN_STAMME"] = _distinct_map(surname, lambda t: patronymic_stem(key_of(t))).astype("string")
+        out["EFTERNAVN_STAMME"] = map_distinct(surname, lambda t: patronymic_stem(key_of(t)))
     date = _date_key(clean, "FOEDSELSDATO")
     if date is not None:
         iso = pd.Series(pd.arrays.ArrowStringArray(date) if not isinstance(date, pd.Series) else date,
                         index=clean.index)
-        out["FOEDSELSDATO_BYTTET"] = _distinct_map(iso, _iso_swapped).astype("string")
+        out["FOEDSELSDATO_BYTTET"] = map_distinct(iso, swapped_iso)
         if "KALENDERAAR_REN" in clean:
             # The keyed year differs from the section's: the date with the section's year; the
             # same year and a November/December date: the year before (born late in the year,

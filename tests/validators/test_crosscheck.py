@@ -33,6 +33,16 @@ def _rates(found: set, wanted: set) -> tuple[float, float]:
     return hit / len(wanted), (hit / len(found) if found else 1.0)
 
 
+def _measured(code: str, found: set, wanted: set, what: str) -> None:
+    """Print recall and precision of one check (they end the test run's figures) and hold
+    them to the targets."""
+    recall, precision = _rates(found, wanted)
+    line = f"crosscheck {code}: recall {recall:.1%}, precision {precision:.1%} on {len(wanted)} {what}"
+    print("\n" + line)
+    SUMMARY_LINES.append(line)
+    assert recall >= MIN_RECALL and precision >= MIN_PRECISION, sorted(wanted - found)[:5]
+
+
 def test_children_who_died_before_cpr_are_marked(population):
     _, key, result = population
     kbf = result.clean["KBF"][0]
@@ -55,11 +65,7 @@ def test_births_never_keyed_are_found_on_their_book(population):
     findings = [f for f in result.findings_json()["findings"] if f["code"] == "BIRTH_NOT_KEYED_KBD"]
     found = {(f["entry_number"], f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings}
     wanted = {(e["kbf_book"], e["kbd"]["entry_number"], e["kbd"]["loebe_nr"]) for e in key["birth_not_keyed"]}
-    recall, precision = _rates(found, wanted)
-    line = f"crosscheck BIRTH_NOT_KEYED_KBD: recall {recall:.1%}, precision {precision:.1%} on {len(wanted)} planted"
-    print("\n" + line)
-    SUMMARY_LINES.append(line)
-    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    _measured("BIRTH_NOT_KEYED_KBD", found, wanted, "planted")
     for f in findings:  # the fixed fields of a cross-source finding
         assert f["loebe_nr"] is None and f["other"]["source"] == "KBD" and f["rule_version"] == rules().version
         assert set(f["other"]) == {"source", "entry_number", "loebe_nr", "file", "line"}
@@ -75,13 +81,7 @@ def test_a_child_registered_twice_and_a_book_delivered_twice(population):
            for f in findings if f["code"] == "DUPLICATE_ACROSS_DELIVERIES"}
     wanted = {(e["copy"]["entry_number"], e["copy"]["loebe_nr"], e["original"]["entry_number"],
                e["original"]["loebe_nr"]) for e in key["duplicate_across_deliveries"]}
-    recall, precision = _rates(dup, wanted)
-    line = (f"crosscheck DUPLICATE_ACROSS_DELIVERIES: recall {recall:.1%}, precision {precision:.1%} on "
-            f"{len(wanted)} hospital births registered twice; BOOK_DELIVERED_TWICE found: "
-            f"{sorted((f['entry_number'], f['other']['entry_number']) for f in findings if f['code'] == 'BOOK_DELIVERED_TWICE')}")
-    print("\n" + line)
-    SUMMARY_LINES.append(line)
-    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    _measured("DUPLICATE_ACROSS_DELIVERIES", dup, wanted, "hospital births registered twice")
     twice = {(f["entry_number"], f["other"]["entry_number"]) for f in findings if f["code"] == "BOOK_DELIVERED_TWICE"}
     assert twice == {(copy, original) for original, copy in key["book_delivered_twice"]}
     kbf = result.clean["KBF"][0].set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
@@ -100,12 +100,8 @@ def test_a_death_registered_twice(population):
     found = {(f["entry_number"], f["loebe_nr"], f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings}
     wanted = {(e["copy"]["entry_number"], e["copy"]["loebe_nr"], e["original"]["entry_number"],
                e["original"]["loebe_nr"]) for e in key["duplicate_death_across_deliveries"]}
-    recall, precision = _rates(found, wanted)
-    line = (f"crosscheck DUPLICATE_DEATH_ACROSS_DELIVERIES: recall {recall:.1%}, precision {precision:.1%} on "
-            f"{len(wanted)} deaths at a hospital registered where they died and where they were buried")
-    print("\n" + line)
-    SUMMARY_LINES.append(line)
-    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    _measured("DUPLICATE_DEATH_ACROSS_DELIVERIES", found, wanted,
+              "deaths at a hospital registered where they died and where they were buried")
     assert all(f["source"] == "KBD" and f["other"]["source"] == "KBD" for f in findings)
     kbd = result.clean["KBD"][0].set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
     for e in key["duplicate_death_across_deliveries"]:
@@ -119,11 +115,7 @@ def test_children_in_the_census_with_no_birth_are_found(population):
     findings = [f for f in result.findings_json()["findings"] if f["code"] == "BIRTH_NOT_KEYED_FT"]
     found = {(f["entry_number"], f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in findings}
     wanted = {(e["kbf_book"], e["ft"]["entry_number"], e["ft"]["loebe_nr"]) for e in key["birth_not_keyed_ft"]}
-    recall, precision = _rates(found, wanted)
-    line = f"crosscheck BIRTH_NOT_KEYED_FT: recall {recall:.1%}, precision {precision:.1%} on {len(wanted)} planted"
-    print("\n" + line)
-    SUMMARY_LINES.append(line)
-    assert recall >= MIN_RECALL and precision >= MIN_PRECISION
+    _measured("BIRTH_NOT_KEYED_FT", found, wanted, "planted")
     assert all(f["other"]["source"] == "FT" and f["loebe_nr"] is None for f in findings)
 
 

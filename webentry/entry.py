@@ -34,7 +34,7 @@ from webentry.api_schema import (
     parse,
     small_int,
 )
-from webentry.auth import book_or_404, open_book_ids
+from webentry.auth import book_or_404, open_book_ids, safe_target
 from webentry.db import db
 from webentry.layout import CARRIED, OCR_ROLES, PROPOSED, SECTION_FIELDS, layout_json
 from webentry.models import Book, Draft, Page, Record, Scan
@@ -171,7 +171,9 @@ def screen(book_id: int):
             "osd_images": url_for("static", filename="vendor/openseadragon/images/"),
         },
     }
-    return render_template("entry.html", book=book, record=record, data=data, total=total, last=last)
+    # opened from the QA queue: the way back to the finding (a path on this site only)
+    back = safe_target(request.args.get("back"))
+    return render_template("entry.html", book=book, record=record, data=data, total=total, last=last, back=back)
 
 
 @bp.route("/api/books/<id:book_id>/check/field", methods=["POST"])

@@ -4,7 +4,9 @@ imports overview, and the web tables' own migration."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from pathlib import Path
 
 from sqlalchemy import select
 from web_support import Api, client_as, csrf_of, kbf_fields
@@ -93,7 +95,8 @@ def test_qa_queue_filters_and_resolutions(web, tmp_path):
     html = c.get("/qa").get_data(as_text=True)
     assert "DATE_INVALID" in html and "KILDE_LOEBE_NR_GAP" in html
     only = c.get("/qa?code=DATE_INVALID&severity=error&book=K2697").get_data(as_text=True)
-    assert "DATE_INVALID" in only and "KILDE_LOEBE_NR_GAP</td>" not in only
+    listed = only[only.index('<table class="grid qa">'):]
+    assert "DATE_INVALID" in listed and "KILDE_LOEBE_NR_GAP" not in listed
     with web.extensions["mgr_store"].reading() as conn:
         date_id = conn.execute(select(findings.c.id).where(findings.c.code == "DATE_INVALID")).scalar()
         gap_id = conn.execute(select(findings.c.id).where(findings.c.code == "KILDE_LOEBE_NR_GAP")).scalar()
@@ -120,6 +123,39 @@ def test_qa_queue_filters_and_resolutions(web, tmp_path):
     left = c.get("/qa").get_data(as_text=True)
     assert f"/qa/{date_id}?" not in left and f'/qa/{date_id}"' not in left
     assert f"/qa/{date_id}" in c.get("/qa?show=all").get_data(as_text=True)
+
+
+def test_queue_shows_a_files_findings_as_one_row_and_a_records_as_one(web, tmp_path):
+    """The rows a reader cannot place on a record (here: three ragged rows of one file) are one
+    entry of the queue, and so are all findings of one record; each code with its title."""
+    import shutil
+
+    from conftest import kbf_row, write_delivery
+
+    from ingest.store import import_paths
+    from ingest.store.models import findings
+    from validators.catalogue import CATALOGUE
+
+    ragged = Path(__file__).resolve().parents[2] / "fixtures" / "hostile" / "ragged_rows"
+    shutil.copytree(ragged, tmp_path / "ragged")
+    rows = [kbf_row(i, i, INDTASTNINGSNUMMER="K2698") for i in range(1, 6)]
+    rows[2].update(FOEDSELSDATO="19210231", MODERS_ALDER="9")
+    write_delivery(tmp_path / "two", rows, entry="K2698")
+    import_paths(web.extensions["mgr_store"], [tmp_path / "ragged", tmp_path / "two"])
+    with web.extensions["mgr_store"].reading() as conn:
+        shape = list(conn.execute(select(findings.c.file).where(findings.c.code == "ROW_SHAPE")))
+        on_3 = sorted(r.code for r in conn.execute(select(findings.c.code).where(
+            findings.c.entry_number == "K2698", findings.c.loebe_nr == 3)))
+    assert len(shape) == 3 and len({r.file for r in shape}) == 1 and len(on_3) >= 2
+    html = client_as(web, "rev1").get("/qa").get_data(as_text=True)
+    groups = re.findall(r'<tbody class="qa-group (record|file)-group" data-findings="(\d+)">(.*?)</tbody>', html, re.S)
+    file_groups = [g for g in groups if g[0] == "file" and "ROW_SHAPE" in g[2]]
+    assert len(file_groups) == 1 and file_groups[0][1] == "3"
+    assert file_groups[0][2].count('class="button small open-finding"') == 1
+    record_3 = [g for g in groups if g[0] == "record" and "K2698" in g[2] and "LOEBE_NR 3" in g[2]]
+    assert len(record_3) == 1 and record_3[0][1] == str(len(on_3))
+    for code in on_3 + ["ROW_SHAPE"]:
+        assert CATALOGUE[code].title.replace("'", "&#39;") in html
 
 
 def test_imports_overview_shows_deliveries_and_quarantine(web, tmp_path):

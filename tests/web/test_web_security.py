@@ -55,6 +55,7 @@ POLICY = {
     "qa.queue": REVIEWER,
     "keying.figures": REVIEWER,
     "qa.detail": REVIEWER,
+    "qa.skip": REVIEWER,
     "qa.resolve": REVIEWER,
     "books.new": ADMIN,
     "books.upload": ADMIN,

@@ -1,15 +1,33 @@
-/* A zoomable scan on pages other than the entry screen (the QA finding page). */
+/* Zoomable scans on pages other than the entry screen (the QA finding page): every
+   .viewer with a data-image; a data-band (x0,y0,x1,y1 in the image's pixels) marks the
+   record's row and the view opens on it. */
 (function () {
   "use strict";
-  const host = document.getElementById("viewer");
-  if (!host) return;
+  const hosts = Array.prototype.slice.call(document.querySelectorAll(".viewer[data-image]"));
+  if (!hosts.length) return;
   if (!window.OpenSeadragon) {
-    host.textContent = "The scan viewer (OpenSeadragon) did not load: run bash webentry/assets/build.sh and reload.";
-    host.className = "viewer-missing";
+    hosts.forEach(function (host) {
+      host.textContent = "The scan viewer (OpenSeadragon) did not load: run bash webentry/assets/build.sh and reload.";
+      host.className = "viewer-missing";
+    });
     return;
   }
-  window.OpenSeadragon({
-    element: host, prefixUrl: host.dataset.images, tileSources: {type: "image", url: host.dataset.image},
-    showNavigator: true, drawer: "canvas", gestureSettingsMouse: {clickToZoom: false},
+  hosts.forEach(function (host) {
+    const viewer = window.OpenSeadragon({
+      element: host, prefixUrl: host.dataset.images, tileSources: {type: "image", url: host.dataset.image},
+      showNavigator: true, drawer: "canvas", gestureSettingsMouse: {clickToZoom: false},
+    });
+    const band = (host.dataset.band || "").split(",").map(Number).filter(function (v) { return !isNaN(v); });
+    if (band.length !== 4) return;
+    viewer.addHandler("open", function () {
+      const marker = document.createElement("div");
+      marker.className = "ocr-box band row-band";
+      const rect = viewer.viewport.imageToViewportRectangle(band[0], band[1], band[2] - band[0], band[3] - band[1]);
+      viewer.addOverlay({element: marker, location: rect});
+      // open on the row: the page's width, a few rows' height around it
+      const around = new window.OpenSeadragon.Rect(0, Math.max(0, rect.y - rect.height * 2), 1, rect.height * 5);
+      viewer.viewport.fitBounds(around, true);
+      host.dataset.marked = "1";
+    });
   });
 })();

@@ -54,8 +54,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("crosscheck", help="check births (KBF) and deaths (KBD) against each other: children who "
                                           "died before CPR, births never keyed")
-    x.add_argument("paths", nargs="+", type=Path, help="delivery files or folders (searched recursively)")
-    x.add_argument("--json", type=Path, required=True, dest="json_out", help="findings JSON file to write")
+    x.add_argument("paths", nargs="*", type=Path,
+                   help="delivery files or folders (searched recursively); none: the store's current deliveries, "
+                        "whose findings are kept in the store")
+    x.add_argument("--json", type=Path, dest="json_out",
+                   help="findings JSON file to write (needed with PATHS)")
+    x.add_argument("--work", type=Path, default=None,
+                   help="without PATHS: work folder of the store (default ./mgr-work, or $MGR_WORK)")
+    x.add_argument("--db", help="without PATHS: database URL (default $MGR_DB_URL, else WORK/mgr.sqlite)")
     x.add_argument("--page-capacity", type=int, default=5, help=argparse.SUPPRESS)
     x.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help=argparse.SUPPRESS)
     d = sub.add_parser("demo", help="run the whole job on the bundled fixtures (births, deaths, censuses)")
@@ -202,10 +208,59 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def _crosscheck_store(args) -> int:
+    """``crosscheck`` without paths: the store's current deliveries, the findings kept there."""
+    from sqlalchemy import select
+
+    from ingest.cli_store import _default_work
+    from ingest.store import StoreError, open_store
+    from ingest.store.crosscheck import CROSS_CODES, crosscheck_store
+    from ingest.store.database import DB_ENV
+    from ingest.store.models import findings
+
+    work = args.work or _default_work()
+    if not args.db and not os.environ.get(DB_ENV) and not (work / "mgr.sqlite").exists():
+        raise CannotRun(f"{work}: no store here (nothing imported yet); give --work or --db, or delivery PATHS")
+    try:
+        store = open_store(work, args.db)
+    except StoreError as exc:
+        raise CannotRun(str(exc)) from None
+    try:
+        run = crosscheck_store(store, options={"page_capacity": args.page_capacity})
+        with store.reading() as conn:
+            kept = [dict(r._mapping) for r in conn.execute(select(findings).where(findings.c.code.in_(CROSS_CODES))
+                                                           .order_by(findings.c.id))]
+    except StoreError as exc:
+        raise CannotRun(str(exc)) from None
+    finally:
+        store.close()
+    if args.json_out is not None:
+        keys = ("code", "severity", "source", "entry_number", "file", "line", "loebe_nr", "field", "page", "message",
+                "suggestion", "auto_fix", "other", "score", "rule_version")
+        doc = {"run": {"id": run.run_id, **run.summary()}, "findings": [{k: f[k] for k in keys} for f in kept]}
+        if args.json_out.parent != Path(""):
+            _ensure_folder(args.json_out.parent)
+        try:
+            args.json_out.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        except OSError as exc:
+            raise CannotRun(f"cannot write {args.json_out}: {exc.strerror or exc}") from None
+    if run.skipped:
+        print(f"mgr-ingest crosscheck: nothing checked: {run.skipped}", file=sys.stderr)
+    else:
+        counts = ", ".join(f"{code} {n}" for code, n in sorted(run.counts.items())) or "no findings"
+        print(f"mgr-ingest crosscheck: {counts} ({run.added} new, {run.kept} kept, {run.removed} removed)",
+              file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_crosscheck(args) -> int:
     from ingest.pipeline import run_crosscheck
     from validators.crosscheck import rules
 
+    if not args.paths:
+        return _crosscheck_store(args)
+    if args.json_out is None:
+        raise CannotRun("crosscheck PATHS needs --json FILE (without PATHS it checks the store)")
     result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True)
     if not result.clean.get("KBF") or not result.clean.get("KBD"):
         raise CannotRun("the crosscheck needs births (KBF) and deaths (KBD); "

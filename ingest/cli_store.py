@@ -271,9 +271,10 @@ def cmd_tables(args) -> int:
 
 def cmd_status(args) -> int:
     from ingest.store.database import DB_ENV
-    from ingest.store.status import by_status, format_overview, overview
+    from ingest.store.status import by_status, cross_source, format_overview, overview
 
     work = _work(args)
+    cross = {"open": 0, "open_by_code": {}, "all_by_code": {}}
     if not args.db and not os.environ.get(DB_ENV) and not (work / "mgr.sqlite").exists():
         rows = []  # nothing imported yet, and no reason to create a database to say so
     else:
@@ -282,16 +283,21 @@ def cmd_status(args) -> int:
             from ingest.store import StoreError
 
             rows = overview(store)
+            cross = cross_source(store)
         except StoreError as exc:
             raise CannotRun(str(exc)) from None
         finally:
             store.close()
     try:
         if args.json:
-            json.dump({"by_status": by_status(rows), "deliveries": rows}, sys.stdout, ensure_ascii=False, indent=1)
+            json.dump({"by_status": by_status(rows), "cross_source": cross, "deliveries": rows}, sys.stdout,
+                      ensure_ascii=False, indent=1)
             print()
         else:
             print(format_overview(rows))
+            if cross["all_by_code"]:
+                codes = ", ".join(f"{c} {n}" for c, n in cross["open_by_code"].items())
+                print(f"\ncross-source findings open: {cross['open']}" + (f" ({codes})" if codes else ""))
     except BrokenPipeError:  # `mgr-ingest status | head`
         sys.stderr.close()
     return EXIT_OK

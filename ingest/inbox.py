@@ -321,6 +321,9 @@ def _locked_pass(store: Store, settings: PassSettings, inbox: Path) -> PassResul
             _record_failure(store, run_id, importer, str(exc))
             raise
         _tally(result, imported)
+        from ingest.store.crosscheck import after_import
+
+        imported.cross = after_import(store, imported, settings.options)
         if settings.report and imported.outcomes:
             result.report = write_run_report(store, run_id, imported)
         finish_run(store, run_id, "finished", _summary(result))

@@ -198,6 +198,7 @@ class RebuiltFiles:
     ``ft_children`` …, ``corrections``, ``findings``) and the rows of each source's table."""
     paths: dict[str, Path]
     rows: dict[str, int]
+    cross: object | None = None  # validators.crosscheck.CrossResult, when births and deaths were both written
 
 
 def write_rebuilt(store: Store, out: Path | str, sources: list[str] | None = None, *, fmt: str = "parquet",
@@ -220,6 +221,7 @@ def write_rebuilt(store: Store, out: Path | str, sources: list[str] | None = Non
     out.mkdir(parents=True, exist_ok=True)
     codes = [c for c in (sources or list(TABLE_NAMES)) if c in SOURCES and SOURCES[c].supported]
     spill_dir = Path(tempfile.mkdtemp(prefix=".rebuild-parts-", dir=out))
+    cross = None
     parts: dict[str, list[Path]] = {}
     rows: dict[str, int] = {}
     try:
@@ -251,10 +253,10 @@ def write_rebuilt(store: Store, out: Path | str, sources: list[str] | None = Non
             # Births against deaths: DOED_FOER_CPR in the KBF table, the findings beside the rest.
             from validators.crosscheck import crosscheck_files
 
-            crosscheck_files(written["kbf"], written["kbd"], written["findings"], written.get("ft_children"))
+            cross = crosscheck_files(written["kbf"], written["kbd"], written["findings"], written.get("ft_children"))
     finally:
         shutil.rmtree(spill_dir, ignore_errors=True)
-    return RebuiltFiles(written, rows)
+    return RebuiltFiles(written, rows, cross)
 
 
 def _with_match_keys(table: pd.DataFrame, kind: str, versions) -> pd.DataFrame:

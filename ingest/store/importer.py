@@ -90,6 +90,7 @@ class ImportRun:
     run_id: int
     outcomes: list[Outcome]
     result: RunResult
+    cross: object | None = None  # ingest.store.crosscheck.CrossRun, when the import was checked across sources
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -647,6 +648,9 @@ def import_paths(store: Store, paths, *, options: dict | None = None, kind: str 
         raise
     outcome.result.problems = problems
     finish_run(store, run_id, "finished", outcome.summary())
+    from ingest.store.crosscheck import after_import
+
+    outcome.cross = after_import(store, outcome, options)  # births, deaths and censuses against each other
     return outcome
 
 

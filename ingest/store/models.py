@@ -28,6 +28,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -154,6 +155,13 @@ class StoredFinding(Base):
     message: Mapped[str] = mapped_column(Text)
     suggestion: Mapped[str | None] = mapped_column(Text)
     auto_fix: Mapped[bool] = mapped_column(Boolean)
+    # cross-source findings only (ingest.store.crosscheck): the record on the other side, the
+    # match score, the thresholds' version, and a key that is the same while the same two
+    # records are in question
+    other: Mapped[dict | None] = mapped_column(JSON)
+    score: Mapped[float | None] = mapped_column(Float)
+    rule_version: Mapped[str | None] = mapped_column(String(32))
+    cross_key: Mapped[str | None] = mapped_column(Text)
 
 
 class Correction(Base):

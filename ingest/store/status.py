@@ -77,3 +77,28 @@ def format_overview(rows: list[dict]) -> str:
     else:
         lines += ["", "no deliveries imported yet"]
     return "\n".join(lines)
+
+
+def cross_source(store: Store) -> dict:
+    """The cross-source check's findings on current deliveries, by code: all of them, and
+    those still open (no reviewer's decision in the web application's table, when the web
+    application shares this database)."""
+    from sqlalchemy import Column, MetaData, Table, inspect
+    from sqlalchemy.types import BigInteger
+
+    from ingest.store.crosscheck import CROSS_CODES
+    from ingest.store.models import STATUS_CURRENT
+
+    with store.reading() as conn:
+        on_current = (select(findings.c.id, findings.c.code).join(deliveries, deliveries.c.id == findings.c.delivery_id)
+                      .where(deliveries.c.status == STATUS_CURRENT, findings.c.code.in_(CROSS_CODES))).subquery()
+        every = dict(conn.execute(select(on_current.c.code, func.count()).group_by(on_current.c.code)).all())
+        open_ = dict(every)
+        if inspect(conn).has_table("web_decisions"):
+            decisions = Table("web_decisions", MetaData(), Column("finding_id", BigInteger))
+            q = on_current
+            decided = dict(conn.execute(select(q.c.code, func.count(func.distinct(q.c.id)))
+                                        .join(decisions, decisions.c.finding_id == q.c.id).group_by(q.c.code)).all())
+            open_ = {c: n - decided.get(c, 0) for c, n in every.items()}
+    return {"open": sum(open_.values()), "open_by_code": {c: n for c, n in sorted(open_.items()) if n},
+            "all_by_code": dict(sorted(every.items()))}

@@ -56,6 +56,8 @@ TS = DateTime(timezone=True)
 ROLE_TRANSCRIBER, ROLE_REVIEWER, ROLE_ADMIN = "transcriber", "reviewer", "admin"
 ROLES = (ROLE_TRANSCRIBER, ROLE_REVIEWER, ROLE_ADMIN)
 DECISION_CORRECTED, DECISION_BOOK_RIGHT = "corrected", "book_is_right"
+# a cross-source finding's two records: one person (one record is a copy of the other), or two
+DECISION_SAME, DECISION_TWO = "same_person", "two_persons"
 BOOK_KEYING, BOOK_READY, BOOK_APPROVED = "keying", "ready", "approved"
 
 

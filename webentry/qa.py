@@ -27,7 +27,17 @@ from webentry import audit
 from webentry.api_schema import small_int
 from webentry.auth import reviewer_required
 from webentry.db import db
-from webentry.models import DECISION_BOOK_RIGHT, DECISION_CORRECTED, Book, Decision, Page, Record, Scan
+from webentry.models import (
+    DECISION_BOOK_RIGHT,
+    DECISION_CORRECTED,
+    DECISION_SAME,
+    DECISION_TWO,
+    Book,
+    Decision,
+    Page,
+    Record,
+    Scan,
+)
 from webentry.scans import page_suggestions
 
 bp = Blueprint("qa", __name__)
@@ -192,27 +202,41 @@ DUPLICATE_CODES = {"DUPLICATE_RECORD", "DUPLICATE_ACROSS_DELIVERIES", "DUPLICATE
 
 
 def _other_record(row) -> dict | None:
-    """The other record of a duplicate finding, from its own delivery or the one it names."""
-    if row.code not in DUPLICATE_CODES:
-        return None
-    m = _OTHER.search(row.message or "")
-    if m is None:
-        return None
+    """The other record of a finding about two records: a cross-source finding names it in
+    ``other``; a duplicate inside one delivery names its LOEBE_NR in the message."""
     delivery_id, entry_number = row.delivery_id, row.entry_number
-    named = [b for b in _OTHER_BOOK.findall(row.message[:m.start()]) if b != row.entry_number]
-    if named:
-        other = db().execute(select(deliveries.c.id).where(deliveries.c.entry_number == named[-1],
+    other = getattr(row, "other", None)
+    if other and other.get("entry_number") and other.get("loebe_nr") is not None:
+        entry_number, loebe_nr = str(other["entry_number"]), int(other["loebe_nr"])
+    elif row.code in DUPLICATE_CODES and (m := _OTHER.search(row.message or "")):
+        loebe_nr = int(m.group(1))
+        named = [b for b in _OTHER_BOOK.findall(row.message[:m.start()]) if b != row.entry_number]
+        entry_number = named[-1] if named else entry_number
+    else:
+        return None
+    if entry_number != row.entry_number:
+        found = db().execute(select(deliveries.c.id).where(deliveries.c.entry_number == entry_number,
                                                            deliveries.c.status == STATUS_CURRENT)).first()
-        if other is None:
+        if found is None:
             return None
-        delivery_id, entry_number = other.id, named[-1]
-    loebe_nr = int(m.group(1))
+        delivery_id = found.id
     record = _raw_record(delivery_id, loebe_nr)
     if record is None:
         return None
-    return {"entry_number": entry_number, "loebe_nr": loebe_nr, "record": record,
+    source = (other or {}).get("source") or row.source
+    return {"entry_number": entry_number, "loebe_nr": loebe_nr, "record": record, "source": source,
             "in_force": _corrections_in_force(delivery_id, loebe_nr),
             "scan": _scan_for(delivery_id, entry_number, loebe_nr, None, record["fields"])}
+
+
+# A cross-source finding about two records is decided as one person or two (the words the
+# page uses for each code)
+PAIR_CHOICES = {
+    "DUPLICATE_ACROSS_DELIVERIES": ("The same child: this registration is a copy", "Two children"),
+    "DUPLICATE_DEATH_ACROSS_DELIVERIES": ("The same death: this registration is a copy", "Two deaths"),
+    "CROSSCHECK_REVIEW": ("The same person", "Two persons"),
+    "BOOK_DELIVERED_TWICE": ("The same book delivered twice", "Two books"),
+}
 
 
 def _same_group(table, row):
@@ -253,16 +277,21 @@ def detail(finding_id: int):
 
     # the entry screen's labels first, the KIIP column names beside them
     # (a label the form uses twice, such as Fornavn for the child and the mother, gets its group)
-    specs = form_fields(row.source) if row.source in ("KBF", "KBD", "FT") else []
-    twice = {lbl for lbl in (fld.label for fld in specs) if sum(1 for g in specs if g.label == lbl) > 1}
-    labels = {fld.name: f"{fld.label} ({fld.group.lower()})" if fld.label in twice else fld.label for fld in specs}
+    labels = {}
+    for src in dict.fromkeys([row.source, other and other["source"]]):
+        specs = form_fields(src) if src in ("KBF", "KBD", "FT") else []
+        twice = {lbl for lbl in (fld.label for fld in specs) if sum(1 for g in specs if g.label == lbl) > 1}
+        for fld in specs:
+            labels.setdefault(fld.name, f"{fld.label} ({fld.group.lower()})" if fld.label in twice else fld.label)
     compare = None
-    if other and record:
-        names = list(record["fields"]) + [k for k in other["record"]["fields"] if k not in record["fields"]]
-        compare = [(k, record["fields"].get(k, ""), other["record"]["fields"].get(k, "")) for k in names]
+    if other:
+        mine = record["fields"] if record else {}
+        names = list(mine) + [k for k in other["record"]["fields"] if k not in mine]
+        compare = [(k, mine.get(k, ""), other["record"]["fields"].get(k, "")) for k in names]
     return render_template("qa_finding.html", f=row, record=record, in_force=in_force, decisions=decisions,
                            scan=scan, code=CATALOGUE.get(row.code), filters=filters, labels=labels, fq=fq,
                            other=other, compare=compare, siblings=siblings, catalogue=CATALOGUE,
+                           pair=PAIR_CHOICES.get(row.code) if getattr(row, "other", None) else None,
                            entry_link=_entry_link(scan, here),
                            other_entry_link=_entry_link(other and other["scan"], here),
                            next_link=url_for("qa.skip", finding_id=finding_id, **fq))
@@ -330,6 +359,9 @@ def resolve(finding_id: int):
         except CorrectionRefused as exc:
             flash(str(exc), "error")
             return redirect(back)
+    elif decision in (DECISION_SAME, DECISION_TWO):
+        if not row.other or row.code not in PAIR_CHOICES:
+            abort(400)  # only a finding about two records takes this decision
     elif decision != DECISION_BOOK_RIGHT:
         abort(400)
     elif not note:
@@ -342,7 +374,8 @@ def resolve(finding_id: int):
                                                      "correction_id": correction_id},
                 loebe_nr=row.loebe_nr, field=row.field)
     s.commit()
-    flash("Correction recorded." if decision == DECISION_CORRECTED else "Recorded: the book is right.")
+    flash({DECISION_CORRECTED: "Correction recorded.", DECISION_BOOK_RIGHT: "Recorded: the book is right.",
+           DECISION_SAME: "Recorded: one person.", DECISION_TWO: "Recorded: two persons."}[decision])
     nxt = _next_open(row, filters, same_record_first=True)
     if nxt is not None:
         return redirect(url_for("qa.detail", finding_id=nxt, **{k: v for k, v in filters.items() if v}))

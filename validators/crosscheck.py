@@ -24,6 +24,7 @@ one name are told apart by their first names and their parents.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -498,6 +499,64 @@ def _against(kbf: pd.DataFrame, all_births: pd.DataFrame | None, keep_out: np.nd
     return found, decided, pairs
 
 
+def cross_key(f: dict) -> str:
+    """The same two records in the same question give the same key, whatever the run: the
+    code, the record the finding is on and the record on the other side."""
+    o = f.get("other") or {}
+
+    def part(v):
+        return "" if v is None else str(v)
+
+    return "|".join([f["code"], part(f.get("entry_number")), part(f.get("loebe_nr")), part(o.get("source")),
+                     part(o.get("entry_number")), part(o.get("loebe_nr"))])
+
+
+SAME_PERSON, TWO_PERSONS = "same_person", "two_persons"
+
+
+def apply_decisions(result: CrossResult, kbf: pd.DataFrame, kbd: pd.DataFrame | None,
+                    decisions: dict[str, str]) -> CrossResult:
+    """A reviewer's word over the thresholds' (``decisions``: cross key -> ``same_person`` or
+    ``two_persons``): two registrations decided to be two persons are no copy of each other;
+    a pair in the review band decided to be one person makes the registration the finding is
+    on a copy of the other. The findings themselves stay (decided, they are out of the queue)."""
+    if not decisions:
+        return result
+    frames = {"KBF": kbf, "KBD": kbd}
+    copies = {"KBF": dict(zip(result.copies["b_row"], result.copies["KOPI_AF"])) if result.copies is not None else {},
+              "KBD": dict(zip(result.death_copies["b_row"], result.death_copies["KOPI_AF"]))
+              if result.death_copies is not None else {}}
+    rows: dict[str, dict] = {}
+
+    def row_of(source: str, entry, loebe) -> int | None:
+        frame = frames.get(source)
+        if frame is None or entry is None or loebe is None:
+            return None
+        if source not in rows:
+            rows[source] = {(str(e), int(n)): i for i, (e, n) in
+                            enumerate(zip(frame["INDTASTNINGSNUMMER"], frame["LOEBE_NR"]))}
+        return rows[source].get((str(entry), int(loebe)))
+
+    for f in result.findings:
+        said = decisions.get(cross_key(f))
+        other = f.get("other") or {}
+        source = f.get("source")
+        if said is None or source not in copies or other.get("source") != source:
+            continue
+        row = row_of(source, f.get("entry_number"), f.get("loebe_nr"))
+        if row is None:
+            continue
+        if said == TWO_PERSONS and f["code"] in ("DUPLICATE_ACROSS_DELIVERIES", "DUPLICATE_DEATH_ACROSS_DELIVERIES"):
+            copies[source].pop(row, None)
+        elif said == SAME_PERSON and f["code"] == "CROSSCHECK_REVIEW" and other.get("loebe_nr") is not None:
+            copies[source][row] = f"{other['entry_number']}:{other['loebe_nr']}"
+
+    def frame_of(d: dict) -> pd.DataFrame:
+        return pd.DataFrame({"b_row": np.array(list(d), dtype=np.int64), "KOPI_AF": list(d.values())})
+
+    return dataclasses.replace(result, copies=frame_of(copies["KBF"]), death_copies=frame_of(copies["KBD"]))
+
+
 def add_death_copies(kbd: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
     """The KBD table with ``KOPI_AF`` (for the second registration of one death: the
     registration used for linkage) and ``TIL_LINKAGE`` false on that copy."""
@@ -587,7 +646,8 @@ def _add_columns(path, extra: pd.DataFrame, parquet: bool) -> None:
     os.replace(tmp, path)
 
 
-def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None) -> CrossResult | None:
+def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
+                     decisions: dict[str, str] | None = None) -> CrossResult | None:
     """The check over written tables (``mgr-ingest tables``): reads only the columns it
     compares, then adds ``DOED_FOER_CPR``, ``DOED_FOER_CPR_KILDE`` and ``KOPI_AF`` to the
     KBF table (a Parquet file rewritten row group by row group; a CSV file in chunks) and
@@ -620,7 +680,7 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None)
     if children_path is not None and Path(children_path).is_file():
         children = (pd.read_parquet(children_path) if parquet else
                     pd.read_csv(children_path, sep=";", dtype=str, keep_default_na=False, na_values=[""]))
-    result = crosscheck(kbf, kbd, ft_children=children)
+    result = apply_decisions(crosscheck(kbf, kbd, ft_children=children), kbf, kbd, decisions or {})
     keep = ["TIL_LINKAGE"] if "TIL_LINKAGE" in kbf else []
     _add_columns(kbf_path, add_died_before_cpr(kbf, result)[[*CROSS_COLUMNS, *keep]], parquet)
     keep = ["TIL_LINKAGE"] if "TIL_LINKAGE" in kbd else []

@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, insert, select, update
 
+from ingest.pipeline import CROSS_CODES
 from ingest.store.audit import audit
 from ingest.store.database import Store
 from ingest.store.importer import finish_run, start_run
 from ingest.store.models import STATUS_CURRENT, deliveries, findings
+from validators.crosscheck import cross_key
 
 log = logging.getLogger("mgr_ingest.store.crosscheck")
 
-CROSS_CODES = ("BIRTH_NOT_KEYED_KBD", "BIRTH_NOT_KEYED_FT", "CROSSCHECK_REVIEW", "DUPLICATE_ACROSS_DELIVERIES",
-               "DUPLICATE_DEATH_ACROSS_DELIVERIES", "BOOK_DELIVERED_TWICE")
 CHECKED_SOURCES = ("KBF", "KBD", "FT")
 
 
@@ -47,17 +47,6 @@ class CrossRun:
     def summary(self) -> dict:
         return {"findings": self.counts, "added": self.added, "kept": self.kept, "removed": self.removed,
                 "skipped": self.skipped}
-
-
-def cross_key(f: dict) -> str:
-    """The same two records in the same question: the same key, whatever the run."""
-    o = f.get("other") or {}
-
-    def part(v):
-        return "" if v is None else str(v)
-
-    return "|".join([f["code"], part(f.get("entry_number")), part(f.get("loebe_nr")), part(o.get("source")),
-                     part(o.get("entry_number")), part(o.get("loebe_nr"))])
 
 
 def _current_sources(store: Store) -> dict[str, int]:
@@ -175,3 +164,23 @@ def after_import(store: Store, imported, options: dict | None = None) -> CrossRu
         log.warning("crosscheck after import failed (%s); the next import or `mgr-ingest crosscheck` repeats it",
                     type(exc).__name__)
         return None
+
+
+def reviewer_decisions(conn) -> dict[str, str]:
+    """The reviewers' "one person or two" on cross-source findings (cross key -> decision),
+    from the web application's decisions when it shares this database; the newest counts."""
+    from sqlalchemy import Column, DateTime, MetaData, String, Table, inspect
+    from sqlalchemy.types import BigInteger
+
+    if not inspect(conn).has_table("web_decisions"):
+        return {}
+    web = Table("web_decisions", MetaData(), Column("id", BigInteger), Column("finding_id", BigInteger),
+                Column("decision", String(16)), Column("made_at", DateTime(timezone=True)))
+    out: dict[str, str] = {}
+    for key, said in conn.execute(select(findings.c.cross_key, web.c.decision)
+                                  .join(web, web.c.finding_id == findings.c.id)
+                                  .where(findings.c.cross_key.is_not(None),
+                                         web.c.decision.in_(("same_person", "two_persons")))
+                                  .order_by(web.c.id)):
+        out[key] = said
+    return out

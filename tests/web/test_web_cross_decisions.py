@@ -58,6 +58,18 @@ def test_one_person_or_two_is_decided_beside_both_records_and_kept_across_delive
     assert {"decision": "two_persons", "code": "DUPLICATE_ACROSS_DELIVERIES", "correction_id": None}.items() <= \
         logged[-1].get("new", logged[-1]).items()
     assert cross_source(store)["open"] == open_before - 1
+    # the tables for linkage follow the reviewer: two children, so neither is a copy
+    import pandas as pd
+
+    from ingest.store.clean import write_rebuilt
+
+    kbf = pd.read_parquet(write_rebuilt(store, tmp_path / "tables", ["KBF", "KBD"]).paths["kbf"])
+    row = kbf[(kbf["INDTASTNINGSNUMMER"] == dup.entry_number) & (kbf["LOEBE_NR"] == dup.loebe_nr)].iloc[0]
+    assert pd.isna(row["KOPI_AF"]) and bool(row["TIL_LINKAGE"])
+    undecided = [f for f in _cross(web, "DUPLICATE_ACROSS_DELIVERIES") if f.id != dup.id]
+    marked = kbf[kbf["KOPI_AF"].notna()]
+    assert {(f.entry_number, f.loebe_nr) for f in undecided} <= set(zip(marked["INDTASTNINGSNUMMER"],
+                                                                         marked["LOEBE_NR"]))
 
     # The book of deaths is delivered again (one death less): the check runs again, and the
     # decided pair keeps its finding, its id and so its decision; it stays out of the queue.

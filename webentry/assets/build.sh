@@ -2,6 +2,8 @@
 # Installs the browser libraries of the web application from the npm registry (exact
 # versions from package-lock.json) and copies what the pages load into static/vendor/.
 # Run once after a checkout or an upgrade: bash webentry/assets/build.sh
+# axe-core (a development dependency) stays in node_modules/: the browser tests put it into the
+# pages they check; no page of the application loads it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 vendor="$here/../static/vendor"

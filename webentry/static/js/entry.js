@@ -117,10 +117,24 @@
     const tag = $("mark-" + name);
     const input = inputs[name];
     input.classList.remove("marked", "marked-carried", "marked-proposed", "marked-ocr");
-    if (!m) { tag.hidden = true; tag.textContent = ""; return; }
+    if (!m) { tag.hidden = true; tag.textContent = ""; describe(name); return; }
     input.classList.add("marked", "marked-" + m.kind);
     tag.hidden = false;
     tag.textContent = MARK_TEXT[m.kind](m);
+    describe(name);
+  }
+
+  // What is shown beside a field is its description for assistive technology (the mark and the
+  // messages, by id), and an error among the messages makes it invalid; both go with the messages.
+  function describe(name) {
+    const input = inputs[name];
+    const ids = [];
+    if (!$("mark-" + name).hidden) ids.push("mark-" + name);
+    if ($("m-" + name).childNodes.length) ids.push("m-" + name);
+    if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+    else input.removeAttribute("aria-describedby");
+    if (input.closest(".field").classList.contains("has-error")) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
   }
 
   // A marked value is confirmed when the transcriber leaves the field (Tab or Enter):
@@ -268,6 +282,7 @@
       const n = el("div", "note", "Kept as in the book: " + state.notes[name]);
       box.appendChild(n);
     }
+    describe(name);
   }
 
   function renderRecordIssues() {
@@ -338,10 +353,37 @@
       });
       viewer.addHandler("open", restoreView);
       viewer.addHandler("animation-finish", keepView);
+      keyboardViewer(viewer, host);
     } else {
       viewer.open({type: "image", url: page.view});
     }
     $("page-seq").textContent = String(state.pageSeq);
+  }
+
+  // OpenSeadragon's own keys work while its canvas has the focus (they are listed in the shortcut
+  // bar, which describes the canvas); its buttons are made reachable with Tab and named.
+  function keyboardViewer(v, host) {
+    v.canvas.setAttribute("role", "application");
+    v.canvas.setAttribute("aria-label", host.getAttribute("aria-label") || "");
+    if ($("viewer-keys")) v.canvas.setAttribute("aria-describedby", "viewer-keys");
+    (v.buttonGroup ? v.buttonGroup.buttons : []).forEach(function (b) {
+      b.element.tabIndex = 0;
+      b.element.setAttribute("role", "button");
+      b.element.setAttribute("aria-label", b.tooltip);
+    });
+  }
+
+  // Alt+V: from a field to the scan (its keys then zoom and move it), and back to that field.
+  let fieldBeforeViewer = null;
+  function toggleViewer() {
+    if (!viewer) return;
+    if (viewer.element.contains(document.activeElement)) { backFromViewer(); return; }
+    fieldBeforeViewer = focused();
+    viewer.canvas.focus();
+  }
+
+  function backFromViewer() {
+    (inputs[fieldBeforeViewer] || inputs[order[0]]).focus();
   }
 
   function viewKey() { return "mgr-view-" + data.book.id + "-" + state.pageSeq; }
@@ -404,7 +446,13 @@
 
   const ac = {list: $("ac-list"), field: null, items: [], index: -1, timer: null};
 
-  function acClose() { ac.list.hidden = true; ac.items = []; ac.index = -1; ac.field = null; }
+  function acClose() {
+    if (ac.field && inputs[ac.field]) {
+      inputs[ac.field].setAttribute("aria-expanded", "false");
+      inputs[ac.field].removeAttribute("aria-activedescendant");
+    }
+    ac.list.hidden = true; ac.items = []; ac.index = -1; ac.field = null;
+  }
 
   function acFetch(name) {
     const spec = specs[name];
@@ -428,15 +476,20 @@
     ac.items = items.map(function (i) { return i.value; });
     ac.index = -1;
     ac.field = name;
+    ac.list.setAttribute("aria-labelledby", "l-" + name);
     items.forEach(function (i, k) {
       const li = el("li", null, i.value);
+      li.id = "ac-option-" + k;
       li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
       if (i.count) li.appendChild(el("small", null, " " + i.count));
       li.addEventListener("mousedown", function (ev) { ev.preventDefault(); acPick(k); });
       ac.list.appendChild(li);
     });
     if (standard) {
       const li = el("li", "standard", "standard spelling: " + standard + " (information only)");
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-disabled", "true");
       ac.list.appendChild(li);
     }
     if (!items.length && !standard) { acClose(); return; }
@@ -447,6 +500,7 @@
     ac.list.style.top = (r.bottom - host.top + 2) + "px";
     ac.list.style.minWidth = r.width + "px";
     ac.list.hidden = false;
+    inputs[name].setAttribute("aria-expanded", "true");
   }
 
   function acMove(step) {
@@ -454,7 +508,12 @@
     // positions -1 (nothing chosen, the typed text stands) .. n-1, wrapping round
     const slots = ac.items.length + 1;
     ac.index = ((ac.index + 1 + step) % slots + slots) % slots - 1;
-    Array.prototype.forEach.call(ac.list.children, function (li, k) { li.classList.toggle("active", k === ac.index); });
+    Array.prototype.forEach.call(ac.list.children, function (li, k) {
+      li.classList.toggle("active", k === ac.index);
+      if (li.id) li.setAttribute("aria-selected", k === ac.index ? "true" : "false");
+    });
+    if (ac.index >= 0) inputs[ac.field].setAttribute("aria-activedescendant", "ac-option-" + ac.index);
+    else inputs[ac.field].removeAttribute("aria-activedescendant");
     return true;
   }
 
@@ -633,8 +692,9 @@
   document.addEventListener("keydown", function (ev) {
     if (ev.target.classList && ev.target.classList.contains("note-input")) return;
     if (!$("conflict").hidden) return;
+    if (viewer && viewer.element.contains(ev.target) && ev.key === "Escape") { ev.preventDefault(); backFromViewer(); return; }
     if (ev.altKey && !ev.ctrlKey && !ev.metaKey) {
-      const acts = {KeyJ: acceptSuggestion, KeyB: keepAsInBook, KeyO: sameAsAbove, KeyU: illegible,
+      const acts = {KeyJ: acceptSuggestion, KeyB: keepAsInBook, KeyO: sameAsAbove, KeyU: illegible, KeyV: toggleViewer,
         KeyN: function () { changePage(1); }, KeyP: function () { changePage(-1); },
         ArrowUp: function () { goRecord(-1); }, ArrowDown: function () { goRecord(1); }};
       const act = acts[ev.code];

@@ -17,6 +17,12 @@
       element: host, prefixUrl: host.dataset.images, tileSources: {type: "image", url: host.dataset.image},
       showNavigator: true, drawer: "canvas", gestureSettingsMouse: {clickToZoom: false},
     });
+    // OpenSeadragon's buttons, reachable with Tab and named (as on the entry screen)
+    (viewer.buttonGroup ? viewer.buttonGroup.buttons : []).forEach(function (b) {
+      b.element.tabIndex = 0;
+      b.element.setAttribute("role", "button");
+      b.element.setAttribute("aria-label", b.tooltip);
+    });
     const band = (host.dataset.band || "").split(",").map(Number).filter(function (v) { return !isNaN(v); });
     if (band.length !== 4) return;
     viewer.addHandler("open", function () {

@@ -18,6 +18,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PASSWORD = "correct horse battery"
+# axe-core, installed from the npm registry with the viewer (webentry/assets, package-lock.json)
+AXE = Path(__file__).resolve().parents[2] / "webentry" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def need_browser():
@@ -134,3 +136,21 @@ def serve(app):
 
         srv.trigger.pull_trigger(close_all)
         thread.join(10)
+
+
+def need_axe():
+    if AXE.exists():
+        return
+    message = f"{AXE} is missing (bash webentry/assets/build.sh installs it from the npm registry)"
+    if __import__("conftest").in_ci():
+        pytest.fail("the accessibility tests cannot run in CI: " + message)
+    pytest.skip(message)
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core run in the page as it stands; the violations, each with its impact, rule and nodes."""
+    if not js_value(page, "typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    return page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
+        r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)})))""")

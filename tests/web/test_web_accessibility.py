@@ -18,13 +18,15 @@ from __future__ import annotations
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 from browser_support import (
+    AXE,
     SHOTS,
+    axe_violations,
     js_value,
     launch_browser,
+    need_axe,
     need_browser,
     new_page,
     serve,
@@ -35,7 +37,6 @@ from browser_support import (
 from browser_support import browser_login as login_as
 from web_support import SCANS, Api, add_book, add_users, client_as, csrf_of, kbf_fields, make_app
 
-AXE = Path(__file__).resolve().parents[2] / "webentry" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 IMPACTS = ("critical", "serious", "moderate", "minor")
 BLOCKING = ("critical", "serious")
 
@@ -45,15 +46,6 @@ OCR = {"page_number": {"value": "37", "confidence": 0.99, "box": [1500, 80, 1620
        "rows": [{"entry_number": None, "band": [100, 400, 2400, 520],
                  "dates": [{"role": "date", "value": "1921-03-16", "confidence": 0.30, "box": [600, 410, 800, 500]}]}],
        "findings": []}
-
-
-def need_axe():
-    if AXE.exists():
-        return
-    message = f"{AXE} is missing (bash webentry/assets/build.sh installs it from the npm registry)"
-    if __import__("conftest").in_ci():
-        pytest.fail("the accessibility tests cannot run in CI: " + message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -119,15 +111,6 @@ def browser():
 def axe_version() -> str:
     m = re.search(r"axe v([\d.]+)", AXE.read_text(encoding="utf-8")[:200])
     return m.group(1) if m else "?"
-
-
-def axe_violations(page) -> list[dict]:
-    """axe-core run in the page as it stands; the violations, each with its impact, rule and nodes."""
-    if not js_value(page, "typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-    return page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
-        r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)})))""")
 
 
 def counts(violations: list[dict]) -> dict[str, int]:

@@ -13,7 +13,17 @@ import io
 import re
 
 import pytest
-from browser_support import SHOTS, js_value, launch_browser, need_browser, new_page, serve, wait_js
+from browser_support import (
+    SHOTS,
+    axe_violations,
+    js_value,
+    launch_browser,
+    need_axe,
+    need_browser,
+    new_page,
+    serve,
+    wait_js,
+)
 from browser_support import browser_login as login_as
 from sqlalchemy import select
 from web_support import SCANS, Api, add_book, add_users, client_as, csrf_of, kbf_fields, make_app
@@ -160,6 +170,9 @@ def test_a_duplicate_shows_both_records_side_by_side_each_with_its_scan(site, br
         ("KILDE_LOEBE_NR", "4", "2"), ("LOEBE_NR", "4", "2")], differs
     assert page.locator("#open-entry-other").get_attribute("href").startswith(f"/books/{site['book']}/entry?r=2")
     page.screenshot(path=str(SHOTS / "22-qa-duplicate-side-by-side.png"), full_page=True)
+    need_axe()  # and no serious or critical accessibility violation on the page of two records
+    bad = [v for v in axe_violations(page) if v["impact"] in ("serious", "critical")]
+    assert not bad, bad
     assert not [e for e in errors if "Uncaught" in e or "Content Security Policy" in e], errors
     page.context.close()
 

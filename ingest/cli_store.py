@@ -81,15 +81,23 @@ def _inbox_options(p: argparse.ArgumentParser) -> None:
                         "(default 24h)")
 
 
+def _crosscheck_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--crosscheck", action=argparse.BooleanOptionalAction, default=True,
+                   help="after storing births, deaths or censuses, check the store's sources against each other "
+                        "(default; --no-crosscheck leaves it to `mgr-ingest crosscheck`)")
+
+
 def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add the store's commands to the ``mgr-ingest`` parser; return them by name."""
     imp = subparsers.add_parser("import", help="validate deliveries and store them in the database")
     imp.add_argument("paths", nargs="+", type=Path, help="delivery files or folders (searched recursively)")
     _store_options(imp)
+    _crosscheck_option(imp)
 
     run = subparsers.add_parser("run", help="one pass over an inbox: import what is complete, move it out")
     _inbox_options(run)
     _store_options(run)
+    _crosscheck_option(run)
 
     sch = subparsers.add_parser("schedule", help="run inbox passes at a fixed interval, in the foreground")
     _inbox_options(sch)
@@ -97,6 +105,7 @@ def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
                      help="time between passes: 30s, 15m, 1h … (default 15m)")
     sch.add_argument("--passes", type=int, default=None, help=argparse.SUPPRESS)  # for tests: stop after N
     _store_options(sch)
+    _crosscheck_option(sch)
 
     tb = subparsers.add_parser("tables", help="write the clean tables from the store: the current version of "
                                              "every delivery, today's rules and the manual corrections")
@@ -171,7 +180,8 @@ def cmd_import(args) -> int:
     try:
         with WorkLock(store.work, store):
             store.archive.clear_incoming()  # half-copies left by a killed run; the lock is ours
-            run = import_paths(store, args.paths, options={"page_capacity": args.page_capacity})
+            run = import_paths(store, args.paths, options={"page_capacity": args.page_capacity,
+                                                           "crosscheck": args.crosscheck})
             if not run.outcomes:
                 raise CannotRun(run.result.problems[0] if run.result.problems else
                                 f"no CSV files found in {', '.join(str(p) for p in args.paths)}")
@@ -203,7 +213,8 @@ def _settings(args):
     if not args.inbox.is_dir():
         raise CannotRun(f"the inbox {args.inbox} is not a folder")
     return PassSettings(inbox=args.inbox, work=_work(args), db=args.db, settle_s=args.settle,
-                        pair_wait_s=args.pair_wait, options={"page_capacity": args.page_capacity})
+                        pair_wait_s=args.pair_wait, options={"page_capacity": args.page_capacity,
+                                                             "crosscheck": args.crosscheck})
 
 
 def cmd_run(args) -> int:

@@ -146,6 +146,13 @@ def test_crosscheck_and_status_commands_on_the_store(tmp_path, db_url):
     assert len(doc["findings"]) == cross["open"]
     f = next(f for f in doc["findings"] if f["code"] == "DUPLICATE_ACROSS_DELIVERIES")
     assert set(f["other"]) == {"source", "entry_number", "loebe_nr", "file", "line"} and f["rule_version"]
+    # an archive importing a large batch can leave the check for later
+    later = tmp_path / "later"
+    cli("import", str(tmp_path / "in"), "--no-crosscheck", "--work", str(later), cwd=tmp_path)
+    doc = json.loads(cli("status", "--json", "--work", str(later), cwd=tmp_path).stdout)
+    assert doc["cross_source"]["open"] == 0 and doc["by_status"]["current"]["deliveries"] == len(key["deliveries"])
+    assert cli("crosscheck", "--work", str(later), cwd=tmp_path).returncode == 0
+    assert json.loads(cli("status", "--json", "--work", str(later), cwd=tmp_path).stdout)["cross_source"] == cross
     # PATHS without --json: one line, exit 2
     bad = cli("crosscheck", str(tmp_path / "in"), cwd=tmp_path)
     assert bad.returncode == 2 and "needs --json" in bad.stderr and "Traceback" not in bad.stderr

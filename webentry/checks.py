@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from validators.catalogue import CATALOGUE
@@ -76,7 +78,8 @@ def formula_issue(source_code: str, name: str, value: str | None) -> dict | None
     kinds = {f.name: f.kind for f in form_fields(source_code)}
     if kinds.get(name) not in FREE_TEXT_KINDS:
         return None
-    return issue_dict("FORMULA_PREFIX", f"begins with '{text[0]}', which a spreadsheet reads as a formula", name)
+    return issue_dict("FORMULA_PREFIX", _("begins with '%(char)s', which a spreadsheet reads as a formula", char=text[0]),
+                      name)
 
 
 def check_field(source_code: str, name: str, value: str | None) -> list[dict]:
@@ -121,9 +124,9 @@ def _frame(book: Book, rows: list[dict], loebe_nrs: list[int]) -> pd.DataFrame:
 
 
 # What a gap in the entry numbers most likely means, in the words of each source.
-GAP_TITLES = {"KILDE_LOEBE_NR_GAP": {"KBF": "Gap in the book's entry numbers (missing birth entry?)",
-                                     "KBD": "Gap in the book's entry numbers (missing death entry?)",
-                                     "FT": "Gap in the entry numbers (missing person?)"}}
+GAP_TITLES = {"KILDE_LOEBE_NR_GAP": {"KBF": _l("Gap in the book's entry numbers (missing birth entry?)"),
+                                     "KBD": _l("Gap in the book's entry numbers (missing death entry?)"),
+                                     "FT": _l("Gap in the entry numbers (missing person?)")}}
 
 
 @dataclass
@@ -208,6 +211,6 @@ def check_record(session, book: Book, fields: dict, loebe_nr: int | None = None,
         seen.add(key)
         issue = issue_dict(code, str(f["message"]), field, _clean(f.get("suggestion")), bool(f.get("auto_fix")))
         if code in GAP_TITLES:
-            issue["title"] = GAP_TITLES[code].get(book.source, issue["title"])
+            issue["title"] = str(GAP_TITLES[code].get(book.source, issue["title"]))
         issues.append(issue)
     return RecordCheck(issues=issues, loebe_nr=own)

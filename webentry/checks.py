@@ -24,6 +24,7 @@ from validators.engine import validate_frame
 from validators.fields import Issue
 from validators.schemas import check_value, field_rules
 from validators.sources import SOURCES
+from webentry import finding_text
 from webentry.layout import SECTION_FIELDS, kiip_columns
 from webentry.models import Book, Record
 
@@ -39,11 +40,12 @@ def issue_dict(code: str, message: str, field: str | None, suggestion=None, auto
         "code": code,
         "severity": entry.severity.value if entry else "warning",
         "field": field,
-        "message": message,
+        "message": finding_text.translate(message),
         "suggestion": None if suggestion is None or (isinstance(suggestion, float) and pd.isna(suggestion))
         else str(suggestion),
         "auto_fix": bool(auto_fix),
-        "title": entry.title if entry else code,
+        # the catalogue's titles are in the web catalogue too (translations/update.sh collects them)
+        "title": _(entry.title) if entry else code,
         "action": entry.action if entry else "",
     }
 

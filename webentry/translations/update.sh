@@ -6,9 +6,11 @@
 # application compiles the .po files when it starts (webentry/i18n.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-pybabel -q extract -F webentry/babel.cfg -k _l -k lazy_gettext --sort-output --add-location=file \
+# The finding catalogue's titles (the 4th argument of each Code(...)) are shown on the entry
+# screen too, so they are collected from validators/catalogue.py as well.
+pybabel -q extract -F webentry/babel.cfg -k _l -k lazy_gettext -k Code:4 --sort-output --add-location=file \
   --project=mgr-ingest --msgid-bugs-address=- --copyright-holder=- \
-  -o webentry/translations/messages.pot webentry
+  -o webentry/translations/messages.pot webentry validators/catalogue.py
 for lang in da en; do
   po=webentry/translations/$lang/LC_MESSAGES/messages.po
   if [ -f "$po" ]; then

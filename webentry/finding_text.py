@@ -1,0 +1,63 @@
+"""The validators' messages about a single value, in the language of the page.
+
+The validators (shared with the batch reports) write their messages in English, with the
+value in them. The entry screen shows the messages of the field checks beside the field
+being typed in, so those are read back here by their fixed wording and said again through
+the catalogue. A message not listed here (the record and set rules') is shown as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+
+# What a message names in front of the value.
+WHAT = {"page": _l("page"), "running number": _l("running number"), "entry number": _l("entry number"),
+        "entry number in the book": _l("entry number in the book"), "sex": _l("sex"),
+        "registration year": _l("registration year")}
+_WHAT = "|".join(sorted((re.escape(w) for w in WHAT), key=len, reverse=True))
+
+MESSAGES = [(re.compile(p), text) for p, text in (
+    (r"date '(?P<value>.*)' is not YYYYMMDD", _l("date '%(value)s' is not YYYYMMDD")),
+    (r"(?P<value>\S*) is not a date", _l("%(value)s is not a date")),
+    (r"unknown-digit marks in the wrong place in (?P<value>.*)", _l("unknown-digit marks in the wrong place in %(value)s")),
+    (r"required field is empty", _l("required field is empty")),
+    (rf"(?P<what>{_WHAT}) is empty", _l("%(what)s is empty")),
+    (rf"(?P<what>{_WHAT}) '(?P<value>.*)' is not a positive integer", _l("%(what)s '%(value)s' is not a positive integer")),
+    (rf"(?P<what>{_WHAT}) is not a positive integer", _l("%(what)s is not a positive integer")),
+    (r"entry number '(?P<value>.*)' is not a number", _l("entry number '%(value)s' is not a number")),
+    (r"entry number '(?P<value>.*)' is not Knnnn", _l("entry number '%(value)s' is not Knnnn")),
+    (r"entry number '(?P<value>.*)' is not Knnnn or Knnnna", _l("entry number '%(value)s' is not Knnnn or Knnnna")),
+    (r"page holds text, not a number", _l("page holds text, not a number")),
+    (r"sex '(?P<value>.*)' is not K, M or U", _l("sex '%(value)s' is not K, M or U")),
+    (r"sex '(?P<value>.*)' in lower case", _l("sex '%(value)s' in lower case")),
+    (r"sex written as the word '(?P<value>.*)'; read as (?P<read>.*)",
+     _l("sex written as the word '%(value)s'; read as %(read)s")),
+    (r"age '(?P<value>.*)' is not a plain number", _l("age '%(value)s' is not a plain number")),
+    (r"age '(?P<value>.*)' is not a number", _l("age '%(value)s' is not a number")),
+    (r"age '(?P<value>.*)' written with decimals; read as (?P<read>.*)",
+     _l("age '%(value)s' written with decimals; read as %(read)s")),
+    (r"age '(?P<value>.*)' read as 0 \(under one year\)", _l("age '%(value)s' read as 0 (under one year)")),
+    (r"age '(?P<value>.*)' is marked uncertain", _l("age '%(value)s' is marked uncertain")),
+    (r"a day and month \('(?P<value>.*)'\) were keyed for the age",
+     _l("a day and month ('%(value)s') were keyed for the age")),
+    (r"registration year '(?P<value>.*)' is not a year", _l("registration year '%(value)s' is not a year")),
+    (r"census year '(?P<value>.*)' is not a year", _l("census year '%(value)s' is not a year")),
+    (r"year '(?P<value>.*)' is not a four-digit year", _l("year '%(value)s' is not a four-digit year")),
+    (r"civil status '(?P<value>.*)' is not a known status", _l("civil status '%(value)s' is not a known status")),
+    (r"name holds a struck-out part in brackets", _l("name holds a struck-out part in brackets")),
+    (r"digits or symbols in a name", _l("digits or symbols in a name")),
+    (r"placeholder '(?P<value>.*)' means empty", _l("placeholder '%(value)s' means empty")),
+    (r"a date was keyed here; it belongs in (?P<field>\w+)", _l("a date was keyed here; it belongs in %(field)s")),
+)]
+
+
+def translate(message: str) -> str:
+    """``message`` in the language of the request when its wording is known, else as it is."""
+    for pattern, text in MESSAGES:
+        m = pattern.fullmatch(message)
+        if m:
+            values = {k: str(WHAT[v]) if k == "what" else v for k, v in m.groupdict().items()}
+            return str(text) % values
+    return message

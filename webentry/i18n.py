@@ -18,14 +18,15 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Blueprint, Flask, redirect, request, url_for
-from flask_babel import Babel, format_date, format_datetime, get_locale
+from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -39,13 +40,18 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 # language writes them (CLDR's own short forms use a 12-hour clock for English).
 DATETIME = {"da": "d. MMM y HH.mm", "en": "d MMM y HH:mm"}
 DATETIME_SECONDS = {"da": "d. MMM y HH.mm.ss", "en": "d MMM y HH:mm:ss"}
-DATE = {"da": "d. MMM y", "en": "d MMM y"}
 
 bp = Blueprint("language", __name__)
 
 # Codes that pages show as words: a scan's OCR state, and how a keyed value came about.
 OCR_LABELS = {"pending": _l("pending"), "done": _l("done"), "failed": _l("failed"), "off": _l("off"),
               "unavailable": _l("unavailable")}
+# The entry form's group headings (webentry.layout names them in Danish).
+GROUP_LABELS = {"Placering i kilden": _l("Place in the source"), "Barnet": _l("The child"),
+                "Den døde": _l("The deceased"), "Personen": _l("The person"), "Faderen": _l("The father"),
+                "Moderen": _l("The mother"), "Ægtefællen": _l("The spouse"), "Anden slægtning": _l("Other relative"),
+                "Bemærkninger": _l("Remarks"), "Husstanden": _l("The household"), "Dåb": _l("Baptism"),
+                "Vielse og faddere": _l("Parents' marriage and godparents"), "Død og begravelse": _l("Death and burial")}
 PROVENANCE_LABELS = {"typed": _l("typed"), "accepted": _l("accepted"), "corrected": _l("corrected"),
                      "illegible": _l("illegible"), "ocr": _l("OCR"), "carried": _l("carried"),
                      "proposed": _l("proposed"), "autocomplete": _l("autocomplete"), "check": _l("check"),
@@ -97,12 +103,6 @@ def when(value: datetime | str | None, seconds: bool = False) -> str:
     return format_datetime(value, patterns.get(current(), patterns[DEFAULT]))
 
 
-def day(value: date | None) -> str:
-    if value is None:
-        return ""
-    return format_date(value, DATE.get(current(), DATE[DEFAULT]))
-
-
 def provenance(key: str) -> str:
     """How a value came about, as a page shows it: ``accepted (ocr)`` -> ``accepted (OCR)``."""
     how, _sep, source = key.partition(" (")
@@ -119,11 +119,17 @@ def choose():
     from webentry.auth import safe_target
 
     lang = request.form.get("lang", "")
-    back = safe_target(request.form.get("next")) or url_for("books.index")
+    # Back to the page the button was on, read from the Referer (this site's pages only), so
+    # that no page has to write its own address into itself.
+    came_from = urlsplit(request.referrer or "")
+    back = None
+    if came_from.netloc == request.host:
+        back = safe_target(came_from.path + ("?" + came_from.query if came_from.query else ""))
+    back = back or url_for("books.index")
     response = redirect(back)
     if lang in LANGUAGES:
         response.set_cookie(COOKIE, lang, max_age=COOKIE_DAYS * 86400, samesite="Lax", httponly=True,
-                            secure=request.is_secure)
+                            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure)
     return response
 
 
@@ -186,12 +192,11 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=language)
     app.register_blueprint(bp)
     app.add_template_filter(when, "when")
-    app.add_template_filter(day, "day")
     app.add_template_filter(provenance, "provenance")
 
     @app.context_processor
     def _language():
         lang = current()
         return {"lang": lang, "languages": LANGUAGES, "ocr_labels": OCR_LABELS,
-                "provenance_labels": PROVENANCE_LABELS,
+                "provenance_labels": PROVENANCE_LABELS, "group_labels": GROUP_LABELS,
                 "js_messages": js_messages}

@@ -142,7 +142,7 @@ def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
     wait_ready(page)
     assert page.locator("#f-FORNAVN").input_value() == "Poul"
     assert page.locator("#f-KILDE_SIDE").input_value() == "38"
-    assert "Restored your unsaved work" in page.inner_text("#banner")
+    assert "Dit ikke-gemte arbejde på denne post er genskabt" in page.inner_text("#banner")
     page.screenshot(path=str(SHOTS / "04-draft-restored.png"))
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
 

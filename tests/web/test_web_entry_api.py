@@ -251,7 +251,7 @@ def test_existing_record_is_shown_with_its_values(web):
     api, book = _api(web)
     _save(api, book, kbf_fields(1, FORNAVN="Valdemar"))
     html = api.get(f"/books/{book}/entry?r=1").get_data(as_text=True)
-    assert "Valdemar" in html and "Record <b" in html
+    assert "Valdemar" in html and 'Post <b id="loebe-nr">1</b>' in html
     assert api.get(f"/books/{book}/entry?r=99").status_code == 404
 
 
@@ -295,7 +295,7 @@ def test_first_record_gets_no_proposal_and_gaps_wait_for_a_gap_inside_the_keyed_
     assert _save(api, book, kbf_fields(36)).status_code == 201
     gap = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(38)}).json["issues"]
     [g] = [i for i in gap if i["code"] == "KILDE_LOEBE_NR_GAP"]
-    assert "37 missing between 36 and 38" in g["message"] and "missing birth entry?" in g["title"]
+    assert "37 missing between 36 and 38" in g["message"] and "manglende fødselsindførsel?" in g["title"]
 
 
 def test_gap_title_names_the_source_in_a_death_register(web):
@@ -312,4 +312,4 @@ def test_gap_title_names_the_source_in_a_death_register(web):
     assert api.post(f"/api/books/{kbd}/records", {"fields": fields(1)}).status_code == 201
     issues = api.post(f"/api/books/{kbd}/check/record", {"fields": fields(3)}).json["issues"]
     [g] = [i for i in issues if i["code"] == "KILDE_LOEBE_NR_GAP"]
-    assert "missing death entry?" in g["title"] and "child" not in g["title"]
+    assert "manglende dødsindførsel?" in g["title"] and "barn" not in g["title"]

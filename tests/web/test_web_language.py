@@ -45,8 +45,10 @@ def lang_of(html: str) -> str:
 
 
 def choose(client, lang: str, back: str = "/books"):
+    """Press the language button on the page ``back`` (the browser names it in Referer)."""
     token = csrf_of(client, back if back.startswith("/") else "/books")
-    return client.post("/language", data={"lang": lang, "next": back, "csrf_token": token})
+    referer = back if "://" in back else "http://localhost" + back
+    return client.post("/language", data={"lang": lang, "csrf_token": token}, headers={"Referer": referer})
 
 
 def test_danish_by_default_whatever_else_the_browser_prefers(app):
@@ -153,6 +155,23 @@ def test_the_date_placeholder_and_the_date_message_spell_the_date_alike(app):
         assert not [i for i in issues if other in i["title"] + i["message"]], issues  # what the screen shows
         said = {"da": "Dato ikke på formen ÅÅÅÅMMDD", "en": "Date not in YYYYMMDD form"}[lang]
         assert malformed[0]["title"] == said
+
+
+def test_the_entry_form_groups_are_named_in_each_language_and_the_labels_keep_the_kiip_name_small(app):
+    from validators.sources import SOURCES
+    from webentry.i18n import GROUP_LABELS
+    from webentry.layout import form_fields
+
+    groups = {f.group for code in SOURCES for f in form_fields(code)}
+    assert groups - set(GROUP_LABELS) == set(), "a group heading without its English"
+    c = client_as(app, "tr1")
+    book = app.config["BOOK_ID"]
+    for lang, child in (("da", "Barnet"), ("en", "The child")):
+        choose(c, lang, f"/books/{book}")
+        html = c.get(f"/books/{book}/entry?r=new").get_data(as_text=True)
+        assert f"<legend>{child}</legend>" in html
+        # the book's own heading first, the KIIP column name after it, smaller
+        assert '<label for="f-KILDE_LOEBE_NR">Nr. <small>KILDE_LOEBE_NR</small></label>' in html
 
 
 # --------------------------------------------------------------------------- the catalogues

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from browser_support import browser_login as login_as
 from browser_support import launch_browser, need_browser, new_page, serve, wait_js, wait_ready
-from web_support import add_book, add_users, client_as, csrf_of, make_app
+from web_support import add_book, add_users, client_as, csrf_of, kbf_fields, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "webentry"
@@ -134,6 +134,22 @@ def test_dates_and_times_in_each_language_with_a_24_hour_clock(app):
         html = c.get("/admin/audit").get_data(as_text=True)
         assert re.search(pattern, html), html[:3000]
         assert not re.search(r"\d\d:\d\d(:\d\d)? ?[AP]M", html)
+
+
+def test_shares_are_written_with_each_languages_decimal_mark(app):
+    c = client_as(app, "tr1")
+    book = app.config["BOOK_ID"]
+    token = csrf_of(c, f"/books/{book}")
+    fields = kbf_fields(1)
+    r = c.post(f"/api/books/{book}/records", headers={"X-CSRFToken": token},
+               json={"fields": fields, "provenance": {"KILDE_SIDE": {"how": "accepted", "from": "ocr"}}})
+    assert r.status_code == 201, r.json
+    share = 100 / len(fields)  # one of the record's values accepted from the scan
+    reviewer = client_as(app, "rev1")
+    for lang, written in (("da", f"{share:.1f} %".replace(".", ",")), ("en", f"{share:.1f} %")):
+        choose(reviewer, lang, "/keying")
+        html = reviewer.get("/keying").get_data(as_text=True)
+        assert f'<td class="num">{written}</td>' in html, html
 
 
 def test_the_date_placeholder_and_the_date_message_spell_the_date_alike(app):

@@ -2,8 +2,9 @@
 
 The validators (shared with the batch reports) write their messages in English, with the
 value in them. The entry screen shows the messages of the field checks beside the field
-being typed in, so those are read back here by their fixed wording and said again through
-the catalogue. A message not listed here (the record and set rules') is shown as written.
+being typed in, and those of the book-section checks (gaps, date order, duplicates) under
+the record, so those are read back here by their fixed wording and said again through the
+catalogue. A message not listed here is shown as written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 WHAT = {"page": _l("page"), "running number": _l("running number"), "entry number": _l("entry number"),
         "entry number in the book": _l("entry number in the book"), "sex": _l("sex"),
         "registration year": _l("registration year")}
+NOUNS = {"child": _l("child"), "person": _l("person"), "record": _l("record")}
 _WHAT = "|".join(sorted((re.escape(w) for w in WHAT), key=len, reverse=True))
 
 MESSAGES = [(re.compile(p), text) for p, text in (
@@ -50,6 +52,15 @@ MESSAGES = [(re.compile(p), text) for p, text in (
     (r"digits or symbols in a name", _l("digits or symbols in a name")),
     (r"placeholder '(?P<value>.*)' means empty", _l("placeholder '%(value)s' means empty")),
     (r"a date was keyed here; it belongs in (?P<field>\w+)", _l("a date was keyed here; it belongs in %(field)s")),
+    # the book-section checks; a section is "(year, sex)"
+    (r"entry numbers (?P<missing>\S+) missing between (?P<after>\S+) and (?P<before>\S+) (?P<section>\(.*\))",
+     _l("entry numbers %(missing)s missing between %(after)s and %(before)s %(section)s")),
+    (r"entry (?P<missing>\S+) missing before (?P<before>\S+) (?P<section>\(.*\))",
+     _l("entry %(missing)s missing before %(before)s %(section)s")),
+    (r"date (?P<date>\S+) out of order between (?P<before>\S+) and (?P<after>\S+) (?P<section>\(.*\))",
+     _l("date %(date)s out of order between %(before)s and %(after)s %(section)s")),
+    (r"same (?P<noun>child|person|record) as line (?P<line>\d+) \(LOEBE_NR (?P<number>\S+)\), similarity (?P<similarity>\S+)",
+     _l("same %(noun)s as line %(line)s (LOEBE_NR %(number)s), similarity %(similarity)s")),
 )]
 
 
@@ -58,6 +69,7 @@ def translate(message: str) -> str:
     for pattern, text in MESSAGES:
         m = pattern.fullmatch(message)
         if m:
-            values = {k: str(WHAT[v]) if k == "what" else v for k, v in m.groupdict().items()}
+            values = {k: str(WHAT[v]) if k == "what" else str(NOUNS[v]) if k == "noun" else v
+                      for k, v in m.groupdict().items()}
             return str(text) % values
     return message

@@ -117,7 +117,7 @@ def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
     kb.press("Tab")
     type_tab(page, "39")
     page.wait_for_selector("#m-KILDE_LOEBE_NR .issue.sev-warning")
-    assert "38 missing between 37 and 39" in page.inner_text("#m-KILDE_LOEBE_NR")
+    assert "38 mangler mellem 37 og 39" in page.inner_text("#m-KILDE_LOEBE_NR")
     page.screenshot(path=str(SHOTS / "03-entry-number-gap.png"))
     kb.press("Tab")
     type_tab(page, "19210318")

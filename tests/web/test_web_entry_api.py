@@ -43,7 +43,7 @@ def test_record_check_finds_gap_repeat_and_duplicate_against_the_neighbours(web)
         assert _save(api, book, kbf_fields(n)).status_code == 201
     gap = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(5)}).json["issues"]
     assert [(i["code"], i["field"]) for i in gap] == [("KILDE_LOEBE_NR_GAP", "KILDE_LOEBE_NR")]
-    assert "4 missing between 3 and 5" in gap[0]["message"]
+    assert "4 mangler mellem 3 og 5" in gap[0]["message"]
     repeat = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(4, KILDE_LOEBE_NR="3")}).json["issues"]
     assert "KILDE_LOEBE_NR_REPEAT" in {i["code"] for i in repeat}
     twin = kbf_fields(3)
@@ -296,7 +296,7 @@ def test_first_record_gets_no_proposal_and_gaps_wait_for_a_gap_inside_the_keyed_
     assert _save(api, book, kbf_fields(36)).status_code == 201
     gap = api.post(f"/api/books/{book}/check/record", {"fields": kbf_fields(38)}).json["issues"]
     [g] = [i for i in gap if i["code"] == "KILDE_LOEBE_NR_GAP"]
-    assert "37 missing between 36 and 38" in g["message"] and "manglende fødselsindførsel?" in g["title"]
+    assert "37 mangler mellem 36 og 38" in g["message"] and "manglende fødselsindførsel?" in g["title"]
 
 
 def test_gap_title_names_the_source_in_a_death_register(web):

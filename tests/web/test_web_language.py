@@ -255,6 +255,32 @@ def test_the_catalogue_compiles_and_is_what_the_application_shows(tmp_path, app)
         assert issue_dict("DATE_MALFORMED", "x", "FOEDSELSDATO")["title"] == "Dato ikke på formen ÅÅÅÅMMDD"
 
 
+def test_the_validators_messages_the_entry_screen_shows_are_said_in_danish(app):
+    """The field checks' messages (and the book-section checks') are read back by their
+    wording: a change of wording in validators/ fails here instead of going silently English."""
+    from validators.schemas import KbfRecord, check_value
+    from webentry.finding_text import translate
+
+    typed = [("FOEDSELSDATO", "19210231"), ("FOEDSELSDATO", "15.5.21"), ("FOEDSELSDATO", "1921-3-1x"),
+             ("FOEDSELSDATO", "1921??05"), ("KOEN", "x"), ("KOEN", "m"), ("KOEN", "dreng"), ("KILDE_SIDE", "Hansen"),
+             ("KILDE_SIDE", "0"), ("FORNAVN", "Ha?s"), ("FORNAVN", "H4ns"), ("FORNAVN", "[Jens] Peter"),
+             ("FORNAVN", "UOP"), ("MODERS_ALDER", "28 Aar"), ("MODERS_ALDER", "28,0"), ("MODERS_ALDER", "xx"),
+             ("KALENDERAAR", "19x1"), ("KILDE_LOEBE_NR", "abc")]
+    messages = {i.message for field, value in typed for i in check_value(KbfRecord, field, value).issues}
+    messages |= {"entry numbers 37 missing between 36 and 38 (1921, M)", "entry 24b missing before 24c (1921, K)",
+                 "date 1921-05-01 out of order between 1921-06-01 and 1921-07-01 (1921, M)",
+                 "same child as line 3 (LOEBE_NR 2), similarity 0.95"}
+    assert len(messages) > 15
+    with app.test_request_context("/", headers={"Cookie": "mgr_lang=da"}):
+        untranslated = sorted(m for m in messages if translate(m) == m)
+        assert translate("entry numbers 37 missing between 36 and 38 (1921, M)") == \
+            "løbenumrene 37 mangler mellem 36 og 38 (1921, M)"
+        assert translate("a message nobody knows") == "a message nobody knows"
+    assert not untranslated, untranslated
+    with app.test_request_context("/", headers={"Cookie": "mgr_lang=en"}):
+        assert all(translate(m) == m for m in messages)  # English pages: the validators' own words
+
+
 def test_every_message_the_entry_script_asks_for_is_in_the_catalogue(app):
     from webentry.i18n import js_messages
 

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -40,7 +41,7 @@ def users():
             create_user(s, request.form.get("name", ""), request.form.get("role", ""), request.form.get("password", ""),
                         actor=current_user.name, min_length=cfg["PASSWORD_MIN_LENGTH"], params=cfg["ARGON2"])
             s.commit()
-            flash(f"User {request.form.get('name', '').strip()} added.")
+            flash(_("User %(name)s added.", name=request.form.get("name", "").strip()))
         except AccountError as exc:
             s.rollback()
             flash(str(exc), "error")
@@ -66,9 +67,9 @@ def change_user(user_id: int):
         if action == "role":
             role = request.form.get("role", "")
             if role not in ROLES:
-                raise AccountError("unknown role")
+                raise AccountError(_("unknown role"))
             if user.id == current_user.id and role != user.role:
-                raise AccountError("you cannot change your own role")
+                raise AccountError(_("you cannot change your own role"))
             old = user.role
             user.role = role
             user.session_nonce = secrets.token_hex(8)
@@ -82,7 +83,7 @@ def change_user(user_id: int):
             audit.write(s, "user_unlocked", actor=current_user.name, target=f"user:{user.name}")
         elif action in ("deactivate", "activate"):
             if user.id == current_user.id:
-                raise AccountError("you cannot deactivate yourself")
+                raise AccountError(_("you cannot deactivate yourself"))
             user.active = action == "activate"
             user.session_nonce = secrets.token_hex(8)
             end_sessions(s, user_id=user.id, reason="admin")
@@ -90,7 +91,7 @@ def change_user(user_id: int):
                         old={"active": not user.active}, new={"active": user.active})
         elif action == "sessions":
             if user.id == current_user.id:
-                raise AccountError("log out to end your own session")
+                raise AccountError(_("log out to end your own session"))
             ended = end_sessions(s, user_id=user.id, reason="admin")
             audit.write(s, "user_sessions_ended", actor=current_user.name, target=f"user:{user.name}",
                         new={"sessions": ended})
@@ -100,7 +101,7 @@ def change_user(user_id: int):
         else:
             abort(400)
         s.commit()
-        flash(f"{user.name}: done.")
+        flash(_("%(name)s: done.", name=user.name))
     except AccountError as exc:
         s.rollback()
         flash(str(exc), "error")
@@ -120,7 +121,7 @@ def quarantined(work: Path) -> list[dict]:
                 try:
                     reasons.append(f.read_text(encoding="utf-8", errors="replace").strip()[:2000])
                 except OSError:
-                    reasons.append("(reason file unreadable)")
+                    reasons.append(_("(reason file unreadable)"))
             elif f.is_file():
                 files.append({"name": f.name, "size": f.stat().st_size})
         out.append({"folder": folder.name, "files": files, "reasons": reasons})

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.routing import IntegerConverter
@@ -56,7 +58,7 @@ def _security_headers(response):
 def create_app(config: dict | None = None) -> Flask:
     """Make the application. ``config`` overrides ``webentry.config.DEFAULTS`` (``WORK``,
     ``DB``, ``SECRET_KEY``, ``OCR_MODE`` …); ``TESTING`` is passed on to Flask."""
-    from webentry import admin, auth, books, entry, keying, qa, review
+    from webentry import admin, auth, books, entry, i18n, keying, qa, review
     from webentry.db import close_request_session, open_web_store, reading_factory, session_factory
     from webentry.scans import OcrWorker
 
@@ -90,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(check_request)
     csrf.init_app(app)
+    i18n.init_app(app)
     auth.login_manager.init_app(app)
     for module in (auth, books, entry, qa, admin, review, keying):
         app.register_blueprint(module.bp)
@@ -97,7 +100,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.context_processor
     def _globals():
-        return {"viewer_available": OSD_FILE.exists(), "review_labels": review.LABELS}
+        return {"viewer_available": OSD_FILE.exists(), "review_labels": review.LABELS,
+                "role_labels": auth.ROLE_LABELS}
 
     @app.route("/")
     @login_required
@@ -121,16 +125,16 @@ def create_app(config: dict | None = None) -> Flask:
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):
         if _wants_json():
-            return jsonify(error="missing or wrong CSRF token: reload the page"), 400
-        return render_template("error.html", code=400, message="The form had expired or was not sent by this "
-                               "application (CSRF check). Go back, reload the page and try again."), 400
+            return jsonify(error=_("missing or wrong CSRF token: reload the page")), 400
+        return render_template("error.html", code=400, message=_("The form had expired or was not sent by this "
+                               "application (CSRF check). Go back, reload the page and try again.")), 400
 
-    for code, message in ((400, "The request was not understood."),
-                          (403, "You do not have access to this page."), (404, "There is nothing here."),
-                          (413, "The upload or request is too large."), (405, "That is not allowed here.")):
+    for code, message in ((400, _l("The request was not understood.")),
+                          (403, _l("You do not have access to this page.")), (404, _l("There is nothing here.")),
+                          (413, _l("The upload or request is too large.")), (405, _l("That is not allowed here."))):
         def handler(exc, code=code, message=message):
             if _wants_json():
-                return jsonify(error=message), code
+                return jsonify(error=str(message)), code
             return render_template("error.html", code=code, message=message), code
         app.register_error_handler(code, handler)
 
@@ -138,7 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
     def _internal(exc):
         app.logger.error("internal error on %s", request.path)
         if _wants_json():
-            return jsonify(error="internal error; the work was not saved, try again"), 500
-        return render_template("error.html", code=500, message="Something went wrong on the server."), 500
+            return jsonify(error=_("internal error; the work was not saved, try again")), 500
+        return render_template("error.html", code=500, message=_("Something went wrong on the server.")), 500
 
     return app

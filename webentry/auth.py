@@ -37,6 +37,8 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -57,7 +59,8 @@ from webentry.models import (
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Log in to continue."
+login_manager.login_message = _l("Log in to continue.")
+login_manager.localize_callback = str  # the lazy text, in the language of the request
 # Flask-Login's own protection is off: it only compares a hash of the address and agent
 # kept in the signed cookie, and with a permanent session merely marks it non-fresh. The
 # binding that holds is ours: the agent hash in the session row (``_session_verdict``).
@@ -208,7 +211,7 @@ def _load_user(token: str) -> LoginUser | None:
 @login_manager.unauthorized_handler
 def _unauthorized():
     if request.path.startswith("/api/"):
-        return {"error": "not logged in"}, 401
+        return {"error": _("not logged in")}, 401
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
 
@@ -217,15 +220,15 @@ def _unauthorized():
 def check_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > 64 or not set(name.lower()) <= NAME_CHARS:
-        raise AccountError("a user name is 1-64 letters, digits, '.', '_' or '-'")
+        raise AccountError(_("a user name is 1-64 letters, digits, '.', '_' or '-'"))
     return name
 
 
 def check_password(password: str, min_length: int) -> None:
     if len(password or "") < min_length:
-        raise AccountError(f"a password needs at least {min_length} characters")
+        raise AccountError(_("a password needs at least %(n)s characters", n=min_length))
     if password.strip() != password:
-        raise AccountError("a password may not begin or end with blanks")
+        raise AccountError(_("a password may not begin or end with blanks"))
 
 
 def create_user(session, name: str, role: str, password: str, *, actor: str, min_length: int = 10,
@@ -233,11 +236,12 @@ def create_user(session, name: str, role: str, password: str, *, actor: str, min
     """Add a user (the caller commits); raises AccountError for a bad name, role or password."""
     name = check_name(name)
     if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        raise AccountError(_("role must be one of %(roles)s", roles=", ".join(ROLES)))
     check_password(password, min_length)
     found = find_user(session, name)
     if found is not None:
-        raise AccountError(f"a user named {found.name} exists already (names are the same whatever their case)")
+        raise AccountError(_("a user named %(name)s exists already (names are the same whatever their case)",
+                             name=found.name))
     user = User(name=name, name_key=name_key(name), role=role, password_hash=hasher(params).hash(password),
                 active=True, failed_logins=0, session_nonce=secrets.token_hex(8), created_at=_now())
     session.add(user)
@@ -266,7 +270,7 @@ def set_password(session, user: User, password: str, *, actor: str, min_length: 
     audit.write(session, "password_set", actor=actor, target=f"user:{user.name}")
 
 
-GENERIC_FAILURE = "Wrong user name or password."
+GENERIC_FAILURE = _l("Wrong user name or password.")
 
 
 def audit_name(name: str) -> str:
@@ -333,8 +337,8 @@ def authenticate(session, name: str, password: str, *, cfg, address: str | None 
     actor = user.name if user is not None else audit_name(name)
     if wait > 0:
         audit.write(session, "login_throttled", actor=actor, target="login", new={"wait_seconds": round(wait)})
-        return None, (f"Too many failed log-ins for this name or from this computer: wait {max(1, round(wait))} "
-                      "seconds and try again."), 429
+        return None, _("Too many failed log-ins for this name or from this computer: wait %(n)s seconds and "
+                       "try again.", n=max(1, round(wait))), 429
     ph = hasher(params)
     if user is None or not user.active:
         try:  # same work as for a real account, so timing does not tell which names exist
@@ -461,8 +465,8 @@ def logout():
     s.commit()
     logout_user()
     session.clear()
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("auth.login"))
 
 
-ROLE_LABELS = {ROLE_TRANSCRIBER: "transcriber", ROLE_REVIEWER: "reviewer", ROLE_ADMIN: "admin"}
+ROLE_LABELS = {ROLE_TRANSCRIBER: _l("transcriber"), ROLE_REVIEWER: _l("reviewer"), ROLE_ADMIN: _l("admin")}

@@ -19,6 +19,8 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -60,28 +62,28 @@ def validate_book_form(form) -> tuple[dict, list[str]]:
     values = {k: (form.get(k) or "").strip() for k in BOOK_FIELDS}
     checked = check_entry_number(values["entry_number"])
     if checked.value is None or any(i.severity == "error" and not i.auto_fix for i in checked.issues):
-        errors.append("entry number must be K followed by four digits (e.g. K2697)")
+        errors.append(_("entry number must be K followed by four digits (e.g. K2697)"))
     else:
         values["entry_number"] = checked.value
     if values["source"] not in SOURCES:
-        errors.append("source must be KBF, KBD or FT")
-    for key in ("title", "parish"):
+        errors.append(_("source must be KBF, KBD or FT"))
+    for key, needed in (("title", _("the title is needed")), ("parish", _("the parish is needed"))):
         if not values[key]:
-            errors.append(f"{key} is needed")
+            errors.append(needed)
     years = []
-    for key in ("from_year", "to_year"):
+    for key, wrong in (("from_year", _("from year must be a year")), ("to_year", _("to year must be a year"))):
         v = values[key]
         if not re.fullmatch(r"1[5-9]\d\d|20\d\d", v):
-            errors.append(f"{key.replace('_', ' ')} must be a year")
+            errors.append(wrong)
         else:
             years.append(int(v))
             values[key] = int(v)
     if len(years) == 2 and years[0] > years[1]:
-        errors.append("the years run backwards")
+        errors.append(_("the years run backwards"))
     cap = values["page_capacity"]
     if cap:
         if not re.fullmatch(r"[0-9]{1,3}", cap) or not 1 <= int(cap) <= 200:
-            errors.append("entries per page must be a number from 1 to 200")
+            errors.append(_("entries per page must be a number from 1 to 200"))
         else:
             values["page_capacity"] = int(cap)
     else:
@@ -99,7 +101,7 @@ def new():
         values, errors = validate_book_form(request.form)
         s = db()
         if not errors and s.scalar(select(Book.id).where(Book.entry_number == values["entry_number"])):
-            errors.append(f"a book with entry number {values['entry_number']} exists already")
+            errors.append(_("a book with entry number %(entry)s exists already", entry=values["entry_number"]))
         if not errors:
             book = Book(**values, created_by=current_user.name, created_at=datetime.now(UTC))
             s.add(book)
@@ -107,7 +109,7 @@ def new():
             audit.write(s, "book_registered", actor=current_user.name, entry_number=book.entry_number,
                         target=f"book:{book.id}", new={k: values[k] for k in BOOK_FIELDS})
             s.commit()
-            flash(f"Book {book.entry_number} registered. Upload its scanned pages below.")
+            flash(_("Book %(entry)s registered. Upload its scanned pages below.", entry=book.entry_number))
             return redirect(url_for("books.show", book_id=book.id))
     return render_template("book_new.html", values=values, errors=errors, sources=SOURCES), (422 if errors else 200)
 
@@ -153,7 +155,7 @@ def upload(book_id: int):
     files = request.files.getlist("pages")
     uploads = [(f.filename or "upload", f.read()) for f in files if f and (f.filename or "").strip()]
     if not uploads:
-        flash("Choose one or more scanned pages (JPEG, PNG or TIFF) to upload.", "error")
+        flash(_("Choose one or more scanned pages (JPEG, PNG or TIFF) to upload."), "error")
         return redirect(url_for("books.show", book_id=book.id))
     s = db()
     try:
@@ -163,13 +165,13 @@ def upload(book_id: int):
         s.rollback()
         if request.accept_mimetypes.best == "application/json":
             return {"added": [], "problems": [str(exc)]}, 503
-        flash(f"Nothing was uploaded: {exc}.", "error")
+        flash(_("Nothing was uploaded: %(why)s.", why=str(exc)), "error")
         return redirect(url_for("books.show", book_id=book.id))
     s.commit()
     for p in problems:
         flash(p, "error")
     if added:
-        flash(f"{len(added)} page(s) added.")
+        flash(ngettext("%(num)d page added.", "%(num)d pages added.", len(added)))
         mode = current_app.config["OCR_MODE"]
         if mode == "sync":
             from webentry.scans import run_ocr_for_book

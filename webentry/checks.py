@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from validators.catalogue import CATALOGUE
@@ -22,6 +24,7 @@ from validators.engine import validate_frame
 from validators.fields import Issue
 from validators.schemas import check_value, field_rules
 from validators.sources import SOURCES
+from webentry import finding_text
 from webentry.layout import SECTION_FIELDS, kiip_columns
 from webentry.models import Book, Record
 
@@ -37,11 +40,12 @@ def issue_dict(code: str, message: str, field: str | None, suggestion=None, auto
         "code": code,
         "severity": entry.severity.value if entry else "warning",
         "field": field,
-        "message": message,
+        "message": finding_text.translate(message),
         "suggestion": None if suggestion is None or (isinstance(suggestion, float) and pd.isna(suggestion))
         else str(suggestion),
         "auto_fix": bool(auto_fix),
-        "title": entry.title if entry else code,
+        # the catalogue's titles are in the web catalogue too (translations/update.sh collects them)
+        "title": _(entry.title) if entry else code,
         "action": entry.action if entry else "",
     }
 
@@ -76,7 +80,8 @@ def formula_issue(source_code: str, name: str, value: str | None) -> dict | None
     kinds = {f.name: f.kind for f in form_fields(source_code)}
     if kinds.get(name) not in FREE_TEXT_KINDS:
         return None
-    return issue_dict("FORMULA_PREFIX", f"begins with '{text[0]}', which a spreadsheet reads as a formula", name)
+    return issue_dict("FORMULA_PREFIX", _("begins with '%(char)s', which a spreadsheet reads as a formula", char=text[0]),
+                      name)
 
 
 def check_field(source_code: str, name: str, value: str | None) -> list[dict]:
@@ -121,9 +126,9 @@ def _frame(book: Book, rows: list[dict], loebe_nrs: list[int]) -> pd.DataFrame:
 
 
 # What a gap in the entry numbers most likely means, in the words of each source.
-GAP_TITLES = {"KILDE_LOEBE_NR_GAP": {"KBF": "Gap in the book's entry numbers (missing birth entry?)",
-                                     "KBD": "Gap in the book's entry numbers (missing death entry?)",
-                                     "FT": "Gap in the entry numbers (missing person?)"}}
+GAP_TITLES = {"KILDE_LOEBE_NR_GAP": {"KBF": _l("Gap in the book's entry numbers (missing birth entry?)"),
+                                     "KBD": _l("Gap in the book's entry numbers (missing death entry?)"),
+                                     "FT": _l("Gap in the entry numbers (missing person?)")}}
 
 
 @dataclass
@@ -208,6 +213,6 @@ def check_record(session, book: Book, fields: dict, loebe_nr: int | None = None,
         seen.add(key)
         issue = issue_dict(code, str(f["message"]), field, _clean(f.get("suggestion")), bool(f.get("auto_fix")))
         if code in GAP_TITLES:
-            issue["title"] = GAP_TITLES[code].get(book.source, issue["title"])
+            issue["title"] = str(GAP_TITLES[code].get(book.source, issue["title"]))
         issues.append(issue)
     return RecordCheck(issues=issues, loebe_nr=own)

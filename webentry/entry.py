@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -55,7 +56,7 @@ def _json_body(model) -> dict:
     try:
         return parse(model, body)
     except BodyRefused as exc:
-        abort(make_response(jsonify(error="the request body does not have the expected shape",
+        abort(make_response(jsonify(error=_("the request body does not have the expected shape"),
                                     problems=exc.problems), 400))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from flask import abort, current_app, jsonify, make_response, request
+from flask_babel import gettext as _
 
 UPLOAD_ENDPOINTS = {"books.upload"}
 JSON_MAX_DEPTH = 32
@@ -49,15 +50,15 @@ def check_request() -> None:
         if (request.content_length or 0) > current_app.config["BODY_MAX_BYTES"]:
             abort(413)
     if _has_nul(request.args.items(multi=True)) or "\x00" in request.path:
-        _refuse("a value in the address holds a NUL character")
+        _refuse(_("a value in the address holds a NUL character"))
     if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in UPLOAD_ENDPOINTS:
         return
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         if _has_nul(request.form.items(multi=True)):
-            _refuse("a form value holds a NUL character")
+            _refuse(_("a form value holds a NUL character"))
     elif request.is_json:
         raw = request.get_data(cache=True)
         if json_depth(raw) > JSON_MAX_DEPTH:
-            _refuse(f"the JSON body is nested deeper than {JSON_MAX_DEPTH} levels")
+            _refuse(_("the JSON body is nested deeper than %(n)s levels", n=JSON_MAX_DEPTH))
         if b"\\u0000" in raw.lower() or b"\x00" in raw:
-            _refuse("a JSON value holds a NUL character")
+            _refuse(_("a JSON value holds a NUL character"))

@@ -17,6 +17,8 @@ import json
 import re
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, case, exists, func, or_, select
 
@@ -27,6 +29,8 @@ from webentry import audit
 from webentry.api_schema import small_int
 from webentry.auth import reviewer_required
 from webentry.db import db
+from webentry.finding_text import translate
+from webentry.i18n import GROUP_LABELS
 from webentry.models import (
     DECISION_BOOK_RIGHT,
     DECISION_CORRECTED,
@@ -111,6 +115,7 @@ def queue():
                       .group_by(findings.c.code).order_by(findings.c.code)).all()
     return render_template("qa.html", groups=groups, total=total, total_groups=total_groups, offset=offset,
                            page_size=PAGE_SIZE, f=f, books=books, codes=codes, catalogue=CATALOGUE, decided=decided,
+                           tr=translate,
                            fq={k: v for k, v in f.items() if v})
 
 
@@ -232,10 +237,10 @@ def _other_record(row) -> dict | None:
 # A cross-source finding about two records is decided as one person or two (the words the
 # page uses for each code)
 PAIR_CHOICES = {
-    "DUPLICATE_ACROSS_DELIVERIES": ("The same child: this registration is a copy", "Two children"),
-    "DUPLICATE_DEATH_ACROSS_DELIVERIES": ("The same death: this registration is a copy", "Two deaths"),
-    "CROSSCHECK_REVIEW": ("The same person", "Two persons"),
-    "BOOK_DELIVERED_TWICE": ("The same book delivered twice", "Two books"),
+    "DUPLICATE_ACROSS_DELIVERIES": (_l("The same child: this registration is a copy"), _l("Two children")),
+    "DUPLICATE_DEATH_ACROSS_DELIVERIES": (_l("The same death: this registration is a copy"), _l("Two deaths")),
+    "CROSSCHECK_REVIEW": (_l("The same person"), _l("Two persons")),
+    "BOOK_DELIVERED_TWICE": (_l("The same book delivered twice"), _l("Two books")),
 }
 
 
@@ -282,7 +287,8 @@ def detail(finding_id: int):
         specs = form_fields(src) if src in ("KBF", "KBD", "FT") else []
         twice = {lbl for lbl in (fld.label for fld in specs) if sum(1 for g in specs if g.label == lbl) > 1}
         for fld in specs:
-            labels.setdefault(fld.name, f"{fld.label} ({fld.group.lower()})" if fld.label in twice else fld.label)
+            group = str(GROUP_LABELS.get(fld.group, fld.group)).lower()
+            labels.setdefault(fld.name, f"{fld.label} ({group})" if fld.label in twice else fld.label)
     compare = None
     if other:
         mine = record["fields"] if record else {}
@@ -290,7 +296,7 @@ def detail(finding_id: int):
         compare = [(k, mine.get(k, ""), other["record"]["fields"].get(k, "")) for k in names]
     return render_template("qa_finding.html", f=row, record=record, in_force=in_force, decisions=decisions,
                            scan=scan, code=CATALOGUE.get(row.code), filters=filters, labels=labels, fq=fq,
-                           other=other, compare=compare, siblings=siblings, catalogue=CATALOGUE,
+                           other=other, compare=compare, siblings=siblings, catalogue=CATALOGUE, tr=translate,
                            pair=PAIR_CHOICES.get(row.code) if getattr(row, "other", None) else None,
                            entry_link=_entry_link(scan, here),
                            other_entry_link=_entry_link(other and other["scan"], here),
@@ -328,7 +334,7 @@ def skip(finding_id: int):
     fq = {k: v for k, v in filters.items() if v}
     nxt = _next_open(row, filters, same_record_first=False)
     if nxt is None:
-        flash("No other finding is open with these filters.")
+        flash(_("No other finding is open with these filters."))
         return redirect(url_for("qa.queue", **fq))
     return redirect(url_for("qa.detail", finding_id=nxt, **fq))
 
@@ -350,7 +356,7 @@ def resolve(finding_id: int):
         field = (request.form.get("field") or row.field or "").strip()
         new_value = request.form.get("new_value", "")
         if row.loebe_nr is None or not field:
-            flash("This finding is not about one field of one record: it cannot take a correction.", "error")
+            flash(_("This finding is not about one field of one record: it cannot take a correction."), "error")
             return redirect(back)
         why = f"{row.code}" + (f": {note}" if note else "")
         try:
@@ -365,7 +371,7 @@ def resolve(finding_id: int):
     elif decision != DECISION_BOOK_RIGHT:
         abort(400)
     elif not note:
-        flash("Say in a note what the book shows, so the next reader knows why the value stays.", "error")
+        flash(_("Say in a note what the book shows, so the next reader knows why the value stays."), "error")
         return redirect(back)
     s.add(Decision(finding_id=finding_id, decision=decision, correction_id=correction_id, note=note,
                    who=current_user.name, made_at=_now()))
@@ -374,8 +380,8 @@ def resolve(finding_id: int):
                                                      "correction_id": correction_id},
                 loebe_nr=row.loebe_nr, field=row.field)
     s.commit()
-    flash({DECISION_CORRECTED: "Correction recorded.", DECISION_BOOK_RIGHT: "Recorded: the book is right.",
-           DECISION_SAME: "Recorded: one person.", DECISION_TWO: "Recorded: two persons."}[decision])
+    flash({DECISION_CORRECTED: _("Correction recorded."), DECISION_BOOK_RIGHT: _("Recorded: the book is right."),
+           DECISION_SAME: _("Recorded: one person."), DECISION_TWO: _("Recorded: two persons.")}[decision])
     nxt = _next_open(row, filters, same_record_first=True)
     if nxt is not None:
         return redirect(url_for("qa.detail", finding_id=nxt, **{k: v for k, v in filters.items() if v}))

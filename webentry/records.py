@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -53,7 +54,7 @@ def issue_key(issue: dict) -> str:
 def clean_fields(source_code: str, fields: dict) -> dict:
     """Only the keyed columns of the source, as text, outer blanks removed; empty left out."""
     if not isinstance(fields, dict):
-        raise SaveRefused(400, {"error": "fields must be an object"})
+        raise SaveRefused(400, {"error": _("fields must be an object")})
     out = {}
     for name in keyed_columns(source_code):
         value = fields.get(name)
@@ -61,7 +62,7 @@ def clean_fields(source_code: str, fields: dict) -> dict:
             continue
         text = str(value).strip()
         if len(text) > MAX_VALUE:
-            raise SaveRefused(400, {"error": f"{name} is longer than {MAX_VALUE} characters"})
+            raise SaveRefused(400, {"error": _("%(field)s is longer than %(n)s characters", field=name, n=MAX_VALUE)})
         if text:
             out[name] = text
     return out
@@ -94,7 +95,7 @@ def clean_provenance(source_code: str, provenance: dict | None, fields: dict) ->
                 entry[key] = str(info[key])[:MAX_VALUE]
         out[name] = entry
     if pending:
-        raise SaveRefused(422, {"error": "some values are only proposed: confirm or overwrite them first",
+        raise SaveRefused(422, {"error": _("some values are only proposed: confirm or overwrite them first"),
                                 "pending": pending})
     for name in fields:
         out.setdefault(name, {"how": "typed"})
@@ -137,11 +138,11 @@ def save_record(session, book: Book, actor: str, payload: dict, loebe_nr: int | 
     if loebe_nr is not None:
         existing = session.scalar(select(Record).where(Record.book_id == book.id, Record.loebe_nr == loebe_nr))
         if existing is None:
-            raise SaveRefused(404, {"error": f"no record {loebe_nr} in {book.entry_number}"})
+            raise SaveRefused(404, {"error": _("no record %(number)s in %(entry)s", number=loebe_nr, entry=book.entry_number)})
         base = payload.get("version")
         if base != existing.version:
             raise SaveRefused(409, {
-                "error": "someone else saved this record after you opened it",
+                "error": _("someone else saved this record after you opened it"),
                 "theirs": record_json(existing),
                 "yours": {"fields": fields, "provenance": provenance, "notes": notes, "version": base},
             })
@@ -153,8 +154,8 @@ def save_record(session, book: Book, actor: str, payload: dict, loebe_nr: int | 
               and (i["severity"] != BLOCKING or i["auto_fix"]) and issue_key(i) not in acknowledged]
     if blocking or unseen:
         raise SaveRefused(422, {
-            "error": ("the record has errors: correct them, accept a suggestion, or keep the reading with a note"
-                      if blocking else "look at the warnings, then save again"),
+            "error": (_("the record has errors: correct them, accept a suggestion, or keep the reading with a note")
+                      if blocking else _("look at the warnings, then save again")),
             "issues": checked.issues, "blocking": [issue_key(i) for i in blocking],
             "unseen": [issue_key(i) for i in unseen],
         })
@@ -177,7 +178,7 @@ def save_record(session, book: Book, actor: str, payload: dict, loebe_nr: int | 
 
                 checked.loebe_nr = next_loebe_nr(session, book.id)
         if record is None:
-            raise SaveRefused(409, {"error": "could not give the record a running number; save again"})
+            raise SaveRefused(409, {"error": _("could not give the record a running number; save again")})
         old_fields: dict = {}
         action = "record_added"
     else:
@@ -209,7 +210,7 @@ def save_draft(session, book: Book, user_id: int, actor: str, payload: dict) -> 
     """Keep the form as it is (autosave); one draft per person and book."""
     state = {k: payload.get(k) for k in ("fields", "provenance", "notes", "marks", "acknowledged")}
     if not isinstance(state.get("fields"), dict):
-        raise SaveRefused(400, {"error": "fields must be an object"})
+        raise SaveRefused(400, {"error": _("fields must be an object")})
     state["fields"] = {k: str(v)[:MAX_VALUE] for k, v in state["fields"].items()
                        if k in set(keyed_columns(book.source)) and v is not None}
     loebe_nr = payload.get("loebe_nr")

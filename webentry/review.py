@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -31,7 +33,7 @@ from webentry.models import BOOK_APPROVED, BOOK_KEYING, BOOK_READY, Book, Record
 
 bp = Blueprint("review", __name__)
 
-LABELS = {BOOK_KEYING: "keying", BOOK_READY: "ready for review", BOOK_APPROVED: "approved, in the store"}
+LABELS = {BOOK_KEYING: _l("keying"), BOOK_READY: _l("ready for review"), BOOK_APPROVED: _l("approved, in the store")}
 
 
 def _set(book: Book, status: str, actor: str, note: str | None = None) -> None:
@@ -44,7 +46,7 @@ def _set(book: Book, status: str, actor: str, note: str | None = None) -> None:
 def reopen_if_approved(session, book: Book, actor: str) -> None:
     """A record saved in an approved book: the store no longer holds what was keyed."""
     if book.status == BOOK_APPROVED:
-        _set(book, BOOK_KEYING, actor, "changed after approval: approve again to update the store")
+        _set(book, BOOK_KEYING, actor, _("changed after approval: approve again to update the store"))
         audit.write(session, "book_reopened", actor=actor, entry_number=book.entry_number, target=f"book:{book.id}")
 
 
@@ -54,14 +56,14 @@ def ready(book_id: int):
     book = book_or_404(book_id)
     s = db()
     if book.status != BOOK_KEYING:
-        flash(f"The book is already {LABELS.get(book.status, book.status)}.", "error")
+        flash(_("The book is already %(status)s.", status=LABELS.get(book.status, book.status)), "error")
     elif not s.scalar(select(func.count()).select_from(Record).where(Record.book_id == book.id)):
-        flash("Nothing has been keyed in this book yet.", "error")
+        flash(_("Nothing has been keyed in this book yet."), "error")
     else:
         _set(book, BOOK_READY, current_user.name)
         audit.write(s, "book_ready", actor=current_user.name, entry_number=book.entry_number, target=f"book:{book.id}")
         s.commit()
-        flash("Marked ready for review. A reviewer imports it into the store.")
+        flash(_("Marked ready for review. A reviewer imports it into the store."))
     return redirect(url_for("books.show", book_id=book.id))
 
 
@@ -71,9 +73,9 @@ def send_back(book_id: int):
     book = book_or_404(book_id)
     note = (request.form.get("note") or "").strip()[:500]
     if book.status == BOOK_KEYING:
-        flash("The book is being keyed already.", "error")
+        flash(_("The book is being keyed already."), "error")
     elif not note:
-        flash("Say in a note what the transcriber should look at.", "error")
+        flash(_("Say in a note what the transcriber should look at."), "error")
     else:
         s = db()
         old = book.status
@@ -81,7 +83,7 @@ def send_back(book_id: int):
         audit.write(s, "book_returned", actor=current_user.name, entry_number=book.entry_number,
                     target=f"book:{book.id}", old={"status": old}, new={"status": BOOK_KEYING})
         s.commit()
-        flash("Sent back to keying with your note.")
+        flash(_("Sent back to keying with your note."))
     return redirect(url_for("books.show", book_id=book.id))
 
 
@@ -94,7 +96,7 @@ def approve(book_id: int):
     book = book_or_404(book_id)
     back = redirect(url_for("books.show", book_id=book.id))
     if book.status != BOOK_READY:
-        flash("Only a book its transcriber marked ready can be approved.", "error")
+        flash(_("Only a book its transcriber marked ready can be approved."), "error")
         return back
     s = db()
     files, count = export_files(s, book)
@@ -109,16 +111,16 @@ def approve(book_id: int):
             store.archive.clear_incoming()  # half-copies left by a killed run; the lock is ours
             run = import_paths(store, [folder], options={"page_capacity": capacity or 5}, kind="web-approval")
     except LockHeld:
-        flash("An import is running right now; approve again in a minute.", "error")
+        flash(_("An import is running right now; approve again in a minute."), "error")
         return back
     except StoreError as exc:
-        flash(f"The store could not take the book: {exc}", "error")
+        flash(_("The store could not take the book: %(why)s", why=str(exc)), "error")
         return back
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     outcome = next((o for o in run.outcomes if o.entry_number == entry), None)
     if outcome is None or outcome.status == "rejected":
-        flash(f"The store refused the book: {outcome.message if outcome else 'no delivery found'}", "error")
+        flash(_("The store refused the book: %(why)s", why=outcome.message if outcome else _("no delivery found")), "error")
         return back
     book = db().get(Book, book_id)
     _set(book, BOOK_APPROVED, current_user.name)
@@ -129,10 +131,12 @@ def approve(book_id: int):
                 new={"import": outcome.status, "delivery_id": outcome.delivery_id, "version": outcome.version,
                      "records": count, "errors": errors, "warnings": warnings, "run_id": run.run_id})
     db().commit()
-    said = {"imported": "imported into the store", "new_version": f"imported as version {outcome.version}",
-            "duplicate": "already in the store as it is (nothing changed since the last import)"}
-    flash(f"{entry}: {count} record(s) {said.get(outcome.status, outcome.status)}; "
-          f"{errors} error and {warnings} warning finding(s) in the QA queue.")
+    said = {"imported": _("imported into the store"),
+            "new_version": _("imported as version %(version)s", version=outcome.version),
+            "duplicate": _("already in the store as it is (nothing changed since the last import)")}
+    flash(_("%(entry)s: %(count)s record(s) %(outcome)s; %(errors)s error and %(warnings)s warning finding(s) in "
+            "the QA queue.", entry=entry, count=count, outcome=said.get(outcome.status, outcome.status),
+            errors=errors, warnings=warnings))
     if not errors and not warnings:
         return back  # nothing to look at in the queue
     return redirect(url_for("qa.queue", book=entry))

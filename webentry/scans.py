@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 
@@ -42,8 +44,8 @@ from webentry.models import Book, Page, Scan
 log = logging.getLogger("mgr_ingest.web.scans")
 
 FORMATS = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "MPO": "jpg"}
-MAGIC = [(b"%PDF", "a PDF document"), (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
-         (b"GIF8", "a GIF image"), (b"BM", "a BMP image"), (b"RIFF", "a WebP image or other RIFF file")]
+MAGIC = [(b"%PDF", _l("a PDF document")), (b"PK\x03\x04", _l("a ZIP archive (or an Office document)")),
+         (b"GIF8", _l("a GIF image")), (b"BM", _l("a BMP image")), (b"RIFF", _l("a WebP image or other RIFF file"))]
 
 
 class ScanRejected(ValueError):
@@ -99,8 +101,8 @@ def _what_is_it(data: bytes) -> str:
         if data.startswith(magic):
             return what
     if not data.strip():
-        return "an empty file"
-    return "not an image Pillow can read"
+        return _("an empty file")
+    return _("not an image Pillow can read")
 
 
 def _rgb(img: Image.Image) -> Image.Image:
@@ -116,8 +118,8 @@ def _rgb(img: Image.Image) -> Image.Image:
 def _frames(name: str, data: bytes, limits: Limits) -> list[tuple[str, bytes, str]]:
     """(page name, bytes to store, format) per page of one uploaded file; raises ScanRejected."""
     if len(data) > limits.max_bytes:
-        raise ScanRejected(f"{name}: {len(data) / 1e6:.0f} MB is more than the {limits.max_bytes / 1e6:.0f} MB "
-                           "a page may have")
+        raise ScanRejected(_("%(name)s: %(size)s MB is more than the %(limit)s MB a page may have", name=name,
+                             size=round(len(data) / 1e6), limit=round(limits.max_bytes / 1e6)))
     try:
         with warnings.catch_warnings():
             # The limits are ours (below, from the headers); Pillow's warning threshold is not.
@@ -126,33 +128,39 @@ def _frames(name: str, data: bytes, limits: Limits) -> list[tuple[str, bytes, st
             fmt = img.format
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         if isinstance(exc, Image.DecompressionBombError):
-            raise ScanRejected(f"{name}: the image has too many pixels to be a scanned page") from None
-        raise ScanRejected(f"{name}: not a JPEG, PNG or TIFF image ({_what_is_it(data)})") from None
+            raise ScanRejected(_("%(name)s: the image has too many pixels to be a scanned page", name=name)) from None
+        raise ScanRejected(_("%(name)s: not a JPEG, PNG or TIFF image (%(what)s)", name=name,
+                             what=str(_what_is_it(data)))) from None
     except Exception as exc:  # damaged headers raise all sorts
-        raise ScanRejected(f"{name}: the image cannot be read ({type(exc).__name__})") from None
+        raise ScanRejected(_("%(name)s: the image cannot be read (%(error)s)", name=name,
+                             error=type(exc).__name__)) from None
     if fmt not in FORMATS:
-        raise ScanRejected(f"{name}: {fmt} images are not accepted; upload JPEG, PNG or TIFF")
+        raise ScanRejected(_("%(name)s: %(format)s images are not accepted; upload JPEG, PNG or TIFF", name=name,
+                             format=fmt))
     w, h = img.size
     if w * h > limits.max_pixels:
-        raise ScanRejected(f"{name}: {w} x {h} pixels is more than the {limits.max_pixels / 1e6:.0f} megapixels "
-                           "a page may have")
+        raise ScanRejected(_("%(name)s: %(w)s x %(h)s pixels is more than the %(limit)s megapixels a page may have",
+                             name=name, w=w, h=h, limit=round(limits.max_pixels / 1e6)))
     if fmt == "TIFF":
         try:
             sizes = _frame_sizes(img, limits.max_frames)
         except Exception as exc:  # a damaged frame directory
-            raise ScanRejected(f"{name}: the TIFF's frames cannot be read ({type(exc).__name__})") from None
+            raise ScanRejected(_("%(name)s: the TIFF's frames cannot be read (%(error)s)", name=name,
+                                 error=type(exc).__name__)) from None
         if len(sizes) > limits.max_frames:
-            raise ScanRejected(f"{name}: more than {limits.max_frames} pages in one TIFF file; split it")
+            raise ScanRejected(_("%(name)s: more than %(n)s pages in one TIFF file; split it", name=name,
+                                 n=limits.max_frames))
         for i, (fw, fh) in enumerate(sizes):
             if fw * fh > limits.max_pixels:
-                raise ScanRejected(f"{name} frame {i + 1}: {fw} x {fh} pixels is more than the "
-                                   f"{limits.max_pixels / 1e6:.0f} megapixels a page may have")
+                raise ScanRejected(_("%(name)s frame %(frame)s: %(w)s x %(h)s pixels is more than the %(limit)s "
+                                     "megapixels a page may have", name=name, frame=i + 1, w=fw, h=fh,
+                                     limit=round(limits.max_pixels / 1e6)))
         total = sum(fw * fh for fw, fh in sizes)
     else:
         sizes, total = [(w, h)], w * h
     if total > limits.max_upload_pixels:
-        raise ScanRejected(f"{name}: {total / 1e6:.0f} megapixels in all is more than the "
-                           f"{limits.max_upload_pixels / 1e6:.0f} one upload may have")
+        raise ScanRejected(_("%(name)s: %(total)s megapixels in all is more than the %(limit)s one upload may have",
+                             name=name, total=round(total / 1e6), limit=round(limits.max_upload_pixels / 1e6)))
     n = len(sizes)
     if n == 1:
         _decode(name, img)
@@ -162,9 +170,10 @@ def _frames(name: str, data: bytes, limits: Limits) -> list[tuple[str, bytes, st
         img.seek(i)
         fw, fh = img.size
         if fw * fh > limits.max_pixels:
-            raise ScanRejected(f"{name} frame {i + 1}: {fw} x {fh} pixels is too large for a page")
+            raise ScanRejected(_("%(name)s frame %(frame)s: %(w)s x %(h)s pixels is too large for a page", name=name,
+                                 frame=i + 1, w=fw, h=fh))
         frame = img.copy()
-        _decode(f"{name} frame {i + 1}", frame)
+        _decode(_("%(name)s frame %(frame)s", name=name, frame=i + 1), frame)
         buf = io.BytesIO()
         frame.save(buf, format="TIFF", compression="tiff_lzw")
         out.append((f"{name} [{i + 1}/{n}]", buf.getvalue(), "TIFF"))
@@ -175,7 +184,8 @@ def _decode(name: str, img: Image.Image) -> None:
     try:
         img.load()
     except Exception as exc:
-        raise ScanRejected(f"{name}: the image is damaged and cannot be decoded ({type(exc).__name__})") from None
+        raise ScanRejected(_("%(name)s: the image is damaged and cannot be decoded (%(error)s)", name=name,
+                             error=type(exc).__name__)) from None
 
 
 def _derived(img: Image.Image, side: int) -> Image.Image:
@@ -239,7 +249,7 @@ def add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]],
     noted and not added again.
     """
     if not CONVERT_SLOTS.acquire(timeout=CONVERT_WAIT_SECONDS):
-        raise ServerBusy("other uploads are being converted; try again in a minute")
+        raise ServerBusy(_("other uploads are being converted; try again in a minute"))
     try:
         return _add_pages(session, work, book, uploads, actor, limits)
     finally:
@@ -269,8 +279,9 @@ def _add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]]
         name = upload_name(raw_name)
         pixels = _upload_pixels(data)
         if pixels > budget:
-            problems.append(f"{name}: not converted: this upload has more than "
-                            f"{limits.max_upload_pixels / 1e6:.0f} megapixels in all; upload the rest separately")
+            problems.append(_("%(name)s: not converted: this upload has more than %(limit)s megapixels in all; "
+                              "upload the rest separately", name=name,
+                              limit=round(limits.max_upload_pixels / 1e6)))
             continue
         try:
             frames = _frames(name, data, limits)
@@ -282,12 +293,13 @@ def _add_pages(session, work: Path, book: Book, uploads: list[tuple[str, bytes]]
             try:
                 scan = store_scan(session, work, page_bytes, fmt, limits)
             except Exception as exc:  # a file that passed the checks but still fails: one line
-                problems.append(f"{page_name}: could not be stored ({type(exc).__name__})")
+                problems.append(_("%(name)s: could not be stored (%(error)s)", name=page_name, error=type(exc).__name__))
                 continue
             already = session.scalar(select(Page.seq).where(Page.book_id == book.id,
                                                             Page.scan_sha256 == scan.sha256))
             if already is not None:
-                problems.append(f"{page_name}: the same image is already page {already} of this book")
+                problems.append(_("%(name)s: the same image is already page %(page)s of this book", name=page_name,
+                                  page=already))
                 continue
             seq += 1
             page = Page(book_id=book.id, seq=seq, scan_sha256=scan.sha256, file_name=page_name[:300],

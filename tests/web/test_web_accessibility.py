@@ -35,7 +35,7 @@ from browser_support import (
     wait_ready,
 )
 from browser_support import browser_login as login_as
-from web_support import SCANS, Api, add_book, add_users, client_as, csrf_of, kbf_fields, make_app
+from web_support import SCANS, Api, add_book, add_users, client_as, csrf_of, danish, kbf_fields, make_app
 
 IMPACTS = ("critical", "serious", "moderate", "minor")
 BLOCKING = ("critical", "serious")
@@ -390,7 +390,7 @@ def test_the_scan_viewer_is_reached_and_used_with_the_keyboard(site, browser):
     page.wait_for_selector("#viewer .openseadragon-canvas canvas")
     page.wait_for_timeout(500)  # the scan drawn
     keys = page.inner_text("#viewer-keys")
-    for said in ("Alt+V", "Esc", "zoom", "move", "whole page", "rotate"):
+    for said in ("Alt+V", "Esc", danish("zoom"), danish("move"), danish("whole page"), danish("rotate")):
         assert said in keys.replace("\n", ""), said
     page.wait_for_timeout(1500)  # OpenSeadragon's buttons fade out when the mouse is away
     before = _viewer_shot(page)

@@ -35,8 +35,8 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(web):
     a = login(c, "tr1", "wrong password!!")
     b = login(c, "nobody", "wrong password!!")
     assert a.status_code == b.status_code == 401
-    assert "Wrong user name or password" in a.get_data(as_text=True)
-    assert "Wrong user name or password" in b.get_data(as_text=True)
+    assert "Forkert brugernavn eller adgangskode" in a.get_data(as_text=True)  # Danish: the default language
+    assert "Forkert brugernavn eller adgangskode" in b.get_data(as_text=True)
 
 
 def _answers(web, name, password, times):
@@ -112,7 +112,7 @@ def test_admin_page_and_cli_clear_the_delay(web):
     assert login(web.test_client(), "tr1").status_code == 429
     admin = client_as(web, "admin1")
     page = admin.get("/admin/users").get_data(as_text=True)
-    assert "slowed down" in page and page.count(">Unlock<") == 1  # only for the one slowed down
+    assert "bremset efter mislykkede login" in page and page.count(">Lås op<") == 1  # only for the one slowed down
     with web.extensions["mgr_sessions"]() as s:
         uid = s.scalar(select(User.id).where(User.name == "tr1"))
     token = csrf_of(admin, "/admin/users")
@@ -154,7 +154,7 @@ def test_user_names_are_unique_whatever_their_case(web):
     token = csrf_of(admin, "/admin/users")
     r = admin.post("/admin/users", data={"csrf_token": token, "name": "Admin1", "role": "reviewer",
                                          "password": "a long enough password"}, follow_redirects=True)
-    assert "exists already" in r.get_data(as_text=True)
+    assert "findes allerede en bruger ved navn" in r.get_data(as_text=True)
     assert login(web.test_client(), "TR1").status_code == 302  # the same person, typed in capitals
 
 

@@ -25,7 +25,7 @@ from browser_support import (
     wait_ready,
 )
 from browser_support import browser_login as login_as
-from web_support import SCANS, add_book, add_users, client_as, csrf_of, make_app
+from web_support import SCANS, add_book, add_users, client_as, csrf_of, danish, make_app
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
     kb.press("Tab")
     type_tab(page, "39")
     page.wait_for_selector("#m-KILDE_LOEBE_NR .issue.sev-warning")
-    assert "38 missing between 37 and 39" in page.inner_text("#m-KILDE_LOEBE_NR")
+    assert "38 mangler mellem 37 og 39" in page.inner_text("#m-KILDE_LOEBE_NR")
     page.screenshot(path=str(SHOTS / "03-entry-number-gap.png"))
     kb.press("Tab")
     type_tab(page, "19210318")
@@ -142,7 +142,7 @@ def test_transcriber_keys_three_records_with_the_keyboard(server, browser):
     wait_ready(page)
     assert page.locator("#f-FORNAVN").input_value() == "Poul"
     assert page.locator("#f-KILDE_SIDE").input_value() == "38"
-    assert "Restored your unsaved work" in page.inner_text("#banner")
+    assert "Dit ikke-gemte arbejde på denne post er genskabt" in page.inner_text("#banner")
     page.screenshot(path=str(SHOTS / "04-draft-restored.png"))
     assert not [e for e in errors if "Content Security Policy" in e or "Uncaught" in e], errors
 
@@ -182,7 +182,7 @@ def test_reviewer_resolves_a_finding_and_exports(server, browser, tmp_path):
     page.screenshot(path=str(SHOTS / "06-qa-finding.png"))
     page.click("#correct-form button[type=submit]")
     page.wait_for_selector(".flash")
-    assert "Correction recorded" in page.inner_text(".flashes")
+    assert danish("Correction recorded.") in page.inner_text(".flashes")
 
     from sqlalchemy import select
 

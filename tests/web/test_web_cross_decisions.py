@@ -5,7 +5,7 @@ is delivered again."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from web_support import client_as, csrf_of
+from web_support import client_as, csrf_of, danish
 
 from fixtures.generator_population import write
 from ingest.store import import_paths
@@ -29,17 +29,17 @@ def test_one_person_or_two_is_decided_beside_both_records_and_kept_across_delive
     import_paths(store, [tmp_path / "in"])
     dup = next(f for f in _cross(web, "DUPLICATE_ACROSS_DELIVERIES") if f.other["entry_number"] == "K5001")
     rev = client_as(web, "rev1")
-    assert "The same child registered in two deliveries" in rev.get("/qa").get_data(as_text=True)
+    assert danish("The same child registered in two deliveries") in rev.get("/qa").get_data(as_text=True)
     page = rev.get(f"/qa/{dup.id}").get_data(as_text=True)
     # both records, each named by its delivery and running number, and the two choices
-    assert "Both records side by side" in page and 'id="record-compare"' in page
+    assert danish("Both records side by side") in page and 'id="record-compare"' in page
     assert f"KBF {dup.other['entry_number']} · LOEBE_NR {dup.other['loebe_nr']}" in page
     assert f"{dup.entry_number} · LOEBE_NR {dup.loebe_nr}" in page
     assert 'value="same_person"' in page and 'value="two_persons"' in page
 
     missing = _cross(web, "BIRTH_NOT_KEYED_KBD")[0]
     shown = rev.get(f"/qa/{missing.id}").get_data(as_text=True)
-    assert "The record that shows it" in shown and f"KBD {missing.other['entry_number']} · LOEBE_NR" in shown
+    assert danish("The record that shows it") in shown and f"KBD {missing.other['entry_number']} · LOEBE_NR" in shown
     assert 'id="pair-form"' not in shown  # a missing birth is not a question of one person or two
 
     token = csrf_of(rev, "/qa")

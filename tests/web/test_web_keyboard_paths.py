@@ -114,7 +114,7 @@ def test_keys_never_corrupt_a_record(keyed, browser):
     kb.press("Alt+j")  # a second press: nothing left to accept
     page.wait_for_timeout(300)
     assert page.locator("#f-FOEDSELSDATO").input_value() == "19210515"
-    assert "No suggestion" in page.inner_text("#save-status")
+    assert "Intet forslag" in page.inner_text("#save-status")
     assert "19210316" not in page.inner_text("#m-FOEDSELSDATO")
     kb.press("Tab")
 
@@ -177,7 +177,7 @@ def test_keys_never_corrupt_a_record(keyed, browser):
     assert page.locator(".note-input").input_value() == "står sådan i bogen, 30. februar"
     kb.press("Enter")
     assert not page.is_visible(".note-input")
-    assert "Kept as in the book" in page.inner_text("#m-FOEDSELSDATO")
+    assert "Beholdt som i bogen" in page.inner_text("#m-FOEDSELSDATO")
     assert page.evaluate("document.activeElement.id") == "f-FOEDESTED"
     type_tab(page, "Vejby")
     type_tab(page, "Karen")
@@ -212,15 +212,16 @@ def test_book_page_lists_the_records_and_mark_ready_asks_first(keyed, browser):
     assert links.count() == len(_records(app, book))
     answers, say_yes = [], []
     page.on("dialog", lambda d: (answers.append(d.message), d.accept() if say_yes else d.dismiss()))
-    page.click("text=Mark ready for review")
+    ready = f"form[action='/books/{book}/ready'] button"  # "Mark ready for review"
+    page.click(ready)
     page.wait_for_timeout(300)
-    assert answers and "ready for review" in answers[0]
+    assert answers and "klar til gennemsyn" in answers[0]
     from webentry.models import Book
 
     with app.extensions["mgr_sessions"]() as s:
         assert s.get(Book, book).status == "keying"  # said no: nothing happened
     say_yes.append(True)
-    page.click("text=Mark ready for review")
+    page.click(ready)
     page.wait_for_selector(".flash")
     with app.extensions["mgr_sessions"]() as s:
         assert s.get(Book, book).status == "ready"

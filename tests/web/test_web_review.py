@@ -46,14 +46,15 @@ def test_a_book_goes_from_keying_to_the_store_and_back(web):
     tr1 = client_as(web, "tr1")
     api = Api(tr1)
     rev = client_as(web, "rev1")
-    assert "Mark ready for review" not in tr1.get(f"/books/{book}").get_data(as_text=True)  # nothing keyed yet
+    ready_form = f'action="/books/{book}/ready"'  # the "Mark ready for review" button
+    assert ready_form not in tr1.get(f"/books/{book}").get_data(as_text=True)  # nothing keyed yet
     _key_three(api, book)
-    assert "Mark ready for review" in tr1.get(f"/books/{book}").get_data(as_text=True)
+    assert ready_form in tr1.get(f"/books/{book}").get_data(as_text=True)
 
     assert _post(tr1, f"/books/{book}/approve").status_code == 403  # a transcriber cannot approve
     assert _post(tr1, f"/books/{book}/ready").status_code == 302
     assert _status(web, book)[0] == "ready"
-    assert "ready for review" in rev.get("/books").get_data(as_text=True)
+    assert '<td class="status-ready">klar til gennemsyn</td>' in rev.get("/books").get_data(as_text=True)
 
     r = _post(rev, f"/books/{book}/approve")
     assert r.status_code == 302 and "/qa?book=K2697" in r.headers["Location"]
@@ -104,7 +105,7 @@ def test_approval_waits_for_a_running_import(web):
         r = _post(rev, f"/books/{book}/approve")
         assert r.status_code == 302
         page = rev.get(f"/books/{book}").get_data(as_text=True)
-    assert "An import is running right now" in page
+    assert "En import kører lige nu" in page
     assert _status(web, book)[0] == "ready"
     assert _current(web)[0] is None  # nothing half-imported
     assert not list(store.work.glob(".review-*"))  # no files left behind

@@ -83,7 +83,7 @@ def test_admin_reaches_everything(web, two_books):
 def test_api_without_login_answers_401_json(web):
     c = web.test_client()
     r = c.get(f"/api/books/{web.config['BOOK_ID']}/draft")
-    assert r.status_code == 401 and r.json["error"] == "not logged in"
+    assert r.status_code == 401 and r.json["error"] == "ikke logget ind"
 
 
 def test_scans_are_served_only_to_who_may_open_the_book(web, two_books):

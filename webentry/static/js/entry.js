@@ -10,6 +10,10 @@
   "use strict";
 
   const data = JSON.parse(document.getElementById("entry-data").textContent);
+  // Every text this file shows comes from the page's catalogue (webentry/i18n.py, js_messages),
+  // in the page's language; placeholders are %(name)s.
+  const messages = JSON.parse(document.getElementById("entry-messages").textContent);
+  const lang = document.documentElement.lang || "da";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const form = document.getElementById("record-form");
   const specs = {};
@@ -74,6 +78,38 @@
     s.className = "save-status " + (cls || "");
   }
 
+  function msg(key, params) {
+    const text = messages[key] !== undefined ? messages[key] : key;
+    return text.replace(/%\((\w+)\)s/g, function (all, name) {
+      return params && params[name] !== undefined && params[name] !== null ? String(params[name]) : all;
+    });
+  }
+
+  // A message whose placeholders are elements (a <code> value, a <kbd> key): a fragment.
+  function msgNodes(key, params) {
+    const frag = document.createDocumentFragment();
+    const text = messages[key] !== undefined ? messages[key] : key;
+    const re = /%\((\w+)\)s/g;
+    let at = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > at) frag.appendChild(document.createTextNode(text.slice(at, m.index)));
+      const v = params ? params[m[1]] : undefined;
+      frag.appendChild(v instanceof Node ? v : document.createTextNode(v === undefined ? m[0] : String(v)));
+      at = re.lastIndex;
+    }
+    if (at < text.length) frag.appendChild(document.createTextNode(text.slice(at)));
+    return frag;
+  }
+
+  // A time as the page's language writes it, 24-hour clock (an ISO text or a Date).
+  function clock(value, withDate) {
+    const d = value instanceof Date ? value : new Date(value);
+    if (isNaN(d.getTime())) return value ? String(value) : "";
+    const opts = {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false};
+    if (withDate) { opts.day = "numeric"; opts.month = "short"; opts.year = "numeric"; }
+    return d.toLocaleString(lang === "en" ? "en-GB" : "da-DK", opts);
+  }
+
   function pct(c) { return Math.round((c || 0) * 100) + " %"; }
 
   function values() {
@@ -91,12 +127,14 @@
 
   function hasOcr(ocr) { return ocr && ocr.status === "done"; }
 
+  function ocrState(code) { return messages["ocr_state_" + code] || code; }
+
   // ------------------------------------------------------------------ marks
 
   const MARK_TEXT = {
-    carried: function (m) { return "carried from the record before · Tab confirms"; },
-    proposed: function (m) { return m.why || "proposed · Tab confirms"; },
-    ocr: function (m) { return "read from the scan " + pct(m.confidence) + " · Tab confirms"; },
+    carried: function (m) { return msg("mark_carried"); },
+    proposed: function (m) { return m.why || msg("mark_proposed"); },
+    ocr: function (m) { return msg("mark_ocr", {confidence: pct(m.confidence)}); },
   };
 
   function setMark(name, kind, value, extra) {
@@ -162,7 +200,7 @@
       });
     }
     data.proposed.forEach(function (n) {
-      if (data.proposal) setMark(n, "proposed", data.proposal, {why: "previous + 1 · Tab confirms"});
+      if (data.proposal) setMark(n, "proposed", data.proposal, {why: msg("why_previous")});
     });
     applyOcr();
   }
@@ -183,7 +221,7 @@
         renderMark(name);
       } else {
         setMark(name, "ocr", s.value, {confidence: s.confidence, box: s.box,
-          why: prior && prior.value !== s.value ? "before: " + prior.value : null});
+          why: prior && prior.value !== s.value ? msg("why_before", {value: prior.value}) : null});
       }
       delete state.offers[name];
     } else {
@@ -197,12 +235,12 @@
     state.offers = {};
     if (!ocr) { box.textContent = ""; renderAll(); return; }
     if (!hasOcr(ocr)) {
-      box.textContent = ocr.status === "pending" ? "OCR: reading this page…" :
-        "OCR: " + ocr.status + (ocr.message ? " (" + ocr.message + ")" : "");
+      box.textContent = ocr.status === "pending" ? msg("ocr_pending") :
+        msg(ocr.message ? "ocr_status_message" : "ocr_status", {status: ocrState(ocr.status), message: ocr.message});
       renderAll();
       return;
     }
-    box.textContent = "OCR: done";
+    box.textContent = msg("ocr_done");
     if (state.loebeNr !== null) { renderAll(); return; }  // an existing record is never refilled
     const t = ocr.threshold || {};
     const pageField = roleField.page_number;
@@ -226,7 +264,7 @@
     const notes = $("ocr-notes");
     notes.textContent = "";
     // OCR notes about the scan, kept apart from the record's findings
-    (ocr.findings || []).slice(0, 4).forEach(function (f) { notes.appendChild(el("div", "ocr-finding", "OCR note: " + f.message)); });
+    (ocr.findings || []).slice(0, 4).forEach(function (f) { notes.appendChild(el("div", "ocr-finding", msg("ocr_note", {message: f.message}))); });
   }
 
   // ------------------------------------------------------------------ issues
@@ -261,25 +299,24 @@
       if (i.suggestion !== null && i.suggestion !== undefined && i.suggestion !== inputs[name].value) {
         const s = el("span", "suggestion");
         s.appendChild(document.createTextNode(" → "));
-        s.appendChild(el("code", null, i.suggestion === "" ? "(empty)" : i.suggestion));
+        s.appendChild(el("code", null, i.suggestion === "" ? msg("empty") : i.suggestion));
         s.appendChild(el("kbd", null, "Alt+J"));
         d.appendChild(s);
       }
-      if (i.severity !== "info" && !state.notes[name]) d.appendChild(el("span", "keep-hint", " · Alt+B keep as in the book"));
+      if (i.severity !== "info" && !state.notes[name]) d.appendChild(el("span", "keep-hint", msg("keep_hint")));
       box.appendChild(d);
       if (i.severity !== "info") state.lastProblem = name;
     });
     const offer = state.offers[name];
     if (offer && offer.value !== inputs[name].value) {
       const o = el("div", "offer");
-      o.appendChild(document.createTextNode("The scan may read "));
-      o.appendChild(el("code", null, offer.value));
-      o.appendChild(document.createTextNode(" (" + pct(offer.confidence) + ", not filled in) "));
+      o.appendChild(msgNodes("offer", {value: el("code", null, offer.value), confidence: pct(offer.confidence)}));
+      o.appendChild(document.createTextNode(" "));
       o.appendChild(el("kbd", null, "Alt+J"));
       box.appendChild(o);
     }
     if (state.notes[name]) {
-      const n = el("div", "note", "Kept as in the book: " + state.notes[name]);
+      const n = el("div", "note", msg("kept_note", {note: state.notes[name]}));
       box.appendChild(n);
     }
     describe(name);
@@ -341,7 +378,7 @@
     const host = $("viewer");
     if (!host || !page) return;
     if (!window.OpenSeadragon) {
-      host.textContent = "The scan viewer (OpenSeadragon) did not load: run bash webentry/assets/build.sh and reload.";
+      host.textContent = msg("viewer_failed");
       host.className = "viewer-missing";
       return;
     }
@@ -420,7 +457,7 @@
     const seqs = data.pages.map(function (p) { return p.seq; });
     const at = seqs.indexOf(state.pageSeq);
     const to = seqs[at + step];
-    if (to === undefined) { status(step > 0 ? "This is the last scan." : "This is the first scan.", "warn"); return; }
+    if (to === undefined) { status(msg(step > 0 ? "last_scan" : "first_scan"), "warn"); return; }
     state.pageSeq = to;
     state.pageChangedForward = step > 0;
     openViewer();
@@ -434,7 +471,7 @@
         const pf = roleField.page_number;
         if (pf && untouched(pf) && data.previous && data.previous.fields[pf] && /^\d+$/.test(data.previous.fields[pf])) {
           const next = String(parseInt(data.previous.fields[pf], 10) + (step > 0 ? 1 : 0));
-          setMark(pf, "proposed", next, {why: "new scan: previous page + 1 · Tab confirms"});
+          setMark(pf, "proposed", next, {why: msg("why_new_scan")});
         }
       }
       applyOcr();
@@ -487,7 +524,7 @@
       ac.list.appendChild(li);
     });
     if (standard) {
-      const li = el("li", "standard", "standard spelling: " + standard + " (information only)");
+      const li = el("li", "standard", msg("standard_spelling", {value: standard}));
       li.setAttribute("role", "option");
       li.setAttribute("aria-disabled", "true");
       ac.list.appendChild(li);
@@ -536,7 +573,7 @@
 
   function acceptSuggestion() {
     const name = targetForSuggestion();
-    if (!name) { status("No suggestion to accept here.", "warn"); return; }
+    if (!name) { status(msg("no_suggestion"), "warn"); return; }
     const issue = issuesOf(name).find(function (i) { return i.suggestion !== null && i.suggestion !== undefined; });
     const before = inputs[name].value;
     if (issue) {
@@ -545,15 +582,15 @@
       // the value now comes from the check: the older reading of the scan is not offered again,
       // so a second Alt+J cannot put it back over the accepted value
       delete state.offers[name];
-      status("Accepted the suggestion for " + specs[name].label + ".", "ok");
+      status(msg("accepted_suggestion", {label: specs[name].label}), "ok");
     } else if (state.offers[name]) {
       const o = state.offers[name];
       inputs[name].value = o.value;
       state.provenance[name] = {how: "accepted", from: "ocr", suggested: o.value, confidence: o.confidence};
       delete state.offers[name];
-      status("Took the value read from the scan for " + specs[name].label + ".", "ok");
+      status(msg("took_scan_value", {label: specs[name].label}), "ok");
     } else {
-      status("No suggestion to accept here.", "warn");
+      status(msg("no_suggestion"), "warn");
       return;
     }
     clearMark(name);
@@ -569,16 +606,16 @@
   // while it is open re-render the messages only, never the editor the person types in.
   function keepAsInBook() {
     const name = focused() && issuesOf(focused()).length ? focused() : state.lastProblem;
-    if (!name) { status("Nothing flagged to keep.", "warn"); return; }
+    if (!name) { status(msg("nothing_to_keep"), "warn"); return; }
     const box = $("m-" + name);
     const open = $("note-edit-" + name);
     if (open) { open.querySelector("input").focus(); return; }
     const back = document.activeElement;
     const wrap = el("div", "note-edit");
     wrap.id = "note-edit-" + name;
-    const label = el("label", null, "Why the reading stays (Enter keeps it, Esc cancels): ");
+    const label = el("label", null, msg("note_label"));
     const input = el("input", "note-input");
-    input.value = state.notes[name] || "står sådan i bogen";
+    input.value = state.notes[name] || msg("note_default");
     label.appendChild(input);
     wrap.appendChild(label);
     box.parentNode.insertBefore(wrap, box.nextSibling);
@@ -597,7 +634,7 @@
         state.dirty = true;
         scheduleDraft();
         closeEditor();
-        status("Kept the reading of " + specs[name].label + " with a note.", "ok");
+        status(msg("kept_with_note", {label: specs[name].label}), "ok");
       } else if (ev.key === "Escape") {
         ev.preventDefault();
         ev.stopPropagation();
@@ -611,7 +648,7 @@
     if (!name) return;
     const prev = data.previous;
     const v = prev && prev.fields[name];
-    if (!v) { status("The record before has nothing in " + specs[name].label + ".", "warn"); return; }
+    if (!v) { status(msg("nothing_above", {label: specs[name].label}), "warn"); return; }
     inputs[name].value = v;
     clearMark(name);
     state.provenance[name] = {how: "accepted", from: "above", suggested: v};
@@ -727,7 +764,7 @@
 
   function goRecord(step) {
     const link = $(step < 0 ? "prev-record" : "next-record");
-    if (!link) { status(step < 0 ? "This is the first record." : "This is the last record.", "warn"); return; }
+    if (!link) { status(msg(step < 0 ? "first_record" : "last_record"), "warn"); return; }
     flushDraft().then(function () { window.location.assign(link.href); });
   }
 
@@ -750,10 +787,10 @@
     if (!state.dirty || state.saving) return Promise.resolve();
     return api("PUT", data.urls.draft, draftPayload(), keepalive ? {keepalive: true} : undefined).then(function (r) {
       if (r.status === 200) {
-        status("Draft saved " + new Date().toLocaleTimeString("da-DK", {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false}), "muted");
+        status(msg("draft_saved", {time: clock(new Date(), false)}), "muted");
         document.body.dataset.draftSaved = r.body.saved_at || "yes";
       }
-    }).catch(function () { status("Draft not saved: no connection", "warn"); });
+    }).catch(function () { status(msg("draft_offline"), "warn"); });
   }
 
   document.addEventListener("visibilitychange", function () {
@@ -773,8 +810,8 @@
     const b = $("banner");
     b.hidden = false;
     b.className = "banner info";
-    b.textContent = "Restored your unsaved work on this record (autosaved " + (d.saved_at || "") + "). ";
-    const discard = el("button", "link", "Discard it");
+    b.textContent = msg("restored", {time: clock(d.saved_at, true)});
+    const discard = el("button", "link", msg("discard"));
     discard.type = "button";
     discard.tabIndex = -1;
     discard.addEventListener("click", function () {
@@ -791,7 +828,7 @@
     if (name && state.marks[name]) confirmMark(name);   // Enter on a marked value accepts it
     const pending = pendingMarks();
     if (pending.length) {
-      status("Confirm the marked value (Tab) or type over it: " + pending.map(function (n) { return specs[n].label; }).join(", "), "warn");
+      status(msg("confirm_marked", {labels: pending.map(function (n) { return specs[n].label; }).join(", ")}), "warn");
       inputs[pending[0]].focus();
       return;
     }
@@ -802,7 +839,7 @@
     }
     state.saving = true;
     state.saveFrom = {name: name, value: name ? inputs[name].value : null};
-    status("Saving…", "muted");
+    status(msg("saving"), "muted");
     const body = {fields: values(), provenance: state.provenance, notes: state.notes, page_seq: state.pageSeq,
       acknowledged: Array.from(state.acknowledged), version: state.version};
     return send(body);
@@ -822,7 +859,7 @@
       if (r.status === 200 || r.status === 201) {
         state.dirty = false;
         keepView();
-        status("Saved as record " + r.body.record.loebe_nr + ".", "ok");
+        status(msg("saved_as", {number: r.body.record.loebe_nr}), "ok");
         document.body.dataset.saved = String(r.body.record.loebe_nr);
         window.location.assign(r.body.next);
         return;
@@ -834,7 +871,7 @@
         renderAll();
         const first = (r.body.blocking || []).concat(r.body.unseen || [])[0];
         const field = first ? first.split("|")[1] : null;
-        status(r.body.error + (r.body.blocking && r.body.blocking.length ? "" : " (Enter saves)"), "warn");
+        status(r.body.error + (r.body.blocking && r.body.blocking.length ? "" : msg("enter_saves")), "warn");
         if (field && inputs[field] && stillWhereSaved()) inputs[field].focus();
         return;
       }
@@ -843,10 +880,10 @@
         if (stillWhereSaved()) inputs[r.body.pending[0]].focus();
         return;
       }
-      status(r.body.error || ("Not saved (" + r.status + ")"), "error");
+      status(r.body.error || msg("not_saved_status", {status: r.status}), "error");
     }).catch(function () {
       state.saving = false;
-      status("Not saved: no connection to the server. Your work is kept as a draft.", "error");
+      status(msg("not_saved_offline"), "error");
     });
   }
 
@@ -865,8 +902,8 @@
       tr.appendChild(el("td", null, b));
       rows.appendChild(tr);
     });
-    $("conflict-who").textContent = "Version " + info.theirs.version + " was saved by " + info.theirs.updated_by +
-      " at " + info.theirs.updated_at + ". Nothing has been overwritten.";
+    $("conflict-who").textContent = msg("conflict_who", {version: info.theirs.version, user: info.theirs.updated_by,
+      time: clock(info.theirs.updated_at, true)});
     box.hidden = false;
     $("conflict-theirs").focus();
     $("conflict-theirs").onclick = function () {
@@ -897,8 +934,8 @@
         const b = $("banner");
         b.hidden = false;
         b.className = "banner info";
-        b.textContent = "You have unsaved work on " + (d.loebe_nr === null ? "a new record" : "record " + d.loebe_nr) + ". ";
-        const a = el("a", null, "Open it");
+        b.textContent = d.loebe_nr === null ? msg("unsaved_new") : msg("unsaved_record", {number: d.loebe_nr});
+        const a = el("a", null, msg("open_it"));
         a.href = data.urls.screen + "?r=" + (d.loebe_nr === null ? "new" : d.loebe_nr);
         a.tabIndex = -1;
         b.appendChild(a);
@@ -913,7 +950,7 @@
       });
     }
     if (state.ocr && (data.record || draftHere)) {
-      $("ocr-status").textContent = hasOcr(state.ocr) ? "OCR: done" : "OCR: " + state.ocr.status;
+      $("ocr-status").textContent = hasOcr(state.ocr) ? msg("ocr_done") : msg("ocr_status", {status: ocrState(state.ocr.status)});
     }
     renderAll();
     openViewer();

@@ -7,7 +7,7 @@
   if (!hosts.length) return;
   if (!window.OpenSeadragon) {
     hosts.forEach(function (host) {
-      host.textContent = "The scan viewer (OpenSeadragon) did not load: run bash webentry/assets/build.sh and reload.";
+      host.textContent = host.dataset.missing || "";  // the page's own words, in its language
       host.className = "viewer-missing";
     });
     return;

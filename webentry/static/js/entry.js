@@ -150,6 +150,9 @@
     data.proposed.forEach(function (n) {
       if (data.proposal) setMark(n, "proposed", data.proposal, {why: "previous + 1 · Tab confirms"});
     });
+    // the first record of a book: its registration year from the page heading or the book's years
+    const year = data.year_proposal;
+    if (!prev && year && inputs[year.field]) setMark(year.field, "proposed", year.value, {why: year.why});
     applyOcr();
   }
 

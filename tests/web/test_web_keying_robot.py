@@ -210,7 +210,9 @@ class Robot:
         return cur
 
     def replace(self, now: dict, text: str) -> None:
-        if now["value"] and not now["selected"]:
+        # Typing over a marked value replaces it (so the screen promises); a value of one's own
+        # (a restored draft) is selected first.
+        if now["value"] and not now["mark"] and not now["selected"]:
             self.press("Control+a")
         if text:
             self.type(text)

@@ -41,7 +41,8 @@ KEYED = ("KILDE_SIDE", "KILDE_LOEBE_NR", "KALENDERAAR", "FOEDSELSDATO", "FOEDEST
 class Slip:
     """Keyed differently from the book at first: ``typed`` is what goes in, then ``key``
     (``Alt+j``: a check's suggestion puts it right; ``Alt+b``: the book's wrong value is
-    kept with ``note``)."""
+    kept with ``note``; ``Shift+Tab``: a typo no check can see, noticed on leaving the field,
+    gone back to and typed again)."""
     field: str
     typed: str
     key: str
@@ -138,6 +139,11 @@ def _plant(entries: list[Entry], rng: random.Random) -> None:
     e.slips.append(Slip("KIRKEDAABSDATO", e.fields["KIRKEDAABSDATO"], "Alt+b", e.notes["KIRKEDAABSDATO"]))
     # The page is reloaded in the middle of a record (the draft brings the typing back).
     take(lambda e: e.row > 0).reload_after = "FORNAVN"
+    # Two letters swapped in a surname: nothing flags it, the transcriber sees it and goes back.
+    for _ in range(2):
+        e = take(lambda e: len(e.fields["EFTERNAVN"]) >= 5)
+        n = e.fields["EFTERNAVN"]
+        e.slips.append(Slip("EFTERNAVN", n[:2] + n[3] + n[2] + n[4:], "Shift+Tab"))
 
 
 def _ocr(entries: list[Entry]) -> dict[int, dict]:
@@ -170,6 +176,8 @@ def _ocr(entries: list[Entry]) -> dict[int, dict]:
             row(e)["entry_number"] = reading("9a", 0.93)  # sure: wins over the proposal 10
         elif number == "4a":
             row(e)["entry_number"] = reading("4a", 0.55)  # offered; the transcriber types it
+        elif e.page_seq == 6 and e.row == 2:
+            row(e)["entry_number"] = reading("8", 0.94)  # misread, yet sure: filled in, typed over
         elif e.row in (3, 7):
             row(e)["entry_number"] = reading(number, 0.6)  # agrees with the proposal, below the threshold
     # Birth dates: offered, never filled in (no threshold for dates); one misread.

@@ -4,9 +4,11 @@ only, then the store compared with the book field by field.
 The robot keys as a transcriber does. It looks at each field: a value the screen put there
 (carried from the record before, proposed, read from the scan) that matches the book is
 accepted with Tab; an OCR reading offered beside the field that matches is taken with Alt+J;
-a name or place keyed before in the book is picked from the autocomplete list (a prefix,
-Down, Enter or Tab); anything else is typed. It makes the slips the book plants (a swapped
-date, a 1 for an i, a short date) and puts them right with the check's suggestion (Alt+J);
+a place as in the record before is repeated with Alt+O; a name or place keyed before in
+the book is picked from the autocomplete list (a prefix, Down, Enter or Tab); anything else
+is typed, also over a wrong value the screen put there. It makes the slips the book plants (a swapped
+date, a 1 for an i, a short date) and puts them right with the check's suggestion (Alt+J),
+goes back with Shift+Tab to a typo no check sees;
 it keeps the book's own errors with a note (Alt+B); it changes scan with Alt+N where a
 section ends; and once it reloads the page in the middle of a record and carries on from
 the restored draft. After the last record every stored value and note must be the book's:
@@ -28,6 +30,7 @@ from keying_book import Book, Entry, make_book
 from web_support import add_book, add_users, client_as, csrf_of, make_app
 
 THRESHOLDS = {"page_number": 0.90, "entry_number": 0.90, "date": None}
+SAME_AS_ABOVE = ("FOEDESTED", "FADERS_STEDNAVN")  # places the robot repeats with Alt+O
 
 
 def _page_image(number: str) -> bytes:
@@ -98,6 +101,7 @@ class Robot:
         self.seen: dict[str, set[str]] = {}  # spellings keyed earlier in the book, per autocomplete list
         self.rng = random.Random(7)
         self.second_enter: list[str] = []
+        self.previous: dict[str, str] = {}  # the record keyed before
         data = page.evaluate("JSON.parse(document.getElementById('entry-data').textContent).layout")
         self.order = [f["name"] for f in data]
         self.suggest = {f["name"]: f["suggest"] for f in data if f["suggest"]}
@@ -151,6 +155,7 @@ class Robot:
         if cur == targets[-1]:
             self.press("Tab")  # leave the last field (an open autocomplete list closes)
         self.save(n)
+        self.previous = entry.fields
         for name, kind in self.suggest.items():
             if entry.fields.get(name):
                 self.seen.setdefault(kind, set()).add(entry.fields[name])
@@ -164,7 +169,12 @@ class Robot:
             self.replace(now, slip.typed)
             self.press("Tab")
             box = f"#m-{name}"
-            if slip.key == "Alt+j":  # the check's suggestion puts the slip right
+            if slip.key == "Shift+Tab":  # back to the typo (its text selected) and typed again
+                self.press("Shift+Tab")
+                self.type(want)
+                self.press("Tab")
+                self.count("typo put right (Shift+Tab)")
+            elif slip.key == "Alt+j":  # the check's suggestion puts the slip right
                 self.page.wait_for_selector(f"{box} .suggestion")
                 self.press("Alt+j")
                 self.wait(f"document.getElementById('f-{name}').value === {want!r}")
@@ -189,6 +199,11 @@ class Robot:
             return cur
         if now["mark"]:
             self.count(f"{now['mark']} value typed over")
+        if name in SAME_AS_ABOVE and not now["value"] and self.previous.get(name) == want:
+            self.press("Alt+o")  # the place of the record before
+            self.wait(f"document.getElementById('f-{name}').value === {want!r}")
+            self.count("same as above (Alt+O)")
+            return cur
         kind = self.suggest.get(name)
         if kind and want in self.seen.get(kind, ()) and len(want) >= 5:
             prefix = want[:3]
@@ -352,6 +367,10 @@ def test_robot_keys_a_book_of_50_births_with_the_keyboard_only(robot_book, brows
     assert used.get("kept with a note (Alt+B)") == 3
     assert used.get("draft restored after a reload") == 1
     assert used.get("next scan (Alt+N)") == 2
+    assert used.get("typo put right (Shift+Tab)") == 2
+    assert used.get("same as above (Alt+O)", 0) >= 5
+    assert used.get("ocr value typed over") == 1  # a sure reading that was wrong
+    assert used.get("proposed value typed over") == 1  # the page after the blank page 16
     assert robot.second_enter == []
     assert not [e for e in errors if "Uncaught" in e or "Content Security Policy" in e], errors
     page.context.close()

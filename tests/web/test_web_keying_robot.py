@@ -91,6 +91,15 @@ FIELD_STATE = """(function (name) {
 })"""
 
 
+AC_ITEMS = """(function (name) {
+  const list = document.getElementById('ac-list');
+  if (list.hidden) return [];
+  const a = list.getBoundingClientRect(), b = document.getElementById('f-' + name).getBoundingClientRect();
+  if (Math.abs(a.top - b.bottom) > 8 || Math.abs(a.left - b.left) > 8) return [];  // under another field
+  return Array.from(list.querySelectorAll('li[role=option]')).map(function (li) { return li.firstChild.textContent; });
+})"""
+
+
 class Robot:
     """Keys the book's records with the keyboard, counting every key pressed."""
 
@@ -208,7 +217,7 @@ class Robot:
         if kind and want in self.seen.get(kind, ()) and len(want) >= 5:
             prefix = want[:3]
             self.replace(now, prefix)
-            items = self.autocomplete_items(prefix)
+            items = self.autocomplete_items(name, prefix)
             if want in items:
                 self.press("ArrowDown", items.index(want) + 1)
                 self.count("autocomplete")
@@ -234,9 +243,9 @@ class Robot:
         elif now["value"]:
             self.press("Backspace")
 
-    def autocomplete_items(self, prefix: str) -> list[str]:
-        expr = ("Array.from(document.querySelectorAll('#ac-list:not([hidden]) li[role=option]'))"
-                ".map(function (li) { return li.firstChild.textContent; })")
+    def autocomplete_items(self, name: str, prefix: str) -> list[str]:
+        """The items of the list shown under the field ``name`` (not a list of the field before)."""
+        expr = (AC_ITEMS + "(" + repr(name) + ")")
         end = time.monotonic() + 3
         while time.monotonic() < end:
             items = js_value(self.page, expr) or []

@@ -15,7 +15,7 @@ import io
 import json
 import re
 
-from web_support import SCANS, Api, client_as, csrf_of, kbf_fields
+from web_support import SCANS, Api, add_book, client_as, csrf_of, kbf_fields
 
 pytest_plugins = ["web_support"]  # the web fixture: an application with users and a book
 
@@ -69,3 +69,9 @@ def test_first_record_year_from_the_heading_or_the_book(web):
     assert data["year_proposal"] is None  # carried from the record before from now on
     assert data["proposal"] == "37"
     assert _screen(tr, book, "1")["year_proposal"] is None  # a saved record is never refilled
+
+
+def test_census_has_no_registration_year_to_propose(web):
+    census = add_book(web, entry="K3801", source="FT")
+    data = _screen(client_as(web, "tr1"), census)
+    assert data["year_proposal"] is None and data["proposal"] is None

@@ -42,7 +42,8 @@ class Slip:
     """Keyed differently from the book at first: ``typed`` is what goes in, then ``key``
     (``Alt+j``: a check's suggestion puts it right; ``Alt+b``: the book's wrong value is
     kept with ``note``; ``Shift+Tab``: a typo no check can see, noticed on leaving the field,
-    gone back to and typed again)."""
+    gone back to and typed again; ``later``: such a typo saved with the record and noticed two
+    records on, put right in the saved record (Alt+Up, the field, Enter))."""
     field: str
     typed: str
     key: str
@@ -139,6 +140,10 @@ def _plant(entries: list[Entry], rng: random.Random) -> None:
     e.slips.append(Slip("KIRKEDAABSDATO", e.fields["KIRKEDAABSDATO"], "Alt+b", e.notes["KIRKEDAABSDATO"]))
     # The page is reloaded in the middle of a record (the draft brings the typing back).
     take(lambda e: e.row > 0).reload_after = "FORNAVN"
+    # A father's name with two letters swapped, noticed only two records later.
+    e = take(lambda e: len(e.fields["FADERS_FORNAVN"]) >= 4 and entries.index(e) < len(entries) - 2)
+    n = e.fields["FADERS_FORNAVN"]
+    e.slips.append(Slip("FADERS_FORNAVN", n[0] + n[2] + n[1] + n[3:], "later"))
     # Two letters swapped in a surname: nothing flags it, the transcriber sees it and goes back.
     for _ in range(2):
         e = take(lambda e: len(e.fields["EFTERNAVN"]) >= 5)

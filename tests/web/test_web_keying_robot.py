@@ -8,7 +8,8 @@ a place as in the record before is repeated with Alt+O; a name or place keyed be
 the book is picked from the autocomplete list (a prefix, Down, Enter or Tab); anything else
 is typed, also over a wrong value the screen put there. It makes the slips the book plants (a swapped
 date, a 1 for an i, a short date) and puts them right with the check's suggestion (Alt+J),
-goes back with Shift+Tab to a typo no check sees;
+goes back with Shift+Tab to a typo no check sees, and to a saved record with Alt+Up for one
+noticed later;
 it keeps the book's own errors with a note (Alt+B); it changes scan with Alt+N where a
 section ends; and once it reloads the page in the middle of a record and carries on from
 the restored draft. After the last record every stored value and note must be the book's:
@@ -111,6 +112,8 @@ class Robot:
         self.rng = random.Random(7)
         self.second_enter: list[str] = []
         self.previous: dict[str, str] = {}  # the record keyed before
+        self.later: list[tuple[int, int, str, str]] = []  # (at record, saved record, field, value)
+        self.n = 0
         data = page.evaluate("JSON.parse(document.getElementById('entry-data').textContent).layout")
         self.order = [f["name"] for f in data]
         self.suggest = {f["name"]: f["suggest"] for f in data if f["suggest"]}
@@ -137,6 +140,9 @@ class Robot:
     # ---- one record
     def key_record(self, n: int, entry: Entry) -> None:
         page = self.page
+        self.n = n
+        for when, saved, name, want in [x for x in self.later if x[0] == n]:
+            self.put_right(saved, name, want)
         while int(page.inner_text("#page-seq")) < entry.page_seq:  # the section goes on overleaf
             before = self.field("KILDE_SIDE")["value"]
             self.press("Alt+n")
@@ -178,7 +184,9 @@ class Robot:
             self.replace(now, slip.typed)
             self.press("Tab")
             box = f"#m-{name}"
-            if slip.key == "Shift+Tab":  # back to the typo (its text selected) and typed again
+            if slip.key == "later":  # not noticed yet: saved so, put right two records on
+                self.later.append((self.n + 2, self.n, name, want))
+            elif slip.key == "Shift+Tab":  # back to the typo (its text selected) and typed again
                 self.press("Shift+Tab")
                 self.type(want)
                 self.press("Tab")
@@ -232,6 +240,24 @@ class Robot:
             return cur
         self.replace(now, want)
         return cur
+
+    def navigate(self, key: str) -> None:
+        origin = self.page.evaluate("performance.timeOrigin")
+        self.press(key)
+        self.wait(f"performance.timeOrigin !== {origin} && document.body.dataset.ready === 'yes'")
+
+    def put_right(self, saved: int, name: str, want: str) -> None:
+        """Back to a saved record (Alt+Up), the field typed again, saved (Enter), on to the new
+        record (Alt+Down)."""
+        while self.page.inner_text("#loebe-nr").strip() != str(saved):
+            self.navigate("Alt+ArrowUp")
+        self.press("Tab", self.order.index(name))  # every record opens at its first field
+        self.type(want)  # Tab selected the typo: typing replaces it
+        self.press("Tab")
+        self.navigate("Enter")  # saved: the record after it opens
+        while self.page.inner_text("#loebe-nr").strip() != "New record":
+            self.navigate("Alt+ArrowDown")
+        self.count("saved record put right (Alt+Up, Enter)")
 
     def replace(self, now: dict, text: str) -> None:
         # Typing over a marked value replaces it (so the screen promises); a value of one's own
@@ -379,6 +405,7 @@ def test_robot_keys_a_book_of_50_births_with_the_keyboard_only(robot_book, brows
     assert used.get("draft restored after a reload") == 1
     assert used.get("next scan (Alt+N)") == 2
     assert used.get("typo put right (Shift+Tab)") == 2
+    assert used.get("saved record put right (Alt+Up, Enter)") == 1
     assert used.get("same as above (Alt+O)", 0) >= 5
     assert used.get("ocr value typed over") == 1  # a sure reading that was wrong
     assert used.get("proposed value typed over") == 1  # the page after the blank page 16

@@ -102,6 +102,24 @@ def proposal_after(entry: str | None) -> str | None:
     return str(int(m.group(1)) + 1) if m else None
 
 
+def first_year_proposal(book: Book, ocr: dict | None) -> dict | None:
+    """The registration year (KALENDERAAR) proposed for the first record of a book: the year
+    the page heading reads (OCR) when it is one of the book's years, else the book's first
+    year. Later records carry the year of the record before."""
+    if "KALENDERAAR" not in SECTION_FIELDS.get(book.source, ()):
+        return None
+    lo = book.from_year
+    if lo is None:
+        return None
+    hi = book.to_year if book.to_year is not None else lo
+    read = (ocr or {}).get("heading_year") or {}
+    year = small_int(str(read.get("value") or ""))
+    if year is not None and lo <= year <= hi:
+        return {"field": "KALENDERAAR", "value": str(year), "why": f"the page heading reads {year} · Tab confirms"}
+    span = str(lo) if hi == lo else f"{lo}-{hi}"
+    return {"field": "KALENDERAAR", "value": str(lo), "why": "the book's first year (" + span + ") · Tab confirms"}
+
+
 @bp.route("/books/<id:book_id>/entry")
 @login_required
 def screen(book_id: int):
@@ -139,6 +157,7 @@ def screen(book_id: int):
     elif seqs:
         page_seq = seqs[0]
     draft = s.scalar(select(Draft).where(Draft.user_id == current_user.id, Draft.book_id == book.id))
+    page_ocr = _page_ocr(book, page_seq)
     data = {
         "book": {"id": book.id, "entry_number": book.entry_number, "source": book.source, "title": book.title,
                  "from_year": book.from_year, "to_year": book.to_year, "page_capacity": book.page_capacity},
@@ -154,11 +173,12 @@ def screen(book_id: int):
         "pages": pages,
         "page_seq": page_seq,
         "row_on_page": _records_on_page(book, page_seq, own),
-        "ocr": _page_ocr(book, page_seq),
+        "ocr": page_ocr,
         # "previous + 1" only after a previous record: the first record of a book (often a
         # partly scanned one, starting anywhere) gets no proposal; the scan's reading or the
         # transcriber's typing fills it
         "proposal": proposal_after((previous.fields or {}).get("KILDE_LOEBE_NR")) if previous else None,
+        "year_proposal": first_year_proposal(book, page_ocr) if previous is None and record is None else None,
         "draft": draft_json(draft),
         "urls": {
             "check_field": url_for("entry.check_field", book_id=book.id),

@@ -433,6 +433,7 @@ def page_suggestions(scan: Scan, source_code: str) -> dict:
         "status": scan.ocr_status,
         "message": (ocr.get("message") if scan.ocr_status != "done" else None),
         "page_number": item(ocr.get("page_number")),
+        "heading_year": item(ocr.get("heading_year")),
         "rows": rows,
         # The pipeline names the file it read; here that is a hash, so say "this scan".
         # OCR notes for the transcriber: only what is likely right about the scan itself (a

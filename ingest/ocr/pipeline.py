@@ -487,6 +487,11 @@ def resolve(reads: list[PageRead]) -> list[dict]:
 
     # --- entry numbers and dates, per section
     sections, year_support = _sections(reads)
+    for i in ok:
+        # the year the page's heading prints (voted over its run of pages): the entry screen
+        # proposes it as the first record's registration year
+        if sections[i] is not None and sections[i][2] is not None:
+            out_pages[i]["heading_year"] = {"value": str(sections[i][2]), "confidence": round(year_support[i], 3)}
     order = [(i, r) for i in ok for r in range(len(reads[i].rows))]
     for i in ok:
         out_pages[i]["rows"] = [{"entry_number": None, "dates": [], "band": row.get("band"),

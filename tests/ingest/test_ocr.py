@@ -157,6 +157,17 @@ def test_page_numbers_read_right_and_prefilled(fixture_results, run):
 
 
 @needs_tesseract
+@pytest.mark.parametrize("run", ["kbf_clean", "kbd_moderate"])
+def test_heading_year_read(fixture_results, run):
+    # the year printed in a church book's page heading: the entry screen proposes it as the
+    # first record's registration year
+    truths, result = fixture_results[run]
+    for page, truth in zip(result["pages"], truths):
+        assert page["heading_year"]["value"] == str(truth["year"]), page["file"]
+        assert 0.0 < page["heading_year"]["confidence"] <= 1.0
+
+
+@needs_tesseract
 def test_missing_scan_page_is_reported(fixture_results):
     _, result = fixture_results["kbf_clean"]
     pages = result["pages"]

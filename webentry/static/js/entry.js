@@ -143,6 +143,9 @@
     state.marks[name] = Object.assign({kind: kind, value: value}, extra || {});
     delete state.provenance[name];
     renderMark(name);
+    // put into the field being typed in (Alt+N's new page number): selected, as on arriving
+    // there, so that typing replaces it instead of adding to it
+    if (document.activeElement === inputs[name]) inputs[name].select();
   }
 
   function clearMark(name) {
@@ -202,12 +205,17 @@
     data.proposed.forEach(function (n) {
       if (data.proposal) setMark(n, "proposed", data.proposal, {why: msg("why_previous")});
     });
+    // the first record of a book: its registration year from the page heading or the book's years
+    const year = data.year_proposal;
+    if (!prev && year && inputs[year.field]) setMark(year.field, "proposed", year.value, {why: year.why});
     applyOcr();
   }
 
   function untouched(name) {
-    // A field the screen may still fill: empty, or holding only a proposal of its own.
-    return name && inputs[name] && (inputs[name].value === "" || state.marks[name]) &&
+    // A field the screen may still fill: empty, or holding only a proposal of its own (not
+    // one the person has begun to type over: an answer arriving late never replaces typing).
+    const m = state.marks[name];
+    return name && inputs[name] && (inputs[name].value === "" || (m && inputs[name].value === m.value)) &&
       (!state.provenance[name] || state.provenance[name].how === undefined);
   }
 

@@ -115,9 +115,10 @@ def first_year_proposal(book: Book, ocr: dict | None) -> dict | None:
     read = (ocr or {}).get("heading_year") or {}
     year = small_int(str(read.get("value") or ""))
     if year is not None and lo <= year <= hi:
-        return {"field": "KALENDERAAR", "value": str(year), "why": f"the page heading reads {year} · Tab confirms"}
+        return {"field": "KALENDERAAR", "value": str(year),
+                "why": _("the page heading reads %(year)s · Tab confirms", year=year)}
     span = str(lo) if hi == lo else f"{lo}-{hi}"
-    return {"field": "KALENDERAAR", "value": str(lo), "why": "the book's first year (" + span + ") · Tab confirms"}
+    return {"field": "KALENDERAAR", "value": str(lo), "why": _("the book's first year (%(span)s) · Tab confirms", span=span)}
 
 
 @bp.route("/books/<id:book_id>/entry")

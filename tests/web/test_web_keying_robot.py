@@ -28,7 +28,7 @@ import pytest
 from browser_support import browser_login as login_as
 from browser_support import js_value, launch_browser, need_browser, new_page, serve, wait_js, wait_ready
 from keying_book import Book, Entry, make_book
-from web_support import add_book, add_users, client_as, csrf_of, make_app
+from web_support import add_book, add_users, client_as, csrf_of, danish, make_app
 
 THRESHOLDS = {"page_number": 0.90, "entry_number": 0.90, "date": None}
 SAME_AS_ABOVE = ("FOEDESTED", "FADERS_STEDNAVN")  # places the robot repeats with Alt+O
@@ -153,7 +153,8 @@ class Robot:
             # is filled in, the registration year proposed from the page heading.
             assert self.field("KILDE_LOEBE_NR")["mark"] == "ocr"
             year = self.field("KALENDERAAR")
-            assert (year["value"], year["mark"]) == ("1921", "proposed") and "heading reads 1921" in year["markText"]
+            said = danish("the page heading reads %(year)s · Tab confirms") % {"year": 1921}
+            assert (year["value"], year["mark"]) == ("1921", "proposed") and said in year["markText"]
         number, read = entry.fields["KILDE_LOEBE_NR"], self.field("KILDE_LOEBE_NR")
         if n > 1 and (number == "9a" or (number == "1" and entry.page_seq != 5)):
             # a reading of the scan above its threshold wins over "previous + 1"
@@ -255,7 +256,7 @@ class Robot:
         self.type(want)  # Tab selected the typo: typing replaces it
         self.press("Tab")
         self.navigate("Enter")  # saved: the record after it opens
-        while self.page.inner_text("#loebe-nr").strip() != "New record":
+        while self.page.inner_text("#loebe-nr").strip() != danish("New record"):
             self.navigate("Alt+ArrowDown")
         self.count("saved record put right (Alt+Up, Enter)")
 
@@ -298,7 +299,8 @@ class Robot:
             raise AssertionError("the draft was not autosaved")
         self.page.reload()
         wait_ready(self.page)
-        assert "Restored your unsaved work" in self.page.inner_text("#banner")
+        restored = danish("Restored your unsaved work on this record (autosaved %(time)s). ").split("%(")[0]
+        assert restored in self.page.inner_text("#banner")
         assert self.field(name)["value"] == value
         self.count("draft restored after a reload")
 

@@ -15,7 +15,7 @@ import io
 import json
 import re
 
-from web_support import SCANS, Api, add_book, client_as, csrf_of, kbf_fields
+from web_support import SCANS, Api, add_book, client_as, csrf_of, danish, kbf_fields
 
 pytest_plugins = ["web_support"]  # the web fixture: an application with users and a book
 
@@ -48,7 +48,7 @@ def test_first_record_year_from_the_heading_or_the_book(web):
     data = _screen(tr, book)
     assert data["previous"] is None and data["proposal"] is None  # no "previous + 1" for the first record
     assert data["year_proposal"]["value"] == "1921"
-    assert "first year (1921-1925)" in data["year_proposal"]["why"]
+    assert danish("the book's first year (%(span)s) · Tab confirms") % {"span": "1921-1925"} == data["year_proposal"]["why"]
 
     admin = client_as(web, "admin1")
     token = csrf_of(admin, f"/books/{book}")
@@ -59,7 +59,7 @@ def test_first_record_year_from_the_heading_or_the_book(web):
     _set_heading(web, book, "1923")
     data = _screen(tr, book)
     assert data["year_proposal"]["value"] == "1923"
-    assert "page heading reads 1923" in data["year_proposal"]["why"]
+    assert danish("the page heading reads %(year)s · Tab confirms") % {"year": 1923} == data["year_proposal"]["why"]
     _set_heading(web, book, "1931")  # a misread heading, outside the book's years: the book's year
     assert _screen(tr, book)["year_proposal"]["value"] == "1921"
 

@@ -324,6 +324,21 @@ def test_a_field_error_is_tied_to_its_input_while_it_is_shown(site, browser):
     still = page.get_attribute(date, "aria-describedby")
     assert still is None or message not in " ".join(page.inner_text("#" + i) for i in still.split())
 
+    # a narrow date field's longest message (a short date with its suggestion, beside the scan's
+    # offer) is read in a few lines, and the field typed in next stays in view
+    page.focus("#f-FOEDSELSDATO")
+    type_tab(page, "15.5.21")
+    page.wait_for_selector("#m-FOEDSELSDATO .issue.sev-error")
+    box = page.locator("#m-FOEDSELSDATO").bounding_box()
+    line = float(page.evaluate("parseFloat(getComputedStyle(document.querySelector('#m-FOEDSELSDATO')).lineHeight)"))
+    assert box["height"] <= 5 * line, (box, line)
+    focused = page.evaluate("(() => { const r = document.activeElement.getBoundingClientRect(); "
+                            "return [r.top, r.bottom, window.innerHeight]; })()")
+    assert 0 <= focused[0] and focused[1] <= focused[2], focused
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Control+a")
+    type_tab(page, "19210515")
+
     # a carried value: its mark describes the input until it is confirmed
     year = "#f-KALENDERAAR"
     assert "mark-KALENDERAAR" in (page.get_attribute(year, "aria-describedby") or "")

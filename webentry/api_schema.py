@@ -160,6 +160,8 @@ def openapi() -> dict:
     """The OpenAPI 3.1 description of the JSON endpoints."""
     book = {"name": "book_id", "in": "path", "required": True,
             "schema": {"type": "integer", "minimum": 1, "maximum": INT_MAX}}
+    which = {"name": "r", "in": "query", "required": False,
+             "schema": {"type": "string", "pattern": "^(new|[0-9]{1,9})$", "default": "new"}}
     loebe = {"name": "loebe_nr", "in": "path", "required": True,
              "schema": {"type": "integer", "minimum": 0, "maximum": INT_MAX}}
     seq = {"name": "seq", "in": "path", "required": True,
@@ -187,12 +189,14 @@ def openapi() -> dict:
                     "responses": _responses(_obj({"record": _RECORD, "issues": issues, "next": {"type": "string"}},
                                                  ("record",)), 409, 413, 422)}},
         "/api/books/{book_id}/draft": {
-            "get": {"summary": "This user's draft of the book", "operationId": "getDraft", "parameters": [book],
+            "get": {"summary": "This user's draft of the new record (r=new, the default) or of saved record r",
+                    "operationId": "getDraft", "parameters": [book, which],
                     "responses": _responses(_obj({"draft": {"type": ["object", "null"]}}, ("draft",)))},
             "put": {"summary": "Keep the form as it is (autosave)", "operationId": "saveDraft", "parameters": [book],
                     "requestBody": _body(DraftBody),
                     "responses": _responses(_obj({"saved_at": {"type": "string"}}, ("saved_at",)), 413)},
-            "delete": {"summary": "Discard the draft", "operationId": "discardDraft", "parameters": [book],
+            "delete": {"summary": "Discard the draft of the new record (r=new) or of saved record r",
+                       "operationId": "discardDraft", "parameters": [book, which],
                        "responses": _responses(_obj({"deleted": {"type": "boolean"}}, ("deleted",)))}},
         "/api/books/{book_id}/pages/{seq}/ocr": {"get": {
             "summary": "The OCR suggestions of a page", "operationId": "pageOcr",

@@ -38,7 +38,7 @@ from webentry.api_schema import (
 from webentry.auth import book_or_404, open_book_ids, safe_target
 from webentry.db import db
 from webentry.layout import CARRIED, OCR_ROLES, PROPOSED, SECTION_FIELDS, layout_json
-from webentry.models import Book, Draft, Page, Record, Scan
+from webentry.models import Book, Draft, Page, Record, Scan, draft_key
 from webentry.records import SaveRefused, draft_json, record_json, save_draft, save_record
 from webentry.scans import page_suggestions
 
@@ -157,7 +157,8 @@ def screen(book_id: int):
             page_seq = later[0] if later else page_seq
     elif seqs:
         page_seq = seqs[0]
-    draft = s.scalar(select(Draft).where(Draft.user_id == current_user.id, Draft.book_id == book.id))
+    draft = s.scalar(select(Draft).where(Draft.user_id == current_user.id, Draft.book_id == book.id,
+                                         Draft.draft_key == draft_key(own)))
     page_ocr = _page_ocr(book, page_seq)
     data = {
         "book": {"id": book.id, "entry_number": book.entry_number, "source": book.source, "title": book.title,
@@ -261,11 +262,16 @@ def record_api(book_id: int, loebe_nr: int):
 def draft(book_id: int):
     book = book_or_404(book_id)
     s = db()
+    # ?r=new (the default) or ?r=N: the draft of the new record, or of saved record N
+    wanted = request.args.get("r", "new")
+    if wanted != "new" and small_int(wanted) is None:
+        abort(404)
+    mine = select(Draft).where(Draft.user_id == current_user.id, Draft.book_id == book.id,
+                               Draft.draft_key == draft_key(None if wanted == "new" else small_int(wanted)))
     if request.method == "GET":
-        d = s.scalar(select(Draft).where(Draft.user_id == current_user.id, Draft.book_id == book.id))
-        return jsonify(draft=draft_json(d))
+        return jsonify(draft=draft_json(s.scalar(mine)))
     if request.method == "DELETE":
-        d = s.scalar(select(Draft).where(Draft.user_id == current_user.id, Draft.book_id == book.id))
+        d = s.scalar(mine)
         if d is not None:
             s.delete(d)
             from webentry import audit

@@ -208,12 +208,15 @@ class RecordVersion(WebBase):
 
 class Draft(WebBase):
     __tablename__ = "web_drafts"
-    __table_args__ = (Index("uq_web_drafts_user_book", "user_id", "book_id", unique=True),)
+    # one draft a person, book and record: the new record being keyed ("new") and a saved record
+    # being corrected (its LOEBE_NR) are kept apart
+    __table_args__ = (Index("uq_web_drafts_user_book_record", "user_id", "book_id", "draft_key", unique=True),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"))
     book_id: Mapped[int] = mapped_column(ForeignKey("web_books.id"))
     loebe_nr: Mapped[int | None] = mapped_column(Integer)  # None: a record not saved yet
+    draft_key: Mapped[str] = mapped_column(String(16))  # "new", or the LOEBE_NR as text
     base_version: Mapped[int | None] = mapped_column(Integer)
     page_seq: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[dict] = mapped_column(JSON)  # fields, provenance, notes, marks as the form had them
@@ -231,3 +234,8 @@ class Decision(WebBase):
     who: Mapped[str] = mapped_column(String(64))
     made_at: Mapped[datetime] = mapped_column(TS)
 
+
+
+def draft_key(loebe_nr: int | None) -> str:
+    """The key of a draft: the new record being keyed, or the saved record being corrected."""
+    return "new" if loebe_nr is None else str(loebe_nr)

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from webentry import audit
 from webentry.checks import BLOCKING, check_record
 from webentry.layout import keyed_columns
-from webentry.models import Book, Draft, Record, RecordVersion
+from webentry.models import Book, Draft, Record, RecordVersion, draft_key
 from webentry.review import reopen_if_approved
 
 MAX_VALUE = 500
@@ -200,14 +200,16 @@ def save_record(session, book: Book, actor: str, payload: dict, loebe_nr: int | 
                 loebe_nr=record.loebe_nr, old={"version": record.version - 1} if existing else None,
                 new={"version": record.version}, fields_changed=changed,
                 forced_over_version=payload.get("force_over"))
-    session.execute(delete(Draft).where(Draft.book_id == book.id, Draft.user_id == user_id))
+    # the draft of this record only: a new record half keyed stays while an older one is corrected
+    session.execute(delete(Draft).where(Draft.book_id == book.id, Draft.user_id == user_id,
+                                        Draft.draft_key == draft_key(None if existing is None else record.loebe_nr)))
     return Saved(record=record, issues=checked.issues, created=existing is None)
 
 
 # --------------------------------------------------------------------------- drafts
 
 def save_draft(session, book: Book, user_id: int, actor: str, payload: dict) -> Draft:
-    """Keep the form as it is (autosave); one draft per person and book."""
+    """Keep the form as it is (autosave); one draft per person, book and record."""
     state = {k: payload.get(k) for k in ("fields", "provenance", "notes", "marks", "acknowledged")}
     if not isinstance(state.get("fields"), dict):
         raise SaveRefused(400, {"error": _("fields must be an object")})
@@ -216,10 +218,12 @@ def save_draft(session, book: Book, user_id: int, actor: str, payload: dict) -> 
     loebe_nr = payload.get("loebe_nr")
     loebe_nr = int(loebe_nr) if isinstance(loebe_nr, int) else None
     page_seq = payload.get("page_seq") if isinstance(payload.get("page_seq"), int) else None
-    draft = session.scalar(select(Draft).where(Draft.user_id == user_id, Draft.book_id == book.id))
+    key = draft_key(loebe_nr)
+    draft = session.scalar(select(Draft).where(Draft.user_id == user_id, Draft.book_id == book.id,
+                                               Draft.draft_key == key))
     is_new = draft is None
     if draft is None:
-        draft = Draft(user_id=user_id, book_id=book.id)
+        draft = Draft(user_id=user_id, book_id=book.id, draft_key=key)
         session.add(draft)
     draft.loebe_nr = loebe_nr
     draft.base_version = payload.get("version") if isinstance(payload.get("version"), int) else None

@@ -172,6 +172,33 @@ def test_draft_survives_and_is_cleared_by_saving(web):
     assert again.get(f"/api/books/{book}/draft").json["draft"] is None
 
 
+def test_a_half_keyed_new_record_survives_a_correction_to_an_older_one(web):
+    """Halfway through a new record the transcriber goes back (Alt+Up) to correct record 1,
+    whose autosave and save must leave the new record's draft as it was."""
+    api, book = _api(web)
+    first = _save(api, book, kbf_fields(1)).json["record"]
+    new = {"loebe_nr": None, "fields": {"KILDE_SIDE": "1", "FORNAVN": "Halvt"}, "provenance": {}, "page_seq": None}
+    assert api.put(f"/api/books/{book}/draft", new).status_code == 200
+    older = {"loebe_nr": 1, "version": first["version"], "fields": {**kbf_fields(1), "FORNAVN": "Rettet"},
+             "provenance": {}, "page_seq": None}
+    assert api.put(f"/api/books/{book}/draft", older).status_code == 200  # the correction autosaved
+    assert api.get(f"/api/books/{book}/draft?r=1").json["draft"]["fields"]["FORNAVN"] == "Rettet"
+    assert api.get(f"/api/books/{book}/draft").json["draft"]["fields"]["FORNAVN"] == "Halvt"
+    r = api.put(f"/api/books/{book}/records/1", {"fields": {**kbf_fields(1), "FORNAVN": "Rettet"},
+                                                "version": first["version"]})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert api.get(f"/api/books/{book}/draft?r=1").json["draft"] is None  # that record's draft is done
+    kept = api.get(f"/api/books/{book}/draft?r=new").json["draft"]
+    assert kept is not None and kept["fields"] == {"KILDE_SIDE": "1", "FORNAVN": "Halvt"}
+    assert '"FORNAVN": "Halvt"' in api.get(f"/books/{book}/entry?r=new").get_data(as_text=True)
+    assert '"FORNAVN": "Halvt"' not in api.get(f"/books/{book}/entry?r=1").get_data(as_text=True)
+    # discarding one draft leaves the other
+    assert api.put(f"/api/books/{book}/draft", older).status_code == 200
+    assert api.delete(f"/api/books/{book}/draft?r=1").json["deleted"] is True
+    assert api.get(f"/api/books/{book}/draft").json["draft"]["fields"]["FORNAVN"] == "Halvt"
+    assert api.get(f"/api/books/{book}/draft?r=x").status_code == 404
+
+
 def test_new_record_proposals_and_carried_values(web):
     api, book = _api(web)
     _save(api, book, kbf_fields(1))

@@ -182,5 +182,5 @@ def test_web_tables_match_their_models_and_leave_the_store_alone(web):
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), WebBase.metadata)
     web_diff = [d for d in diff if "web_" in repr(d)]
     assert web_diff == []
-    assert web_revision(store) == "0005_login_hardening"
+    assert web_revision(store) == "0006_draft_per_record"
     assert schema_revision(store.engine) == "0002"

@@ -779,6 +779,8 @@
   // ------------------------------------------------------------------ autosave
 
   let draftTimer = null;
+  // the draft of this record: the new one, or the saved record being corrected
+  function draftUrl() { return data.urls.draft + "?r=" + (state.loebeNr === null ? "new" : state.loebeNr); }
   function draftPayload() {
     return {loebe_nr: state.loebeNr, version: state.version, page_seq: state.pageSeq, fields: values(),
       provenance: state.provenance, notes: state.notes, marks: state.marks,
@@ -823,7 +825,7 @@
     discard.type = "button";
     discard.tabIndex = -1;
     discard.addEventListener("click", function () {
-      api("DELETE", data.urls.draft).then(function () { state.dirty = false; window.location.reload(); });
+      api("DELETE", draftUrl()).then(function () { state.dirty = false; window.location.reload(); });
     });
     b.appendChild(discard);
   }
@@ -915,7 +917,7 @@
     box.hidden = false;
     $("conflict-theirs").focus();
     $("conflict-theirs").onclick = function () {
-      api("DELETE", data.urls.draft).then(function () { state.dirty = false; window.location.reload(); });
+      api("DELETE", draftUrl()).then(function () { state.dirty = false; window.location.reload(); });
     };
     $("conflict-mine").onclick = function () {
       box.hidden = true;

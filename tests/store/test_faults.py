@@ -56,7 +56,9 @@ def consistent(work: Path, db_url: str | None) -> list[str]:
     assert all(rows == found for _, rows, found, _ in stored), stored
     entries = [e for e, *_ in stored]
     assert len(entries) == len(set(entries)), entries
-    assert not list((work / "archive").glob(".incoming-*")) if (work / "archive").is_dir() else True
+    # the archive (made when the store is opened) holds no half-written file
+    assert (work / "archive").is_dir()
+    assert not list((work / "archive").glob(".incoming-*"))
     return entries
 
 

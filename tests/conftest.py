@@ -103,6 +103,10 @@ def pytest_terminal_summary(terminalreporter):
     if in_ci():
         allowed = ", ".join(f"{k} ({v})" for k, v in SKIP_ALLOWED_IN_CI.items()) or "none"
         terminalreporter.write_line(f"skips allowed in CI: {allowed}; every other skip counts as a failure")
+    seed = getattr(terminalreporter.config.option, "randomly_seed", None)
+    if seed is not None and terminalreporter.config.pluginmanager.has_plugin("randomly"):
+        # the order the tests ran in: `python -m pytest -p randomly --randomly-seed=N` runs it again
+        terminalreporter.write_line(f"test order: shuffled by pytest-randomly, seed {seed}")
 
 
 # --------------------------------------------------------------------------- skips in CI

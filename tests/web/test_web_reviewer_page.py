@@ -43,9 +43,8 @@ def _key(api: Api, book: int, fields: dict, notes: dict | None = None) -> int:
     return r.json["record"]["loebe_nr"]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    need_browser()
+def _build(tmp_path_factory):
+    """The book keyed, approved and served (see the module's docstring)."""
     from ingest.store.models import STATUS_CURRENT, deliveries, findings
     from webentry.models import Book, Page, Scan
     from webentry.scans import page_suggestions
@@ -88,6 +87,20 @@ def site(tmp_path_factory):
     with serve(app) as url:
         yield {"url": url, "app": app, "book": book, "findings": found, "bands": bands}
     app.extensions["mgr_store"].close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Read only by the tests that use it: none of them resolves anything."""
+    need_browser()
+    yield from _build(tmp_path_factory)
+
+
+@pytest.fixture
+def own_site(tmp_path_factory):
+    """A site of its own, for a test that resolves findings."""
+    need_browser()
+    yield from _build(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +190,8 @@ def test_a_duplicate_shows_both_records_side_by_side_each_with_its_scan(site, br
     page.context.close()
 
 
-def test_keys_skip_to_the_next_record_and_resolve_in_the_same_record_first(site, browser):
+def test_keys_skip_to_the_next_record_and_resolve_in_the_same_record_first(own_site, browser):
+    site = own_site
     base = site["url"]
     date_id = _finding(site, "DATE_INVALID", 3)
     others_on_3 = [f.id for f in site["findings"] if f.loebe_nr == 3 and f.id != date_id]

@@ -25,7 +25,18 @@ from browser_support import (
     wait_ready,
 )
 from browser_support import browser_login as login_as
-from web_support import SCANS, Api, add_book, add_users, client_as, csrf_of, danish, kbf_fields, make_app
+from web_support import (
+    SCANS,
+    Api,
+    add_book,
+    add_users,
+    client_as,
+    csrf_of,
+    danish,
+    kbf_fields,
+    make_app,
+    save_seen,
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +65,7 @@ def server(tmp_path_factory):
     exported = add_book(app, entry="K2699", assign=("tr1",))
     api = Api(client_as(app, "tr1"))
     for n, name in enumerate(("Valdemar", "Christian", "Holger"), start=1):
-        r = api.post(f"/api/books/{exported}/records", {"fields": kbf_fields(n, FORNAVN=name)})
-        if r.status_code == 422:  # warnings seen once, then saved
-            r = api.post(f"/api/books/{exported}/records", {"fields": kbf_fields(n, FORNAVN=name),
-                                                             "acknowledged": r.json["unseen"]})
-        assert r.status_code == 201, r.get_data(as_text=True)[:300]
+        save_seen(api, exported, kbf_fields(n, FORNAVN=name))
     with serve(app) as url:
         yield {"url": url, "app": app, "book": book, "work": work, "exported": exported}
     app.extensions["mgr_store"].close()

@@ -9,7 +9,6 @@ found in it."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
@@ -26,21 +25,25 @@ from browser_support import (
 )
 from browser_support import browser_login as login_as
 from sqlalchemy import select
-from web_support import SCANS, Api, add_book, add_users, client_as, csrf_of, danish, kbf_fields, make_app
+from web_support import (
+    Api,
+    add_book,
+    add_users,
+    client_as,
+    csrf_of,
+    danish,
+    kbf_fields,
+    make_app,
+    save_seen,
+    upload_pages,
+)
 
 from validators.catalogue import CATALOGUE
 
 
 def _key(api: Api, book: int, fields: dict, notes: dict | None = None) -> int:
-    """Save a record as the entry screen does: warnings acknowledged once seen, errors kept
-    with the notes given."""
-    body = {"fields": fields, "page_seq": 1, "notes": notes or {}}
-    r = api.post(f"/api/books/{book}/records", body)
-    if r.status_code == 422:
-        body["acknowledged"] = r.json["unseen"]
-        r = api.post(f"/api/books/{book}/records", body)
-    assert r.status_code == 201, r.get_data(as_text=True)[:400]
-    return r.json["record"]["loebe_nr"]
+    """A record keyed from the first scan, errors kept with the notes given."""
+    return save_seen(api, book, fields, page_seq=1, notes=notes or {})["loebe_nr"]
 
 
 def _build(tmp_path_factory):
@@ -53,12 +56,7 @@ def _build(tmp_path_factory):
     app = make_app(work, OCR_MODE="sync")
     add_users(app)
     book = add_book(app, assign=("tr1",))
-    admin = client_as(app, "admin1")
-    token = csrf_of(admin, f"/books/{book}")
-    pages = [(io.BytesIO((SCANS / "kbf_clean_p0037.jpg").read_bytes()), "kbf_clean_p0037.jpg")]
-    r = admin.post(f"/books/{book}/pages", data={"csrf_token": token, "pages": pages},
-                   content_type="multipart/form-data", headers={"Accept": "application/json"})
-    assert r.json["added"] == [1]
+    assert upload_pages(app, book, ("kbf_clean_p0037.jpg",)) == [1]
 
     tr1 = client_as(app, "tr1")
     api = Api(tr1)

@@ -136,3 +136,25 @@ def danish(text: str) -> str:
     """The Danish the pages show for an English message id (read from the catalogue, so that
     a test asserts what a Danish reader sees)."""
     return _danish_catalogue().get(text) or text
+
+
+def upload_pages(app, book: int, names: tuple[str, ...]) -> list[int]:
+    """Upload fixture scans to a book as an admin does; the pages' sequence numbers."""
+    import io
+
+    admin = client_as(app, "admin1")
+    pages = [(io.BytesIO((SCANS / n).read_bytes()), n) for n in names]
+    r = admin.post(f"/books/{book}/pages", data={"csrf_token": csrf_of(admin, f"/books/{book}"), "pages": pages},
+                   content_type="multipart/form-data", headers={"Accept": "application/json"})
+    return r.json["added"]
+
+
+def save_seen(api: Api, book: int, fields: dict, **body) -> dict:
+    """Save a record as the entry screen does: warnings acknowledged once they are shown
+    (errors need notes in ``body``); the saved record."""
+    body = {"fields": fields, **body}
+    r = api.post(f"/api/books/{book}/records", body)
+    if r.status_code == 422:
+        r = api.post(f"/api/books/{book}/records", {**body, "acknowledged": r.json["unseen"]})
+    assert r.status_code == 201, r.get_data(as_text=True)[:400]
+    return r.json["record"]

@@ -52,8 +52,8 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress bar on stderr (default: when stderr is a terminal)")
 
-    x = sub.add_parser("crosscheck", help="check births (KBF) and deaths (KBD) against each other: children who "
-                                          "died before CPR, births never keyed")
+    x = sub.add_parser("crosscheck", help="check births (KBF) against deaths (KBD) and censuses (FT): children who "
+                                          "died before CPR, births never keyed, children registered twice")
     x.add_argument("paths", nargs="*", type=Path,
                    help="delivery files or folders (searched recursively); none: the store's current deliveries, "
                         "whose findings are kept in the store")
@@ -262,9 +262,9 @@ def cmd_crosscheck(args) -> int:
     if args.json_out is None:
         raise CannotRun("crosscheck PATHS needs --json FILE (without PATHS it checks the store)")
     result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True)
-    if not result.clean.get("KBF") or not result.clean.get("KBD"):
-        raise CannotRun("the crosscheck needs births (KBF) and deaths (KBD); "
-                        f"found {', '.join(sorted(result.clean)) or 'neither'}")
+    if not result.clean.get("KBF") or not (result.clean.get("KBD") or result.tables.get("ft_children")):
+        raise CannotRun("the crosscheck needs births (KBF) and deaths (KBD) or a census (FT); "
+                        f"found {', '.join(sorted(result.clean)) or 'none of them'}")
     run_crosscheck(result)
     kbf = result.clean["KBF"][0]
     died = int(kbf["DOED_FOER_CPR"].notna().sum())
@@ -272,7 +272,7 @@ def cmd_crosscheck(args) -> int:
               for code in ("BIRTH_NOT_KEYED_KBD", "BIRTH_NOT_KEYED_FT", "DUPLICATE_ACROSS_DELIVERIES",
                            "DUPLICATE_DEATH_ACROSS_DELIVERIES", "BOOK_DELIVERED_TWICE", "CROSSCHECK_REVIEW")}
     doc = {"run": {"started": result.started, "rule_version": rules().version, "kbf_rows": len(kbf),
-                   "kbd_rows": sum(len(p) for p in result.clean["KBD"]), "died_before_cpr": died, "findings": counts},
+                   "kbd_rows": sum(len(p) for p in result.clean.get("KBD", [])), "died_before_cpr": died, "findings": counts},
            "findings": result.cross_findings}
     if args.json_out.parent != Path(""):
         _ensure_folder(args.json_out.parent)

@@ -102,19 +102,23 @@ def _whole(parts: list) -> pd.DataFrame:
 
 
 def run_crosscheck(result: RunResult) -> None:
-    """Births and deaths of the run checked against each other (``validators.crosscheck``):
-    the KBF table gets ``DOED_FOER_CPR`` and ``DOED_FOER_CPR_KILDE``, the run the
-    cross-source findings.  Needs the clean tables (``keep_clean``) of both sources."""
+    """Births checked against deaths and censuses (``validators.crosscheck``): the KBF table
+    gets ``DOED_FOER_CPR``, ``DOED_FOER_CPR_KILDE`` and ``KOPI_AF``, the run the
+    cross-source findings.  Needs the clean tables (``keep_clean``) of the births and of
+    the deaths or the census (a census alone shows births never keyed)."""
     from validators.crosscheck import add_death_copies, add_died_before_cpr, crosscheck
 
-    if not result.clean.get("KBF") or not result.clean.get("KBD"):
-        return
-    kbf, kbd = _whole(result.clean["KBF"]), _whole(result.clean["KBD"])
     children = _whole(result.tables["ft_children"]) if result.tables.get("ft_children") else None
+    if not result.clean.get("KBF") or not (result.clean.get("KBD") or (children is not None and len(children))):
+        return
+    kbf = _whole(result.clean["KBF"])
+    kbd = _whole(result.clean["KBD"]) if result.clean.get("KBD") else None
     cross = crosscheck(kbf, kbd, ft_children=children)
     kbf = add_died_before_cpr(kbf, cross)
-    kbd = add_death_copies(kbd, cross)
-    for code, table in (("KBF", kbf), ("KBD", kbd)):
+    tables = [("KBF", kbf)]
+    if kbd is not None:
+        tables.append(("KBD", add_death_copies(kbd, cross)))
+    for code, table in tables:
         if result.spill_dir is not None:
             from ingest.outputs import spill
 

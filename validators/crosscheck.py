@@ -651,14 +651,17 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
     """The check over written tables (``mgr-ingest tables``): reads only the columns it
     compares, then adds ``DOED_FOER_CPR``, ``DOED_FOER_CPR_KILDE`` and ``KOPI_AF`` to the
     KBF table (a Parquet file rewritten row group by row group; a CSV file in chunks) and
-    the findings to the findings table.  Returns None when a table is missing or empty."""
+    the findings to the findings table.  Without deaths (``kbd_path`` None or no file) the
+    births are checked against the census children alone.  Returns None when there are no
+    births, or nothing to check them against."""
     import os
     from pathlib import Path
 
     import pyarrow.parquet as pq
 
-    kbf_path, kbd_path = Path(kbf_path), Path(kbd_path)
-    if not (kbf_path.is_file() and kbd_path.is_file()):
+    kbf_path = Path(kbf_path)
+    kbd_path = Path(kbd_path) if kbd_path is not None and Path(kbd_path).is_file() else None
+    if not kbf_path.is_file():
         return None
     parquet = kbf_path.suffix == ".parquet"
 
@@ -673,18 +676,22 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
         if "TIL_LINKAGE" in frame:
             frame["TIL_LINKAGE"] = frame["TIL_LINKAGE"].isin(["True", "true"])
         return frame
-    kbf, kbd = read(kbf_path), read(kbd_path)
-    if kbf.empty or kbd.empty:
-        return None
+    kbf = read(kbf_path)
+    kbd = read(kbd_path) if kbd_path is not None else None
     children = None
     if children_path is not None and Path(children_path).is_file():
         children = (pd.read_parquet(children_path) if parquet else
                     pd.read_csv(children_path, sep=";", dtype=str, keep_default_na=False, na_values=[""]))
+    if kbd is not None and kbd.empty:
+        kbd = None
+    if kbf.empty or (kbd is None and (children is None or children.empty)):
+        return None
     result = apply_decisions(crosscheck(kbf, kbd, ft_children=children), kbf, kbd, decisions or {})
     keep = ["TIL_LINKAGE"] if "TIL_LINKAGE" in kbf else []
     _add_columns(kbf_path, add_died_before_cpr(kbf, result)[[*CROSS_COLUMNS, *keep]], parquet)
-    keep = ["TIL_LINKAGE"] if "TIL_LINKAGE" in kbd else []
-    _add_columns(kbd_path, add_death_copies(kbd, result)[["KOPI_AF", *keep]], parquet)
+    if kbd is not None:
+        keep = ["TIL_LINKAGE"] if "TIL_LINKAGE" in kbd else []
+        _add_columns(kbd_path, add_death_copies(kbd, result)[["KOPI_AF", *keep]], parquet)
     if findings_path is not None and Path(findings_path).is_file() and result.findings:
         findings_path = Path(findings_path)
         from validators.findings import FINDING_COLUMNS

@@ -68,21 +68,41 @@ def build_model(field: str):
         return EntryNet()
 
     class DateNet(nn.Module):
-        # 96 x 64 in (the cell is often stacked: year / day / month); four heads out
+        # 96 x 64 in (the cell is often stacked: year / day / month). The day and the year
+        # are read digit by digit (tens, units), so a "1" learnt in the 11th helps read the
+        # 21st; the exported outputs are still one score per day (31) and per year in the
+        # century (100): the sums of the digits' log-probabilities, which the runtime turns
+        # into probabilities over the valid values.
         def __init__(self):
             super().__init__()
             self.cnn = nn.Sequential(*block(1, 24, 2), *block(24, 48, 2), *block(48, 64, None),
                                      *block(64, 96, 2), *block(96, 128, 2))
             self.fc = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(128 * 6 * 4, 256),
                                     nn.ReLU(inplace=True), nn.Dropout(0.2))
-            self.day = nn.Linear(256, 31)
+            self.day_tens = nn.Linear(256, 4)
+            self.day_units = nn.Linear(256, 10)
             self.month = nn.Linear(256, 12)
-            self.year = nn.Linear(256, 100)
+            self.year_tens = nn.Linear(256, 10)
+            self.year_units = nn.Linear(256, 10)
             self.century = nn.Linear(256, len(CENTURIES))
+            days = torch.arange(1, 32)
+            years = torch.arange(100)
+            self.register_buffer("day_t", days // 10, persistent=False)
+            self.register_buffer("day_u", days % 10, persistent=False)
+            self.register_buffer("year_t", years // 10, persistent=False)
+            self.register_buffer("year_u", years % 10, persistent=False)
+
+        def parts(self, x):
+            f = self.fc(self.cnn(x))
+            return (self.day_tens(f), self.day_units(f), self.month(f), self.year_tens(f), self.year_units(f),
+                    self.century(f))
 
         def forward(self, x):
-            f = self.fc(self.cnn(x))
-            return self.day(f), self.month(f), self.year(f), self.century(f)
+            dt, du, month, yt, yu, century = self.parts(x)
+            ls = torch.log_softmax
+            day = ls(dt, 1)[:, self.day_t] + ls(du, 1)[:, self.day_u]
+            year = ls(yt, 1)[:, self.year_t] + ls(yu, 1)[:, self.year_u]
+            return day, month, year, century
 
     return DateNet()
 
@@ -135,10 +155,12 @@ def _loss(torch, field, model, x, batch_labels):
         inp_len = torch.full((x.shape[0],), logp.shape[1], dtype=torch.long)
         return torch.nn.functional.ctc_loss(logp.permute(1, 0, 2), targets, inp_len, lengths,
                                             blank=0, zero_infinity=True)
-    day, month, year, cent = model(x)
+    dt, du, month, yt, yu, cent = model.parts(x)
     ys = torch.tensor(batch_labels, dtype=torch.long)  # N, 4: day-1, month-1, year%100, century index
+    day, year = ys[:, 0] + 1, ys[:, 2]
     ce = torch.nn.functional.cross_entropy
-    return ce(day, ys[:, 0]) + ce(month, ys[:, 1]) + 0.5 * ce(year, ys[:, 2]) + 0.2 * ce(cent, ys[:, 3])
+    return (ce(dt, day // 10) + ce(du, day % 10) + ce(month, ys[:, 1])
+            + 0.5 * (ce(yt, year // 10) + ce(yu, year % 10)) + 0.2 * ce(cent, ys[:, 3]))
 
 
 def _encode(field, samples):

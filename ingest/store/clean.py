@@ -249,14 +249,15 @@ def write_rebuilt(store: Store, out: Path | str, sources: list[str] | None = Non
             written["corrections"] = _write(corrections_table([]), out / "corrections", fmt)
         if "findings" not in written:
             written["findings"] = _write(findings_table(pd.DataFrame(columns=FINDING_COLUMNS)), out / "findings", fmt)
-        if "kbf" in written and "kbd" in written:
-            # Births against deaths: DOED_FOER_CPR in the KBF table, the findings beside the rest.
+        if "kbf" in written and ("kbd" in written or "ft_children" in written):
+            # Births against deaths and censuses: DOED_FOER_CPR in the KBF table, the findings
+            # beside the rest.
             from ingest.store.crosscheck import reviewer_decisions
             from validators.crosscheck import crosscheck_files
 
             with store.reading() as conn:
                 decisions = reviewer_decisions(conn)  # a reviewer's "one person or two" over the thresholds'
-            cross = crosscheck_files(written["kbf"], written["kbd"], written["findings"], written.get("ft_children"),
+            cross = crosscheck_files(written["kbf"], written.get("kbd"), written["findings"], written.get("ft_children"),
                                      decisions)
     finally:
         shutil.rmtree(spill_dir, ignore_errors=True)

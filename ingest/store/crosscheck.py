@@ -56,6 +56,11 @@ def _current_sources(store: Store) -> dict[str, int]:
             .group_by(deliveries.c.source))}
 
 
+def _checkable(present: dict[str, int]) -> bool:
+    """Births, and deaths or a census to check them against."""
+    return bool(present.get("KBF")) and bool(present.get("KBD") or present.get("FT"))
+
+
 def crosscheck_store(store: Store, *, options: dict | None = None, actor: str = "mgr-ingest") -> CrossRun:
     """Check the store's current deliveries against each other and keep the findings."""
     from ingest.store.clean import write_rebuilt
@@ -64,7 +69,7 @@ def crosscheck_store(store: Store, *, options: dict | None = None, actor: str = 
     run_id = start_run(store, "crosscheck", [])
     result = None
     try:
-        if present.get("KBF") and present.get("KBD"):
+        if _checkable(present):
             with tempfile.TemporaryDirectory(prefix="mgr-crosscheck-") as tmp:
                 # the clean tables as `tables` writes them (today's rules, corrections laid
                 # over), only what the check reads
@@ -74,7 +79,7 @@ def crosscheck_store(store: Store, *, options: dict | None = None, actor: str = 
         found = list(result.findings) if result is not None else []
         run = _keep(store, run_id, found, actor)
         if result is None:
-            run.skipped = "the check needs births (KBF) and deaths (KBD) in the store"
+            run.skipped = "the check needs births (KBF) and deaths (KBD) or a census (FT) in the store"
     except BaseException as exc:
         try:
             finish_run(store, run_id, "failed", None, type(exc).__name__)
@@ -156,7 +161,7 @@ def after_import(store: Store, imported, options: dict | None = None) -> CrossRu
     if not touched & set(CHECKED_SOURCES):
         return None
     present = _current_sources(store)
-    if not (present.get("KBF") and present.get("KBD")) and earlier is None:
+    if not _checkable(present) and earlier is None:
         return None
     try:
         return crosscheck_store(store, options=options)

@@ -156,3 +156,26 @@ def test_crosscheck_and_status_commands_on_the_store(tmp_path, db_url):
     # PATHS without --json: one line, exit 2
     bad = cli("crosscheck", str(tmp_path / "in"), cwd=tmp_path)
     assert bad.returncode == 2 and "needs --json" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_births_and_a_census_without_deaths_are_checked_in_the_store(tmp_path, store):
+    """A store of births and censuses only (the deaths not yet keyed) still finds the children
+    a census lists and no book of births holds."""
+    key = write(tmp_path / "in")
+    for path in (tmp_path / "in").glob("K6*"):  # the deaths' deliveries left out
+        path.unlink()
+    run = import_paths(store, [tmp_path / "in"])
+    assert run.cross is not None and run.cross.skipped is None
+    found = _cross(store)
+    missing = {(f.entry_number, f.other["source"], f.other["entry_number"], f.other["loebe_nr"])
+               for f in found if f.code == "BIRTH_NOT_KEYED_FT"}
+    assert missing == {(k["kbf_book"], "FT", k["ft"]["entry_number"], k["ft"]["loebe_nr"])
+                       for k in key["birth_not_keyed_ft"]}
+    assert len(missing) > 0 and not any(f.code == "BIRTH_NOT_KEYED_KBD" for f in found)
+    # the tables written from the store carry them too, and the copies of births registered twice
+    files = write_rebuilt(store, tmp_path / "out")
+    assert "kbd" not in files.paths
+    table = pd.read_parquet(files.paths["findings"])
+    assert (table["code"] == "BIRTH_NOT_KEYED_FT").sum() == len(missing)
+    kbf = pd.read_parquet(files.paths["kbf"])
+    assert kbf["KOPI_AF"].notna().sum() >= len(key["duplicate_across_deliveries"])

@@ -557,11 +557,20 @@ def apply_decisions(result: CrossResult, kbf: pd.DataFrame, kbd: pd.DataFrame | 
     return dataclasses.replace(result, copies=frame_of(copies["KBF"]), death_copies=frame_of(copies["KBD"]))
 
 
+def _kept_copies(frame: pd.DataFrame) -> np.ndarray:
+    """``KOPI_AF`` as the table already has it (a record a reviewer confirmed as keyed twice
+    inside its delivery), for the copies found across deliveries to be added to."""
+    if "KOPI_AF" not in frame:
+        return np.full(len(frame), None, dtype=object)
+    kept = frame["KOPI_AF"].astype("object")
+    return kept.where(kept.notna() & (kept != ""), None).to_numpy(dtype=object)
+
+
 def add_death_copies(kbd: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
     """The KBD table with ``KOPI_AF`` (for the second registration of one death: the
     registration used for linkage) and ``TIL_LINKAGE`` false on that copy."""
     out = kbd.copy()
-    values = np.full(len(out), None, dtype=object)
+    values = _kept_copies(out)
     copies = result.death_copies
     if copies is not None and len(copies):
         values[copies["b_row"].to_numpy(dtype=np.int64)] = copies["KOPI_AF"].to_numpy()
@@ -579,7 +588,7 @@ def add_died_before_cpr(kbf: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
     registered twice: the registration used for linkage; ``TIL_LINKAGE`` false)."""
     out = kbf.copy()
     for column in CROSS_COLUMNS:
-        values = np.full(len(out), None, dtype=object)
+        values = _kept_copies(out) if column == "KOPI_AF" else np.full(len(out), None, dtype=object)
         source = result.copies if column == "KOPI_AF" else result.died_before_cpr
         if source is not None and len(source):
             values[source["b_row"].to_numpy(dtype=np.int64)] = source[column].to_numpy()
@@ -595,7 +604,7 @@ def add_died_before_cpr(kbf: pd.DataFrame, result: CrossResult) -> pd.DataFrame:
 CHECK_COLUMNS = ("INDTASTNINGSNUMMER", "LOEBE_NR", "KILDEFIL", "LINJE", "FOEDSELSDATO_NOEGLE", "KOEN_REN",
                  "FORNAVN_GRUNDNAVN", "EFTERNAVN_GRUNDNAVN", "FADERS_FORNAVN_GRUNDNAVN", "MODERS_FORNAVN_GRUNDNAVN",
                  "FADERS_NAVN_GRUNDNAVN", "MODERS_NAVN_GRUNDNAVN", "FOEDESTED_SOGNEKODE", "DOEDSDATO_ISO",
-                 "DOEDSSTED_SOGNEKODE", "ALDER_VED_DOED", "TIL_LINKAGE")
+                 "DOEDSSTED_SOGNEKODE", "ALDER_VED_DOED", "TIL_LINKAGE", "KOPI_AF")
 
 
 def _add_columns(path, extra: pd.DataFrame, parquet: bool) -> None:

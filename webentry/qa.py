@@ -241,7 +241,17 @@ PAIR_CHOICES = {
     "DUPLICATE_DEATH_ACROSS_DELIVERIES": (_l("The same death: this registration is a copy"), _l("Two deaths")),
     "CROSSCHECK_REVIEW": (_l("The same person"), _l("Two persons")),
     "BOOK_DELIVERED_TWICE": (_l("The same book delivered twice"), _l("Two books")),
+    # inside one delivery: the record this finding is on is the later of the two
+    "DUPLICATE_RECORD": (_l("Keyed twice: this record is the copy"), _l("Two different records")),
 }
+
+
+def _takes_pair_decision(row, other: dict | None) -> bool:
+    """A finding about two records: a cross-source finding naming the other record, or a
+    duplicate inside one delivery whose other record is found."""
+    if row.code not in PAIR_CHOICES:
+        return False
+    return bool(getattr(row, "other", None)) or (row.code == "DUPLICATE_RECORD" and other is not None)
 
 
 def _same_group(table, row):
@@ -297,7 +307,7 @@ def detail(finding_id: int):
     return render_template("qa_finding.html", f=row, record=record, in_force=in_force, decisions=decisions,
                            scan=scan, code=CATALOGUE.get(row.code), filters=filters, labels=labels, fq=fq,
                            other=other, compare=compare, siblings=siblings, catalogue=CATALOGUE, tr=translate,
-                           pair=PAIR_CHOICES.get(row.code) if getattr(row, "other", None) else None,
+                           pair=PAIR_CHOICES[row.code] if _takes_pair_decision(row, other) else None,
                            entry_link=_entry_link(scan, here),
                            other_entry_link=_entry_link(other and other["scan"], here),
                            next_link=url_for("qa.skip", finding_id=finding_id, **fq))
@@ -366,7 +376,7 @@ def resolve(finding_id: int):
             flash(str(exc), "error")
             return redirect(back)
     elif decision in (DECISION_SAME, DECISION_TWO):
-        if not row.other or row.code not in PAIR_CHOICES:
+        if not _takes_pair_decision(row, _other_record(row) if row.code == "DUPLICATE_RECORD" else None):
             abort(400)  # only a finding about two records takes this decision
     elif decision != DECISION_BOOK_RIGHT:
         abort(400)

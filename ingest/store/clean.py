@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Text, cast, select
@@ -36,6 +37,7 @@ from sqlalchemy import Text, cast, select
 from ingest.pipeline import _frame_for_engine, clean_columns
 from ingest.store import rawrows
 from ingest.store.corrections import manual_for
+from ingest.store.crosscheck import confirmed_copies
 from ingest.store.database import Store
 from ingest.store.importer import BATCH_ROWS
 from ingest.store.models import KIND_MANUAL, KIND_RULE, STATUS_CURRENT, deliveries, delivery_files, raw_rows
@@ -108,6 +110,9 @@ def _batches(store: Store, source_code: str, options: dict | None, batch_rows: i
         if entry_numbers is not None:
             query = query.where(deliveries.c.entry_number.in_(entry_numbers))
         versions = list(conn.execute(query.order_by(deliveries.c.entry_number, deliveries.c.id)))
+        # records a reviewer confirmed as keyed twice: out of the linkage (KOPI_AF), in every
+        # batch's table when any of this source's deliveries has one, so the parts agree
+        copies = confirmed_copies(conn, [v.entry_number for v in versions]) if versions else {}
         batch: list = []
         rows = 0
         for version in versions:
@@ -116,10 +121,10 @@ def _batches(store: Store, source_code: str, options: dict | None, batch_rows: i
             batch.append(version)
             rows += version.rows_stored
             if rows >= batch_rows:
-                yield _rebuild_batch(conn, batch, source_code, options)
+                yield _rebuild_batch(conn, batch, source_code, options, copies)
                 batch, rows = [], 0
         if batch:
-            yield _rebuild_batch(conn, batch, source_code, options)
+            yield _rebuild_batch(conn, batch, source_code, options, copies)
 
 
 def _empty_clean() -> pd.DataFrame:
@@ -276,7 +281,25 @@ def _with_match_keys(table: pd.DataFrame, kind: str, versions) -> pd.DataFrame:
     return add_match_keys(table, kind, table["INDTASTNINGSNUMMER"].map(own))
 
 
-def _rebuild_batch(conn, versions, source_code, options) -> _Batch:
+def _mark_copies(table: pd.DataFrame, copies: dict[tuple[str, int], int]) -> pd.DataFrame:
+    """``KOPI_AF`` (``K2697:11``: the record it copies) and ``TIL_LINKAGE`` false on the
+    records confirmed as keyed twice, where the record they copy is still there."""
+    entries = table["INDTASTNINGSNUMMER"].astype("string").fillna("")
+    loebe = pd.to_numeric(table["LOEBE_NR"], errors="coerce")
+    present = set(zip(entries, loebe))
+    values = np.full(len(table), None, dtype=object)
+    marked = np.zeros(len(table), dtype=bool)
+    for i, key in enumerate(zip(entries, loebe)):
+        original = copies.get((key[0], int(key[1]))) if pd.notna(key[1]) else None
+        if original is not None and (key[0], original) in present:
+            values[i], marked[i] = f"{key[0]}:{original}", True
+    table["KOPI_AF"] = pd.array(values, dtype="string")
+    if "TIL_LINKAGE" in table and marked.any():
+        table["TIL_LINKAGE"] = table["TIL_LINKAGE"].to_numpy(dtype=bool) & ~marked
+    return table
+
+
+def _rebuild_batch(conn, versions, source_code, options, copies: dict | None = None) -> _Batch:
     source = SOURCES[source_code]
     tables, kept = [], []
     for version in versions:
@@ -309,6 +332,8 @@ def _rebuild_batch(conn, versions, source_code, options) -> _Batch:
     table = _with_match_keys(table, source_code, kept)
     for row, name, value in keyed_before:
         table.at[row, KEY_RAW_NAMES.get(name, name)] = value  # the raw column shows what was keyed
+    if copies:
+        table = _mark_copies(table, copies)
     extra_tables: dict[str, pd.DataFrame] = {}
     for name, extra_table in (getattr(result, "tables", None) or {}).items():
         if name == "ft_children":

@@ -18,6 +18,7 @@ next run completes it.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from dataclasses import dataclass, field
 
@@ -189,3 +190,37 @@ def reviewer_decisions(conn) -> dict[str, str]:
                                   .order_by(web.c.id)):
         out[key] = said
     return out
+
+
+# "same birth as line 12 (LOEBE_NR 11)": the earlier record a duplicate inside one delivery
+# is compared with (validators.set_rules, validators.ft_rules)
+_DUPLICATE_OF = re.compile(r"\(LOEBE_NR (\d+)\)")
+
+
+def confirmed_copies(conn, entry_numbers: list[str] | None = None) -> dict[tuple[str, int], int]:
+    """The records a reviewer confirmed as keyed twice inside one delivery (a
+    ``DUPLICATE_RECORD`` finding decided as one person): (entry number, running number of
+    the copy) -> running number of the record it copies. Keyed by running numbers, so the
+    decision holds for every later version that still has both records; the newest decision
+    on a pair counts (decided again as two persons, the record is no copy)."""
+    from sqlalchemy import Column, MetaData, String, Table, inspect
+    from sqlalchemy.types import BigInteger
+
+    if not inspect(conn).has_table("web_decisions"):
+        return {}
+    web = Table("web_decisions", MetaData(), Column("id", BigInteger), Column("finding_id", BigInteger),
+                Column("decision", String(16)))
+    query = (select(findings.c.entry_number, findings.c.loebe_nr, findings.c.message, web.c.decision)
+             .join(web, web.c.finding_id == findings.c.id)
+             .where(findings.c.code == "DUPLICATE_RECORD", findings.c.loebe_nr.is_not(None),
+                    web.c.decision.in_(("same_person", "two_persons")))
+             .order_by(web.c.id))
+    if entry_numbers is not None:
+        query = query.where(findings.c.entry_number.in_(entry_numbers))
+    said: dict[tuple[str, int, int], str] = {}
+    for entry, loebe, message, decision in conn.execute(query):
+        m = _DUPLICATE_OF.search(message or "")
+        if m:
+            said[(entry, int(loebe), int(m.group(1)))] = decision
+    return {(entry, loebe): original for (entry, loebe, original), decision in said.items()
+            if decision == "same_person"}

@@ -89,3 +89,59 @@ def test_one_person_or_two_is_decided_beside_both_records_and_kept_across_delive
     queue = rev.get("/qa?code=DUPLICATE_ACROSS_DELIVERIES").get_data(as_text=True)
     assert f"/qa/{dup.id}?" not in queue and f'/qa/{dup.id}"' not in queue
     assert cross_source(store)["open"] == open_before - 2  # the decided pair and the death taken out
+
+
+def test_a_record_confirmed_as_keyed_twice_leaves_the_linkage_and_stays_out_across_versions(web, tmp_path):
+    """A duplicate inside one delivery (DUPLICATE_RECORD) decided as one person: the later
+    record becomes a copy (KOPI_AF, TIL_LINKAGE false) in the tables for linkage, also after
+    the book is delivered again; decided again as two, it is linkable once more."""
+    import pandas as pd
+    from conftest import kbf_row, write_delivery
+
+    from ingest.store.clean import write_rebuilt
+    from ingest.store.models import findings
+
+    store = web.extensions["mgr_store"]
+    rows = [kbf_row(i, i) for i in range(1, 7)]
+    rows[4].update({k: v for k, v in rows[2].items() if k not in ("LOEBE_NR", "KILDE_LOEBE_NR", "KILDE_SIDE")})
+    write_delivery(tmp_path / "in", rows, entry="K2697")
+    import_paths(store, [tmp_path / "in"])
+    with store.reading() as conn:
+        [dup] = conn.execute(select(findings).where(findings.c.code == "DUPLICATE_RECORD")).all()
+    assert (dup.entry_number, dup.loebe_nr) == ("K2697", 5) and "(LOEBE_NR 3)" in dup.message
+
+    def table():
+        kbf = pd.read_parquet(write_rebuilt(store, tmp_path / "tables", ["KBF"]).paths["kbf"])
+        return kbf.set_index("LOEBE_NR")
+
+    before = table()
+    assert bool(before.at[5, "TIL_LINKAGE"]) and "KOPI_AF" not in before  # nothing decided: as `clean` writes it
+
+    rev = client_as(web, "rev1")
+    page = rev.get(f"/qa/{dup.id}").get_data(as_text=True)
+    assert 'id="pair-form"' in page and danish("Keyed twice: this record is the copy") in page
+    token = csrf_of(rev, "/qa")
+    assert rev.post(f"/qa/{dup.id}/resolve", data={"csrf_token": token, "decision": "same_person"}).status_code == 302
+    after = table()
+    assert after.at[5, "KOPI_AF"] == "K2697:3" and not bool(after.at[5, "TIL_LINKAGE"])
+    assert pd.isna(after.at[3, "KOPI_AF"]) and bool(after.at[3, "TIL_LINKAGE"])  # the original is the one linked
+    assert after["KOPI_AF"].notna().sum() == 1
+
+    # a new export of the book (another record corrected in KIIP): the decision still holds
+    rows[5]["FORNAVN"] = "Svend"
+    write_delivery(tmp_path / "in2", rows, entry="K2697")
+    assert import_paths(store, [tmp_path / "in2"]).outcomes[0].status == "new_version"
+    again = table()
+    assert again.at[6, "FORNAVN"] == "Svend"
+    assert again.at[5, "KOPI_AF"] == "K2697:3" and not bool(again.at[5, "TIL_LINKAGE"])
+
+    # decided again, as two different records: linkable again
+    with store.reading() as conn:
+        newest = conn.execute(select(findings).where(findings.c.code == "DUPLICATE_RECORD")
+                              .order_by(findings.c.id.desc())).first()
+    assert newest.id != dup.id
+    r = rev.post(f"/qa/{newest.id}/resolve", data={"csrf_token": token, "decision": "two_persons",
+                                                   "note": "two births on one day"})
+    assert r.status_code == 302
+    last = table()
+    assert "KOPI_AF" not in last and bool(last.at[5, "TIL_LINKAGE"])  # no copy left: the table as before

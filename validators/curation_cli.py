@@ -2,7 +2,7 @@
 the parish register from what the deliveries hold.
 
     mgr-ingest names count   PATH... [--min-count 3] [--out FILE.csv]
-    mgr-ingest names suggest PATH... [--db names.csv] [--min-count 3] [--out FILE.csv] [--top 30]
+    mgr-ingest names suggest PATH... [--db names.csv] [--min-count 3] [--family-min 1] [--out FILE.csv] [--top 30]
     mgr-ingest names import  CSV [--db names.csv] [--check]
     mgr-ingest places unresolved PATH... [--parish TEXT] [--register parishes.csv] [--min-count 3] [--out FILE.csv]
     mgr-ingest places import CSV [--replace | --to FILE]
@@ -39,8 +39,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_CANNOT_RUN, f"mgr-ingest {self.prog.split()[-1]}: {message} (see --help)\n")
 
 
-def _tables(paths: list[Path], source: str | None) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series]]:
-    """source -> clean table, and source -> each row's own parish (when deliveries were read)."""
+def _tables(paths: list[Path], source: str | None,
+            extra: dict[str, list[pd.DataFrame]] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series]]:
+    """source -> clean table, and source -> each row's own parish (when deliveries were read).
+    ``extra`` collects the census children's table (``FT_CHILDREN``), from a written
+    ``ft_children`` file or from the deliveries read."""
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise _CannotRun(f"{missing[0]}: no such file or folder")
@@ -49,6 +52,12 @@ def _tables(paths: list[Path], source: str | None) -> tuple[dict[str, pd.DataFra
     deliveries = []
     for p in paths:
         stem = p.stem.lower()
+        if p.is_file() and stem == "ft_children" and p.suffix.lower() in (".parquet", ".csv"):
+            if extra is not None:
+                extra.setdefault("FT_CHILDREN", []).append(pd.read_parquet(p) if p.suffix.lower() == ".parquet" else
+                                                           pd.read_csv(p, sep=";", dtype="string",
+                                                                       keep_default_na=False, na_values=[""]))
+            continue
         if p.is_file() and (p.suffix.lower() == ".parquet" or (p.suffix.lower() == ".csv" and stem in TABLE_SOURCES)):
             code = (source or TABLE_SOURCES.get(stem) or "").upper()
             if not code:
@@ -67,6 +76,10 @@ def _tables(paths: list[Path], source: str | None) -> tuple[dict[str, pd.DataFra
         except NothingToDo as exc:
             raise _CannotRun(str(exc)) from None
         parish_by_entry = parish_of_deliveries(result.deliveries)
+        if extra is not None:
+            for part in result.tables.get("ft_children", []):
+                extra.setdefault("FT_CHILDREN", []).append(part if isinstance(part, pd.DataFrame) else
+                                                           pd.read_parquet(part))
         for code, parts in result.clean.items():
             for part in parts:
                 tables.setdefault(code, []).append(part)
@@ -106,9 +119,11 @@ def _names_suggest(args) -> int:
         load_name_database,
         suggest_name_groups,
     )
+    from validators.names.families import family_pairs
 
     db = import_name_database(args.db) if args.db else load_name_database()
-    tables, _ = _tables(args.paths, args.source)
+    extra: dict[str, list[pd.DataFrame]] = {}
+    tables, _ = _tables(args.paths, args.source, extra)
     parts = [count_spellings(t, code, db, min_count=1) for code, t in tables.items()]
     if not parts:
         raise _CannotRun("no KBF, KBD or FT records found")
@@ -116,7 +131,10 @@ def _names_suggest(args) -> int:
     # Spellings are pooled over the sources and grouped all together; only then are the
     # rows under --min-count left out (and each group's total counts the rows shown).
     pooled = counts.groupby(["kind", "spelling"], as_index=False)["occurrences"].sum()
-    groups = suggest_name_groups(pooled, db)
+    # Spellings written for one person (a child in the births and the census or the deaths,
+    # the parents on siblings' entries) join a group however they sound.
+    families = family_pairs({**tables, **{k: pd.concat(v, ignore_index=True) for k, v in extra.items()}}, db)
+    groups = suggest_name_groups(pooled, db, families=families, family_min=args.family_min)
     if len(groups):
         groups = groups[groups["occurrences"] >= args.min_count].copy()
         groups["group_occurrences"] = groups.groupby("group")["occurrences"].transform("sum")
@@ -267,6 +285,9 @@ def names_main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("suggest", help="propose groups of spellings that are probably one name")
     _common(s)
     s.add_argument("--db", type=Path, help="name database CSV (default: the project's)")
+    s.add_argument("--family-min", type=int, default=1,
+                   help="families a pair of spellings must be seen in (one person written both ways) to join "
+                        "a group whatever its sound (default 1)")
     i = sub.add_parser("import", help="add accepted variant;grundnavn;kind;sex rows to the database")
     i.add_argument("csv", type=Path)
     i.add_argument("--db", type=Path, help="the database file to add to (default: the project's names.csv)")

@@ -27,7 +27,7 @@ from validators.names.database import NameDatabase, load_name_database
 from validators.names.transforms import RuleSet, phonetic_rules
 
 SUGGESTION_COLUMNS = ["group", "group_occurrences", "kind", "variant", "grundnavn", "occurrences", "spellings",
-                      "known_grundnavn", "jw_to_grundnavn", "sound_key"]
+                      "known_grundnavn", "jw_to_grundnavn", "sound_key", "families", "family_examples"]
 
 
 def phonetic_key(normalised: str, rules: RuleSet | None = None) -> str:
@@ -56,6 +56,12 @@ def _as_counts(names_with_counts) -> pd.DataFrame:
                          "kind": "fornavn"})
 
 
+def ending_only(a: str, b: str) -> bool:
+    """Two spellings that differ only in a final -e/-a (Kristine/Kristina, Hanne/Hanna):
+    related names more often than one name, so never joined without a person."""
+    return len(a) == len(b) and len(a) >= 4 and a[:-1] == b[:-1] and {a[-1], b[-1]} == {"E", "A"}
+
+
 class _Groups:
     """Union-find that refuses a union joining names the database or relations keep apart."""
 
@@ -82,6 +88,8 @@ class _Groups:
         names_b = self.members[rb] | self.grund[rb]
         if any(frozenset((x, y)) in related for x in names_a for y in names_b):
             return False  # related or sound-alike names a person decided to keep apart
+        if any(ending_only(x, y) for x in self.members[ra] for y in self.members[rb]):
+            return False  # Kristine/Kristina: related names, joined only by a person
         if len(self.members[ra]) < len(self.members[rb]):
             ra, rb = rb, ra
         self.parent[rb] = ra
@@ -92,7 +100,8 @@ class _Groups:
 
 def suggest_name_groups(names_with_counts, db: NameDatabase | None = None, *, jw_min: float = 0.80,
                         typo_min: float = 0.93, typo_ratio: float = 0.1,
-                        include_settled: bool = False) -> pd.DataFrame:
+                        include_settled: bool = False, families: pd.DataFrame | None = None,
+                        family_min: int = 1) -> pd.DataFrame:
     """Proposed groups of spellings, largest first (by occurrences of all their spellings).
 
     ``names_with_counts``: a mapping spelling -> count, a Series, or a frame with a
@@ -104,6 +113,12 @@ def suggest_name_groups(names_with_counts, db: NameDatabase | None = None, *, jw
     ``spellings`` (the raw spellings behind it, e.g. ``Aage|Åge``) and the rows a curator
     may accept as they are (``variant;grundnavn;kind``).  Groups in which every spelling
     already has the same grundnavn are left out unless ``include_settled``.
+
+    ``families`` (``validators.names.families.family_pairs``): pairs of spellings written
+    for one person. A pair seen in ``family_min`` families or more joins its spellings
+    however they sound (the refusals above still hold), and every row shows ``families``,
+    the families in which this spelling stood beside another of its group, with
+    ``family_examples`` (record keys) to look them up.
     """
     db = load_name_database() if db is None else db
     rules = db.rules
@@ -151,8 +166,23 @@ def suggest_name_groups(names_with_counts, db: NameDatabase | None = None, *, jw
                     s = JaroWinkler.similarity(a, b)
                     if s >= typo_min - 1e-9:
                         pairs.append((s, a, b))
+        family_links: list[tuple[str, str, int, str]] = []
+        if families is not None and len(families):
+            for r in families[families["kind"] == kind].itertuples(index=False):
+                if r.spelling_a in groups.parent and r.spelling_b in groups.parent:
+                    family_links.append((r.spelling_a, r.spelling_b, int(r.families), str(r.examples)))
+        for a, b, n, _ in family_links:
+            if n >= family_min:
+                pairs.append((2.0 + n, a, b))  # before the sound and slip pairs: a person wrote both
         for s, a, b in sorted(pairs, key=lambda p: (-p[0], p[1], p[2])):
             groups.union(a, b)
+        seen_together: dict[str, int] = defaultdict(int)
+        examples: dict[str, list[str]] = defaultdict(list)
+        for a, b, n, ex in family_links:
+            if groups.find(a) == groups.find(b):
+                for m in (a, b):
+                    seen_together[m] += n
+                    examples[m].extend(ex.split())
         for root, members in groups.members.items():
             if len(members) < 2 and len(raw_spellings[next(iter(members))]) < 2 and not include_settled:
                 continue  # one spelling alone: nothing to group
@@ -169,7 +199,9 @@ def suggest_name_groups(names_with_counts, db: NameDatabase | None = None, *, jw
                     "group_occurrences": total,
                     "spellings": "|".join(s for s, _ in raw_spellings[m].most_common()),
                     "known_grundnavn": known[m], "jw_to_grundnavn": round(JaroWinkler.similarity(m, grund), 4),
-                    "sound_key": key[m], "_root": f"{kind}:{root}",
+                    "sound_key": key[m], "families": seen_together.get(m, 0),
+                    "family_examples": " ".join(list(dict.fromkeys(examples.get(m, [])))[:3]),
+                    "_root": f"{kind}:{root}",
                 })
     if not out_parts:
         return pd.DataFrame(columns=SUGGESTION_COLUMNS)

@@ -1,0 +1,87 @@
+"""`mgr-ingest names suggest` learns from the records: two spellings written for one person
+(a child in the births and again in the census, the mother on her children's entries) are
+proposed as one name, with the families as evidence; twins, a widower's two wives and
+names that differ only in their ending are never joined by it."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import ft_row, kbf_row, write_delivery
+
+from ingest.cli import main
+from validators.sources import FT
+
+
+def _births(folder):
+    rows = [
+        # the child the census writes Kirstine
+        kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN="Kjerstine", EFTERNAVN="Holm",
+                FADERS_FORNAVN="Jens", FADERS_EFTERNAVN="Holm", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Holm"),
+        # twins: the census's Hanns could be either
+        kbf_row(2, 2, FOEDSELSDATO="19210510", KOEN="M", FORNAVN="Hans", EFTERNAVN="Berg",
+                FADERS_FORNAVN="Ole", FADERS_EFTERNAVN="Berg", MODERS_FORNAVN="Maren", MODERS_EFTERNAVN="Berg"),
+        kbf_row(3, 3, FOEDSELSDATO="19210510", KOEN="M", FORNAVN="Jens", EFTERNAVN="Berg",
+                FADERS_FORNAVN="Ole", FADERS_EFTERNAVN="Berg", MODERS_FORNAVN="Maren", MODERS_EFTERNAVN="Berg"),
+        # one mother, two spellings on her children's entries
+        kbf_row(4, 4, FOEDSELSDATO="19210601", KOEN="M", FORNAVN="Anders", EFTERNAVN="Lund",
+                FADERS_FORNAVN="Peder", FADERS_EFTERNAVN="Lund", MODERS_FORNAVN="Mette", MODERS_EFTERNAVN="Lund"),
+        kbf_row(5, 5, FOEDSELSDATO="19230702", KOEN="K", FORNAVN="Ellen", EFTERNAVN="Lund",
+                FADERS_FORNAVN="Peder", FADERS_EFTERNAVN="Lund", MODERS_FORNAVN="Methe", MODERS_EFTERNAVN="Lund"),
+        # a widower's children by two wives
+        kbf_row(6, 6, FOEDSELSDATO="19210801", KOEN="M", FORNAVN="Poul", EFTERNAVN="Krog",
+                FADERS_FORNAVN="Niels", FADERS_EFTERNAVN="Krog", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Krog"),
+        kbf_row(7, 7, FOEDSELSDATO="19240901", KOEN="M", FORNAVN="Erik", EFTERNAVN="Krog",
+                FADERS_FORNAVN="Niels", FADERS_EFTERNAVN="Krog", MODERS_FORNAVN="Karen", MODERS_EFTERNAVN="Krog"),
+        # the census writes Kristina for the book's Kristine: related names, kept apart
+        kbf_row(8, 8, FOEDSELSDATO="19211011", KOEN="K", FORNAVN="Kristine", EFTERNAVN="Dahl",
+                FADERS_FORNAVN="Carl", FADERS_EFTERNAVN="Dahl", MODERS_FORNAVN="Olga", MODERS_EFTERNAVN="Dahl"),
+    ]
+    write_delivery(folder, rows, entry="K5001")
+
+
+def _census(folder):
+    people = []
+    for household, (father, mother, child, sex, born, surname) in enumerate((
+            ("Jens", "Ane", "Kirstine", "K", "19210304", "Holm"),
+            ("Ole", "Maren", "Hanns", "M", "19210510", "Berg"),
+            ("Carl", "Olga", "Kristina", "K", "19211011", "Dahl")), start=1):
+        for position, first, s, b in (("Husfader", father, "M", "18900101"), ("Husmoder", mother, "K", "18920101"),
+                                      ("Barn", child, sex, born)):
+            people.append(ft_row(len(people) + 1, position, SKEMA_NR=str(household), FAMILIE_LOEBE_NR=str(household),
+                                 EJENDOMMENS_MATR_NR=f"{household}a", FORNAVN=first, EFTERNAVN=surname, KOEN=s,
+                                 FOEDSELSDAG=b, FOEDESTED="Vejby" if position == "Barn" else "",
+                                 AEGTESKABELIG_STILLING="Gift" if position != "Barn" else "Ugift"))
+    write_delivery(folder, people, entry="K3801", source=FT)
+
+
+def _groups(out: pd.DataFrame) -> list[set[str]]:
+    return [set(g["variant"]) for _, g in out.groupby("group")]
+
+
+def test_spellings_written_for_one_person_are_proposed_with_their_families(tmp_path):
+    _births(tmp_path / "kbf")
+    _census(tmp_path / "ft")
+    out_csv = tmp_path / "groups.csv"
+    assert main(["names", "suggest", str(tmp_path / "kbf"), str(tmp_path / "ft"), "--min-count", "1",
+                 "--out", str(out_csv)]) == 0
+    out = pd.read_csv(out_csv, sep=";", dtype=str, keep_default_na=False)
+    groups = _groups(out)
+    assert {"KIRSTINE", "KJERSTINE"} in groups  # the census child and the book's child
+    assert {"METHE", "METTE"} in groups  # the mother on her two children's entries
+    row = out[out["variant"] == "KJERSTINE"].iloc[0]
+    assert int(row["families"]) == 1 and row["family_examples"] == "K5001:1=K3801:3"
+    # twins: no telling which the census lists (Hanns joins Hans by its sound alone, no family)
+    assert out.loc[out["variant"] == "HANNS", "families"].astype(int).tolist() == [0]
+    assert not any({"JENS", "HANNS"} <= g for g in groups)
+    assert not any({"ANE", "KAREN"} <= g for g in groups)  # a widower's two wives
+    assert not any({"KRISTINE", "KRISTINA"} <= g for g in groups)  # related names, for a person to merge
+
+
+def test_a_pair_needs_the_families_asked_for(tmp_path):
+    _births(tmp_path / "kbf")
+    _census(tmp_path / "ft")
+    out_csv = tmp_path / "groups.csv"
+    assert main(["names", "suggest", str(tmp_path / "kbf"), str(tmp_path / "ft"), "--min-count", "1",
+                 "--family-min", "2", "--out", str(out_csv)]) == 0
+    out = pd.read_csv(out_csv, sep=";", dtype=str, keep_default_na=False)
+    assert {"KIRSTINE", "KJERSTINE"} not in _groups(out)  # seen in one family only

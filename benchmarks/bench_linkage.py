@@ -59,8 +59,17 @@ from rapidfuzz.distance import JaroWinkler
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.linkage_truth import (  # noqa: E402
+    KeyingNoise,
+    NamePool,
+    abbreviate,
+    keyed_date,
+    real_name_pool,
+    respell,
+    slip,
+)
 from fixtures.generator import KBF_COLUMNS, METADATA_COLUMNS, csv_line  # noqa: E402
-from fixtures.names import BOY_NAMES, FAMILY_MIDDLE_NAMES, GIRL_NAMES, SURNAMES  # noqa: E402
+from fixtures.names import BOY_NAMES, GIRL_NAMES, SURNAMES  # noqa: E402
 from ingest.pipeline import run_pipeline  # noqa: E402
 from validators.match_keys import add_match_keys  # noqa: E402
 from validators.places import load_parish_register, parish_of_deliveries  # noqa: E402
@@ -71,26 +80,13 @@ EPSILON = 1e-9  # see the module docstring: 0.95 can be computed as 0.9499999999
 TRANSCRIBED = ("Vejby", "Tibirke", "Helsinge", "Tikøb", "Hørning", "Stege", "Ølstykke", "Brønderslev",
                "Sønder Omme", "Skørping", "Kalundborg", "Hvidbjerg")
 
-# Spellings of one name that turn up between a church book and CPR (both directions).
-NAME_VARIANTS = {
-    "Carl": "Karl", "Karl": "Carl", "Christian": "Kristian", "Aage": "Åge", "Aase": "Åse", "Axel": "Aksel",
-    "Erik": "Erich", "Frits": "Fritz", "Richard": "Rikard", "Valdemar": "Waldemar", "Verner": "Werner",
-    "Thorvald": "Torvald", "Ejner": "Einar", "Eigil": "Ejgil", "Kaj": "Kai", "Steen": "Sten", "Kjeld": "Kield",
-    "Torben": "Thorben", "Finn": "Fin", "Bent": "Bendt", "Birthe": "Birte", "Grete": "Grethe", "Edith": "Edit",
-    "Ester": "Esther", "Ruth": "Rut", "Karen": "Caren", "Karla": "Carla", "Margrethe": "Margrete",
-    "Agnete": "Agnethe", "Vibeke": "Wibeke", "Merete": "Merethe", "Martha": "Marta", "Valborg": "Walborg",
-    "Elly": "Elli", "Lilly": "Lili", "Rasmussen": "Rasmusen", "Sørensen": "Sörensen", "Jørgensen": "Jörgensen",
-    "Nørgaard": "Nørgård", "Vestergaard": "Vestergård", "Østergaard": "Østergård", "Kjær": "Kjaer",
-    "Møller": "Möller", "Petersen": "Pedersen", "Christensen": "Kristensen",
-}
 DEAD_UNNAMED = ("DØDFØDT", "Dødfødt Dreng", "Dødfødt Pige", "Udøbt Dreng", "Udøbt Pige", "Unavngiven Pige")
 HER = ("her", "Her", "her i Sognet", "Her i Sognet", "heri Sognet", "her i Sogn")
 
 
 @dataclass
 class Rates:
-    name_variant: float = 0.08  # per name that has another spelling
-    slip: float = 0.02  # a typing slip in one of the child's names
+    name_variant: float = 0.08  # CPR holds another spelling of a name
     struck: float = 0.082  # a struck-out surname (pilot: 8.2% of records)
     hyphen: float = 0.03  # Hans-Peter in one source, Hans Peter in the other
     upper: float = 0.10  # a book keyed in capitals
@@ -110,12 +106,19 @@ def _zipf(n: int, s: float) -> np.ndarray:
     return w / w.sum()
 
 
+def fixture_name_pool() -> NamePool:
+    """The generators' name lists, for when the real census files are not there."""
+    return NamePool(list(BOY_NAMES), _zipf(len(BOY_NAMES), 0.9), list(GIRL_NAMES), _zipf(len(GIRL_NAMES), 0.9),
+                    list(SURNAMES), _zipf(len(SURNAMES), 0.8), source="fixtures.names (the real census files are absent)")
+
+
 def draw_population(rng: np.random.Generator, parishes: list, first_year: int, last_year: int,
-                    births_per_year: int) -> pd.DataFrame:
+                    births_per_year: int, pool: NamePool) -> pd.DataFrame:
     """One row per child born: true names, sex, birth date and parish, family id."""
-    boys, girls = np.array(BOY_NAMES), np.array(GIRL_NAMES)
-    surnames, middles = np.array(SURNAMES), np.array(FAMILY_MIDDLE_NAMES)
-    p_boys, p_girls, p_sur = _zipf(len(boys), 0.9), _zipf(len(girls), 0.9), _zipf(len(surnames), 0.8)
+    boys, girls = np.array(pool.boys), np.array(pool.girls)
+    surnames = np.array(pool.surnames)
+    p_boys, p_girls, p_sur = pool.boys_p, pool.girls_p, pool.surnames_p
+    middles = surnames
     rows = []
     pid = 0
     for parish in parishes:
@@ -156,22 +159,6 @@ def draw_population(rng: np.random.Generator, parishes: list, first_year: int, l
 
 # --------------------------------------------------------------------------- keying noise
 
-def _slip(rng, name: str) -> str:
-    if len(name) < 4:
-        return name
-    i = int(rng.integers(1, len(name) - 1))
-    kind = rng.integers(3)
-    if kind == 0:
-        return name[:i] + name[i + 1:]  # a letter left out
-    if kind == 1:
-        return name[:i] + name[i + 1] + name[i] + name[i + 2:]  # two letters swapped
-    return name[:i] + "aeinrst"[int(rng.integers(7))] + name[i + 1:]  # a wrong letter
-
-
-def _variant(rng, name: str, rate: float) -> str:
-    return NAME_VARIANTS[name] if name in NAME_VARIANTS and rng.random() < rate else name
-
-
 def _date_error(rng, born: date) -> str:
     """A keyed date with one error; 95% of them in the day or the month."""
     s = born.strftime("%Y%m%d")
@@ -206,23 +193,47 @@ def _birthplace(rng, parish) -> str:
         return name.replace("æ", "ae").replace("ø", "oe").replace("å", "aa").replace("Ø", "Oe")
     if r < 0.93:
         return ""
-    return _slip(rng, name)
+    return slip(rng, name)
 
 
-def keyed_records(rng, truth: pd.DataFrame, register, rates: Rates) -> pd.DataFrame:
-    """What the transcribers keyed for each child, one KIIP row each (plus the truth id)."""
+def keyed_records(rng, truth: pd.DataFrame, register, rates: Rates, noise: KeyingNoise) -> pd.DataFrame:
+    """What the transcribers keyed for each child, one KIIP row each (plus the truth id and
+    the noise put into it, for the report)."""
     out = []
     for t in truth.itertuples():
         parish = register.parishes[t.parish]
         dead = rng.random() < rates.dead_unnamed
-        first, second = _variant(rng, t.first, rates.name_variant), _variant(rng, t.second, rates.name_variant)
-        surname = _variant(rng, t.surname, rates.name_variant * 0.5)
-        middle = t.middle
-        if rng.random() < rates.slip:
-            which = rng.integers(2)
-            first, surname = (_slip(rng, first), surname) if which == 0 else (first, _slip(rng, surname))
+        what = []
+        first, second, surname, middle = t.first, t.second, t.surname, t.middle
+        if rng.random() < noise.respelt:
+            which = int(rng.integers(3))
+            if which == 0:
+                first = respell(rng, first)
+            elif which == 1 and second:
+                second = respell(rng, second)
+            else:
+                surname = respell(rng, surname)
+            what.append("respelt")
+        if rng.random() < noise.slip:
+            if rng.random() < 0.5:
+                first = slip(rng, first)
+            else:
+                surname = slip(rng, surname)
+            what.append("slip")
+        if second and rng.random() < noise.second_name_dropped:
+            second = ""
+            what.append("second name not keyed")
+        elif second and rng.random() < noise.placeholder:
+            second = "UOP"
+            what.append("UOP")
+        if rng.random() < noise.abbreviated:
+            first = abbreviate(first)
+            what.append("abbreviated")
+        if rng.random() < noise.truncated_surname and len(surname) > 6 and surname.endswith("sen"):
+            surname = surname[:-3] + "."
+            what.append("truncated surname")
         fornavn, mellem = first, " ".join(x for x in (second, middle) if x)
-        if second and rng.random() < rates.hyphen:
+        if second and second != "UOP" and rng.random() < rates.hyphen:
             fornavn, mellem = f"{first}-{second}", middle
         efternavn = surname
         if t.struck_as:
@@ -230,12 +241,28 @@ def keyed_records(rng, truth: pd.DataFrame, register, rates: Rates) -> pd.DataFr
         if dead:
             fornavn, mellem = str(rng.choice(DEAD_UNNAMED)), ""
         born = t.born
-        keyed_date = _date_error(rng, born) if rng.random() < rates.date_error else born.strftime("%Y%m%d")
+        section = born.year
+        if born.month == 12 and born.day >= 20 and rng.random() < noise.late_december_next_section:
+            section = born.year + 1  # registered (baptised) in the new year
+        if rng.random() < rates.date_error:
+            date_text = _date_error(rng, born)
+            what.append("date error")
+        else:
+            date_text, how = keyed_date(rng, born, noise)
+            if how:
+                what.append(how)
+        if section != born.year and date_text == born.strftime("%Y%m%d") and rng.random() < noise.year_as_section:
+            date_text = f"{section}{date_text[4:]}"
+            what.append("year as the section's")
+        sex = t.sex
+        if rng.random() < noise.sex_as_word:
+            sex = "dreng" if t.sex == "M" else "pige"
+            what.append("sex as a word")
         upper = rng.random() < rates.upper
         with_birthdays = born.year >= 1926
         row = {
-            "pid": t.pid, "parish": t.parish, "year": born.year, "KOEN": t.sex, "born": born,
-            "FOEDSELSDATO": keyed_date, "FOEDESTED": _birthplace(rng, parish),
+            "pid": t.pid, "parish": t.parish, "year": section, "KOEN": sex, "born": born,
+            "FOEDSELSDATO": date_text, "FOEDESTED": _birthplace(rng, parish),
             "FORNAVN": fornavn.upper() if upper else fornavn, "MELLEMNAVNE": mellem.upper() if upper else mellem,
             "EFTERNAVN": efternavn.upper() if upper else efternavn,
             "FADERS_FORNAVN": t.father, "FADERS_EFTERNAVN": t.surname,
@@ -247,13 +274,13 @@ def keyed_records(rng, truth: pd.DataFrame, register, rates: Rates) -> pd.DataFr
             if with_birthdays and rng.random() > rates.parents_birthday_missing else "",
             "FADERS_STILLING": "Arbejdsmand", "AEGTE_UAEGTE": "Ægte",
             "KIRKEDAABSDATO": "" if dead else (born + timedelta(days=int(rng.integers(20, 90)))).strftime("%Y%m%d"),
-            "dead_unnamed": dead,
+            "dead_unnamed": dead, "noise": "|".join(what),
         }
         out.append(row)
     return pd.DataFrame(out)
 
 
-def add_struck_and_cpr_names(rng, truth: pd.DataFrame, rates: Rates) -> pd.DataFrame:
+def add_struck_and_cpr_names(rng, truth: pd.DataFrame, rates: Rates, pool: NamePool) -> pd.DataFrame:
     """The names CPR holds, and where the book has a struck-out surname.
 
     A struck-out surname: the book shows the surname at birth struck out and the later one
@@ -265,20 +292,21 @@ def add_struck_and_cpr_names(rng, truth: pd.DataFrame, rates: Rates) -> pd.DataF
     for t in truth.itertuples():
         first = " ".join(x for x in (t.first, t.second) if x)
         last = t.surname
-        if rng.random() < rates.name_variant * 0.5:  # the other source has the other spelling
-            first = " ".join(NAME_VARIANTS.get(x, x) for x in first.split())
+        if rng.random() < rates.name_variant * 0.5:  # the other source has another spelling
+            first = " ".join(respell(rng, x) for x in first.split())
         if rng.random() < rates.hyphen and t.second:
             first = first.replace(" ", "-")
         keyed = ""
         if rng.random() < rates.struck:
-            later = str(rng.choice(SURNAMES + FAMILY_MIDDLE_NAMES))
+            later = str(rng.choice(pool.surnames, p=pool.surnames_p))
             keyed = f"{later} [{t.surname}]" if rng.random() < 0.6 else f"[{t.surname.upper()}] {later.upper()}"
             r = rng.random()
             last = later if r < 0.5 else t.surname if r < 0.8 else f"{t.surname} {later}"
         elif rng.random() < rates.cpr_new_surname:
-            last = str(rng.choice(SURNAMES))
+            last = str(rng.choice(pool.surnames, p=pool.surnames_p))
         if rng.random() < rates.cpr_extra_name:
-            first = f"{first} {rng.choice(BOY_NAMES if t.sex == 'M' else GIRL_NAMES)}"
+            names, p = (pool.boys, pool.boys_p) if t.sex == "M" else (pool.girls, pool.girls_p)
+            first = f"{first} {rng.choice(names, p=p)}"
         struck_as.append(keyed)
         cpr_first.append(first)
         cpr_last.append(last)
@@ -379,7 +407,8 @@ def dates_close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def pilot_link(kbf: pd.DataFrame, cpr: pd.DataFrame, names: list[tuple[str, str]], date: tuple[str, str],
-               parish: tuple[str, str], date_rule: bool = True, join_in_parish: bool = False) -> pd.DataFrame:
+               parish: tuple[str, str], date_rule: bool = True, join_in_parish: bool = False,
+               sex: tuple[str, str] = ("_SEX", "_SEX")) -> pd.DataFrame:
     """Link ``kbf`` rows (index = row id) to ``cpr`` rows (column ``pid``).
 
     ``names``: pairs (KBF column, CPR column) of full-name keys, tried in order; ``date``
@@ -387,19 +416,25 @@ def pilot_link(kbf: pd.DataFrame, cpr: pd.DataFrame, names: list[tuple[str, str]
     a Jaro-Winkler match must also satisfy ``dates_close`` (the pilot's p.85 condition).
     ``join_in_parish``: not the pilot's rule -- an exact-join candidate born in another
     parish than the child is dropped when both parishes are known.
+    ``sex``: the (KBF, CPR) columns of the sex; a pair whose sexes are both known and
+    differ is never linked (the values compared as they are: a sex keyed as a word never
+    equals CPR's M or K).
     Returns one row per linked KBF row: ``pid``, ``stage`` (join|jw), ``jw``.
     """
     kd, cd = date
     kp, cp = parish
-    base = kbf[[kd, kp]].copy()
+    ks, cs = sex
+    base = kbf[[kd, kp, ks]].copy()
     base["row"] = kbf.index
     cands = []
     for kn, cn in names:
         left = base.assign(_name=kbf[kn]).dropna(subset=["_name", kd])
-        right = cpr[["pid", cn, cd, cp]].rename(columns={cn: "_name", cd: kd, cp: "_cpr_parish"}).dropna(
-            subset=["_name", kd])
-        cands.append(left.merge(right, on=["_name", kd], how="inner")[["row", "pid", kp, "_cpr_parish"]])
+        right = cpr[["pid", cn, cd, cp, cs]].rename(columns={cn: "_name", cd: kd, cp: "_cpr_parish", cs: "_cpr_sex"})
+        right = right.dropna(subset=["_name", kd])
+        cands.append(left.merge(right, on=["_name", kd], how="inner")[["row", "pid", kp, "_cpr_parish", ks,
+                                                                        "_cpr_sex"]])
     cand = pd.concat(cands, ignore_index=True).drop_duplicates(["row", "pid"])
+    cand = cand[cand[ks].isna() | cand["_cpr_sex"].isna() | (cand[ks] == cand["_cpr_sex"])]
     if join_in_parish:
         cand = cand[cand[kp].isna() | cand["_cpr_parish"].isna() | (cand[kp] == cand["_cpr_parish"])]
     links = []
@@ -434,6 +469,10 @@ def pilot_link(kbf: pd.DataFrame, cpr: pd.DataFrame, names: list[tuple[str, str]
                 continue
             keep = dates_close(q_dates.to_numpy()[q_ok][qi], c_dates.to_numpy()[c_ok][ci]) if date_rule \
                 else np.ones(len(qi), dtype=bool)
+            q_sex = rows[ks].to_numpy(dtype=object)[q_ok][qi]
+            c_sex = people[cs].to_numpy(dtype=object)[c_ok][ci]
+            keep &= np.array([a is None or b is None or pd.isna(a) or pd.isna(b) or a == b
+                              for a, b in zip(q_sex, c_sex)], dtype=bool)
             found.append(pd.DataFrame({"row": rows.index[q_ok][qi[keep]], "pid": people["pid"].to_numpy()[c_ok][ci[keep]],
                                        "jw": scores[qi[keep], ci[keep]]}))
     jw_links = pd.DataFrame(columns=["row", "pid", "stage", "jw"])
@@ -446,6 +485,128 @@ def pilot_link(kbf: pd.DataFrame, cpr: pd.DataFrame, names: list[tuple[str, str]
         jw_links = unique.assign(stage="jw")[["row", "pid", "stage", "jw"]]
     parts = [p for p in (joined, jw_links) if len(p)]
     return pd.concat(parts, ignore_index=True) if parts else joined
+
+
+def exact_stage(kbf: pd.DataFrame, cpr: pd.DataFrame, pairs: list[tuple[str, str]], dates: list[str],
+                cpr_date: str, stage: str) -> pd.DataFrame:
+    """One exact stage of the staged linkage: a name version and a date version equal on
+    both sides, the same sex, the same birth parish where both are known; a child linked
+    only when it has one candidate person."""
+    cands = []
+    base = kbf[["FOEDESTED_SOGNEKODE", "_SEX"]].assign(row=kbf.index)
+    for kn, cn in pairs:
+        right = cpr[["pid", cn, cpr_date, "FOEDESOGN", "_SEX"]].rename(columns={cn: "_name", cpr_date: "_date"})
+        right = right.dropna(subset=["_name", "_date"])
+        for kd in dates:
+            left = base.assign(_name=kbf[kn], _date=kbf[kd]).dropna(subset=["_name", "_date"])
+            cands.append(left.merge(right, on=["_name", "_date"], how="inner", suffixes=("", "_c")))
+    if not cands:
+        return pd.DataFrame(columns=["row", "pid", "stage", "jw"])
+    cand = pd.concat(cands, ignore_index=True)
+    cand = cand[(cand["_SEX"].isna() | cand["_SEX_c"].isna() | (cand["_SEX"] == cand["_SEX_c"]))
+                & (cand["FOEDESTED_SOGNEKODE"].isna() | (cand["FOEDESTED_SOGNEKODE"] == cand["FOEDESOGN"]))]
+    cand = cand.drop_duplicates(["row", "pid"])
+    if "_GIVEN" in kbf and "_GIVEN" in cpr:
+        # every given name the book has must be among the person's (a short form as its start):
+        # the register keeps all of a person's given names, the book may leave one out
+        given_b = kbf["_GIVEN"].reindex(cand["row"]).to_numpy()
+        given_c = cpr.set_index("pid")["_GIVEN"].reindex(cand["pid"]).to_numpy()
+        cand = cand[np.array([_given_within(a, b) for a, b in zip(given_b, given_c)], dtype=bool)]
+    one = cand[cand.groupby("row")["pid"].transform("size") == 1]
+    return pd.DataFrame({"row": one["row"], "pid": one["pid"], "stage": stage, "jw": 1.0})
+
+
+def _given_within(book, register) -> bool:
+    if not isinstance(book, str) or not isinstance(register, str):
+        return True
+    theirs = register.split()
+    return all(any(t == w or (w.endswith(".") and t.startswith(w[:-1])) for t in theirs) for w in book.split())
+
+
+def staged_link(usable: pd.DataFrame, cpr: pd.DataFrame, raw: pd.DataFrame, cpr_raw: pd.DataFrame,
+                minimal: list, standard: list, dates: tuple, parishes: tuple) -> pd.DataFrame:
+    """The white paper's linkage in stages over the versions of the identifiers (p.10): the
+    pilot's rule on the full names first, then, for the children still unlinked, each
+    further version in turn -- the first given name and the surname; the surname with given
+    names that are all among the person's (a second name not keyed, an abbreviation as the
+    start of a name); the alternative birth dates (day and month swapped, the book section's
+    year); the abbreviations written out -- and last the values as keyed. Every stage links a child only to a person no earlier
+    stage took, and only when that person is its one candidate."""
+    links = [pilot_link(usable, cpr, minimal + standard, dates, parishes, join_in_parish=True).assign(
+        stage="full name")]
+    taken = set(links[0]["pid"])
+    done = set(links[0]["row"])
+
+    def add(found: pd.DataFrame) -> None:
+        found = found[~found["row"].isin(done) & ~found["pid"].isin(taken)]
+        found = found[found.groupby("pid")["row"].transform("size") == 1]  # one child per person
+        links.append(found)
+        done.update(found["row"])
+        taken.update(found["pid"])
+
+    rest = usable.loc[~usable.index.isin(done)]
+    add(exact_stage(rest, cpr, [("_FOERSTE_EFTERNAVN", "_FOERSTE_EFTERNAVN"),
+                                ("_FOERSTE_EFTERNAVN_STD", "_FOERSTE_EFTERNAVN_STD")],
+                    ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE", "first name + surname"))
+    rest = usable.loc[~usable.index.isin(done)]
+    add(exact_stage(rest, cpr, [("_EFTERNAVN", "_EFTERNAVN")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
+                    "surname, given names within the person's"))
+    rest = usable.loc[~usable.index.isin(done)]
+    add(exact_stage(rest, cpr, [*minimal, *standard, ("_FOERSTE_EFTERNAVN", "_FOERSTE_EFTERNAVN")],
+                    [c for c in ("FOEDSELSDATO_BYTTET", "FOEDSELSDATO_AFSNITSAAR") if c in rest],
+                    "FOEDSELSDATO_NOEGLE", "other date"))
+    rest = usable.loc[~usable.index.isin(done)]
+    add(exact_stage(rest, cpr, [("_UDVIDET_EFTERNAVN", "_FOERSTE_EFTERNAVN"), ("_UDVIDET_EFTERNAVN", "NAVN_NOEGLE")],
+                    ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE", "abbreviation written out"))
+
+    rest_raw = raw.loc[~raw.index.isin(done)]
+    if len(rest_raw):
+        add(pilot_link(rest_raw, cpr_raw, [("NAVN", "NAVN")], ("DATO", "DATO"), ("STED", "STED")).assign(
+            stage="as keyed"))
+    parts = [p for p in links if len(p)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def first_and_surname(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The bench's own version keys: the first given name alone with the surname (struck-out
+    part left out), minimal and standardised, and the abbreviations written out."""
+    from validators.names.database import load_name_database
+    from validators.names.transforms import WITHOUT_STRUCK, map_distinct
+
+    db = load_name_database()
+    rules = db.rules
+    surname_col = "EFTERNAVN_REN" if "EFTERNAVN_REN" in frame else "EFTERNAVN"
+
+    def key(text):
+        if text is None or (not isinstance(text, str) and pd.isna(text)):
+            return None
+        return rules.key(rules.normalise(str(text), source, WITHOUT_STRUCK), source) or None
+
+    def std(text):
+        if text is None or (not isinstance(text, str) and pd.isna(text)):
+            return None
+        singles = rules.single_names(rules.normalise(str(text), source, WITHOUT_STRUCK), source)
+        return "".join(db.grundnavn(x, "efternavn") or x for x in singles) or None
+
+    surname = map_distinct(frame[surname_col], key)
+    surname_std = map_distinct(frame[surname_col], std)
+    first = frame["FORNAVN_FOERSTE_NOEGLE"]
+    first_std = map_distinct(first, lambda t: None if t is None or pd.isna(t) else (db.grundnavn(t, "fornavn") or t))
+    out = frame.copy()
+    out["_EFTERNAVN"] = surname.astype("string")
+    out["_FOERSTE_EFTERNAVN"] = (first + surname).astype("string")
+    out["_FOERSTE_EFTERNAVN_STD"] = (first_std.astype("string") + surname_std.astype("string")).astype("string")
+    if "FORNAVN_UDVIDET" in frame:
+        expanded = map_distinct(frame["FORNAVN_UDVIDET"], key)
+        out["_UDVIDET_EFTERNAVN"] = (expanded.astype("string") + surname).astype("string")
+    sex = frame["KOEN_REN"] if "KOEN_REN" in frame else frame["KOEN"]
+    out["_SEX"] = sex.astype("string").str.upper().str[:1].where(lambda x: x.isin(["M", "K"]))
+    given_raw = (frame["FORNAVN"].fillna("").astype(str) + " " + frame["MELLEMNAVNE"].fillna("").astype(str))
+    out["_GIVEN"] = map_distinct(given_raw, lambda t: " ".join(
+        w if w.endswith(".") else (rules.key(rules.normalise(w, source), source) or "")
+        for w in str(t).upper().replace("-", " ").split() if w not in ("UOP",)) or None)
+    out["_AAR"] = frame["FOEDSELSDATO_NOEGLE"].astype("string").str[:4]
+    return out
 
 
 def score(links: pd.DataFrame, truth_pid: pd.Series, linkable: pd.Series) -> dict:
@@ -471,12 +632,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--later-years", type=int, default=5,
                     help="years after the deliveries' last whose births in the same parishes CPR also holds")
     ap.add_argument("--seed", type=int, default=1921)
+    ap.add_argument("--show-wrong", action="store_true", help="print the staged linkage's wrong links")
+    ap.add_argument("--names", choices=("real", "fixtures"), default="real",
+                    help="truth names from the real Vejby censuses in ../shared (default) or the generators' lists")
     ap.add_argument("--keep", type=Path, help="write the deliveries here and keep them")
     ap.add_argument("--timing-rows", type=int, default=1_000_000,
                     help="also time add_match_keys on this many rows (the clean table repeated; 0 = skip)")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     rates = Rates()
+    noise = KeyingNoise()
+    pool = (real_name_pool() if args.names == "real" else None) or fixture_name_pool()
     register = load_parish_register()
     by_name = {p.name: p for p in register.parishes.values()}
     chosen = [by_name[n] for n in TRANSCRIBED[: args.parishes]]
@@ -484,17 +650,17 @@ def main(argv: list[str] | None = None) -> int:
     first_year, last_year = 1921, 1921 + args.years - 1
     t0 = time.perf_counter()
 
-    truth = draw_population(rng, chosen, first_year, last_year, args.births)
+    truth = draw_population(rng, chosen, first_year, last_year, args.births, pool)
     decoys = draw_population(rng, others, first_year, last_year,
-                             max(1, int(args.births * args.decoys * len(chosen) / max(1, len(others)))))
+                             max(1, int(args.births * args.decoys * len(chosen) / max(1, len(others)))), pool)
     # CPR also holds people born in the transcribed parishes in years the deliveries do not
     # cover: close to a child in date and name, they are where wrong JW links come from.
-    later = draw_population(rng, chosen, last_year + 1, last_year + args.later_years, args.births)
+    later = draw_population(rng, chosen, last_year + 1, last_year + args.later_years, args.births, pool)
     decoys = pd.concat([decoys, later], ignore_index=True)
     decoys["pid"] = np.arange(len(truth), len(truth) + len(decoys))
-    truth = add_struck_and_cpr_names(rng, truth, rates)
-    decoys = add_struck_and_cpr_names(rng, decoys, rates)
-    keyed = keyed_records(rng, truth, register, rates)
+    truth = add_struck_and_cpr_names(rng, truth, rates, pool)
+    decoys = add_struck_and_cpr_names(rng, decoys, rates, pool)
+    keyed = keyed_records(rng, truth, register, rates, noise)
     alive = ~keyed["dead_unnamed"].to_numpy() & (rng.random(len(truth)) >= rates.died_before_cpr)
     decoys_alive = rng.random(len(decoys)) >= rates.died_before_cpr
     cpr = pd.concat([cpr_register(rng, truth[alive], register), cpr_register(rng, decoys[decoys_alive], register)],
@@ -529,10 +695,13 @@ def main(argv: list[str] | None = None) -> int:
 
     raw = pd.DataFrame({"NAVN": together(clean, ["FORNAVN", "MELLEMNAVNE", "EFTERNAVN"]),
                         "DATO": clean["FOEDSELSDATO"].astype(str).str.strip(),
-                        "STED": clean["FOEDESTED"].fillna("").str.strip().str.upper().replace("", None)},
+                        "STED": clean["FOEDESTED"].fillna("").str.strip().str.upper().replace("", None),
+                        "_SEX": clean["KOEN"].fillna("").str.strip().str.upper().replace("", None)},
                        index=clean.index)
     cpr_raw = pd.DataFrame({"pid": cpr["pid"].astype(int), "NAVN": together(cpr, ["FORNAVN", "MELLEMNAVNE", "EFTERNAVN"]),
-                            "DATO": cpr["FOEDSELSDATO"], "STED": cpr["FOEDESOGN_NAVN"]})
+                            "DATO": cpr["FOEDSELSDATO"], "STED": cpr["FOEDESOGN_NAVN"], "_SEX": cpr["KOEN"]})
+    clean = first_and_surname(clean, "KBF")
+    cpr = first_and_surname(cpr, "CPR")
     usable = clean[clean["TIL_LINKAGE"]]
     cpr_keys = cpr.assign(pid=cpr["pid"].astype(int))
     minimal = [("NAVN_NOEGLE", "NAVN_NOEGLE"), ("NAVN_UDEN_KLAMMER_NOEGLE", "NAVN_NOEGLE"),
@@ -550,9 +719,12 @@ def main(argv: list[str] | None = None) -> int:
             "clean, join within the birth parish": pilot_link(usable, cpr_keys, minimal + standard, dates, parishes,
                                                                rule, join_in_parish=True),
         }
+    staged = staged_link(usable, cpr_keys, raw, cpr_raw, minimal, standard, dates, parishes)
     t4 = time.perf_counter()
 
     n = len(clean)
+    print(f"names: {pool.source}; keying noise and rates of benchmarks/linkage_truth.py (no name list or rate "
+          f"shared with the cleaning code)")
     print(f"truth: {len(truth)} children born in {len(chosen)} transcribed parishes {first_year}-{last_year}; "
           f"CPR-like register: {len(cpr)} people ({int(alive.sum())} of them children of the deliveries, "
           f"{int(decoys_alive.sum())} born elsewhere or later)")
@@ -583,6 +755,52 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pilot's rule: recall raw {s_raw['recall']:.2%} -> clean {s_clean['recall']:.2%} "
           f"({(s_clean['recall'] - s_raw['recall']) * 100:+.2f} points); "
           f"precision raw {s_raw['precision']:.3%} -> clean {s_clean['precision']:.3%}")
+    s_staged = score(staged, pid, linkable)
+    print()
+    print("Staged linkage over the versions of the identifiers (pilot's rule first, then each version for the "
+          "children still unlinked):")
+    print(f"  {'stage':38} {'links':>7} {'right':>7} {'wrong':>6}")
+    for stage, part in staged.groupby("stage", sort=False):
+        right = part["pid"].astype(str).to_numpy() == pid.reindex(part["row"]).astype(str).to_numpy()
+        print(f"  {stage:38} {len(part):7d} {int(right.sum()):7d} {int((~right).sum()):6d}")
+    print(f"  {'all stages':38} {s_staged['links']:7d} {s_staged['right']:7d} {s_staged['wrong']:6d}   recall "
+          f"{s_staged['recall']:.2%}, precision {s_staged['precision']:.3%}")
+
+    if args.show_wrong:
+        wrong = staged[staged["pid"].astype(str).to_numpy() != pid.reindex(staged["row"]).astype(str).to_numpy()]
+        by_pid = cpr_raw.set_index("pid")
+        for r in wrong.itertuples():
+            true = pid[r.row]
+            print(f"  wrong [{r.stage}]: keyed {raw.at[r.row, 'NAVN']} {raw.at[r.row, 'DATO']} "
+                  f"-> {by_pid.at[int(r.pid), 'NAVN']} {by_pid.at[int(r.pid), 'DATO']}; "
+                  f"truth {by_pid.at[int(true), 'NAVN'] if int(true) in by_pid.index else '(not in CPR)'}")
+
+    def right_links(links):
+        ok = links["pid"].astype(str).to_numpy() == pid.reindex(links["row"]).astype(str).to_numpy()
+        return set(links["row"][ok])
+
+    raw_right = right_links(runs[True]["raw values (as keyed)"])
+    lost_clean = raw_right - right_links(runs[True]["clean: + name database (grundnavn)"])
+    lost_staged = raw_right - right_links(staged)
+    print(f"links the raw values make right and the clean tables lose: {len(lost_clean)} with the pilot's rule on "
+          f"the clean keys, {len(lost_staged)} with the staged linkage (must be 0)")
+    print()
+    print("What the keying did, and how many of those children each linkage finds (children in CPR):")
+    keyed_noise = pd.Series(keyed.set_index("pid")["noise"]).reindex(pid.to_numpy()).fillna("").to_numpy()
+    found = {"raw": raw_right, "pilot clean": right_links(runs[True]["clean: + name database (grundnavn)"]),
+             "staged": right_links(staged)}
+    print(f"  {'noise':28} {'children':>8} " + " ".join(f"{k:>12}" for k in found))
+    kinds = sorted({k for v in keyed_noise for k in v.split("|") if k}) + ["(none)"]
+    rows_all = pid.index.to_numpy()
+    in_cpr_mask = linkable.to_numpy()
+    for kind in kinds:
+        mask = np.array([(kind in v.split("|")) if kind != "(none)" else v == "" for v in keyed_noise]) & in_cpr_mask
+        n = int(mask.sum())
+        if not n:
+            continue
+        rows = set(rows_all[mask])
+        print(f"  {kind:28} {n:8d} " + " ".join(f"{len(rows & f) / n:12.1%}" for f in found.values()))
+    print()
     sliver = {label: score(links, pid, linkable)["sliver"] for rule in runs for label, links in runs[rule].items()}
     example = JaroWinkler.similarity("KARLPEDERSEN", "KURLPEDERSEN")
     print(f"Jaro-Winkler accepted at >= {THRESHOLD} - {EPSILON:g}, not >= {THRESHOLD}: an exact 0.95 is computed as "

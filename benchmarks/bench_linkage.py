@@ -549,8 +549,11 @@ def staged_link(usable: pd.DataFrame, cpr: pd.DataFrame, raw: pd.DataFrame, cpr_
                                 ("_FOERSTE_EFTERNAVN_STD", "_FOERSTE_EFTERNAVN_STD")],
                     ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE", "first name + surname"))
     rest = usable.loc[~usable.index.isin(done)]
-    add(exact_stage(rest, cpr, [("_EFTERNAVN", "_EFTERNAVN")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
+    add(exact_stage(rest, cpr, [("EFTERNAVN_NOEGLE", "EFTERNAVN_NOEGLE")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
                     "surname, given names within the person's"))
+    rest = usable.loc[~usable.index.isin(done)]
+    add(exact_stage(rest, cpr, [("FORNAVNE_NOEGLE", "FORNAVNE_NOEGLE")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
+                    "given names, another surname"))
     rest = usable.loc[~usable.index.isin(done)]
     add(exact_stage(rest, cpr, [*minimal, *standard, ("_FOERSTE_EFTERNAVN", "_FOERSTE_EFTERNAVN")],
                     [c for c in ("FOEDSELSDATO_BYTTET", "FOEDSELSDATO_AFSNITSAAR") if c in rest],
@@ -588,12 +591,11 @@ def first_and_surname(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         singles = rules.single_names(rules.normalise(str(text), source, WITHOUT_STRUCK), source)
         return "".join(db.grundnavn(x, "efternavn") or x for x in singles) or None
 
-    surname = map_distinct(frame[surname_col], key)
+    surname = frame["EFTERNAVN_NOEGLE"].astype("string")
     surname_std = map_distinct(frame[surname_col], std)
     first = frame["FORNAVN_FOERSTE_NOEGLE"]
     first_std = map_distinct(first, lambda t: None if t is None or pd.isna(t) else (db.grundnavn(t, "fornavn") or t))
     out = frame.copy()
-    out["_EFTERNAVN"] = surname.astype("string")
     out["_FOERSTE_EFTERNAVN"] = (first + surname).astype("string")
     out["_FOERSTE_EFTERNAVN_STD"] = (first_std.astype("string") + surname_std.astype("string")).astype("string")
     if "FORNAVN_UDVIDET" in frame:

@@ -25,6 +25,8 @@ person a record is about (and for the parents or spouse named beside them):
 ``FOEDSELSDATO_AFSNITSAAR``            date with day and month swapped, and with the year of
                                        the book's section -- each an alternative, null when it
                                        is the same as the keyed value or not a date
+``FORNAVNE_NOEGLE``, ``EFTERNAVN_NOEGLE``  every given and middle name, one minimal key per
+                                       word (``HANS PETER HOLM``), and the surname alone
 =====================================  =====================================================
 
 Parents' columns carry their prefix (``FADERS_NAVN_NOEGLE``, ``MODERS_FOEDSELSDATO_NOEGLE``,
@@ -46,7 +48,14 @@ import pyarrow.compute as pc
 
 from validators.arrays import with_validity
 from validators.names.database import NameDatabase, load_name_database
-from validators.names.transforms import ARROW_STR, WITH_STRUCK, WITHOUT_STRUCK, map_distinct, to_arrow_strings
+from validators.names.transforms import (
+    ARROW_STR,
+    WITH_STRUCK,
+    WITHOUT_STRUCK,
+    map_distinct,
+    map_distinct_pairs,
+    to_arrow_strings,
+)
 from validators.person_fields import OTHER_DATES, OTHER_PLACES, PERSONS, RULES_OF, PersonFields
 from validators.places import ParishRegister, load_parish_register
 
@@ -444,10 +453,21 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         singles = rules.single_names(rules.normalise(str(text), source, WITHOUT_STRUCK), source)
         return singles[0] if singles else None
 
+    def words(text) -> str | None:
+        if text is None or (not isinstance(text, str) and pd.isna(text)):
+            return None
+        singles = rules.single_names(rules.normalise(str(text), source, WITHOUT_STRUCK), source)
+        return " ".join(singles) or None
+
     given = clean["FORNAVN_REN"] if "FORNAVN_REN" in clean else clean.get("FORNAVN")
     surname = clean["EFTERNAVN_REN"] if "EFTERNAVN_REN" in clean else clean.get("EFTERNAVN")
+    middle = next((clean[c] for c in ("MELLEMNAVNE_UDEN_KLAMMER", "MELLEMNAVNE_REN", "MELLEMNAVNE") if c in clean), None)
     if given is not None:
         out["FORNAVN_FOERSTE_NOEGLE"] = map_distinct(given, first_name)
+        # every given and middle name, one word each: a linker checks that the book's names
+        # are all among the register's (a name left out, or written short, still fits)
+        out["FORNAVNE_NOEGLE"] = map_distinct(given, words) if middle is None else map_distinct_pairs(
+            given, middle, lambda a, b: words(" ".join(x for x in (a, b) if x)), index=clean.index)
         raw_given = clean["FORNAVN"] if "FORNAVN" in clean else given
         books = clean["INDTASTNINGSNUMMER"] if "INDTASTNINGSNUMMER" in clean else pd.Series("", index=clean.index)
         sex = clean["KOEN_REN"] if "KOEN_REN" in clean else None
@@ -458,6 +478,11 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = pd.Series(keys[codes], index=clean.index).astype("string")
     if surname is not None:
         out["EFTERNAVN_STAMME"] = map_distinct(surname, lambda t: patronymic_stem(key_of(t)))
+        # the surname alone, minimal cleaning, the struck-out part left out
+        plain = clean["EFTERNAVN_UDEN_KLAMMER"] if "EFTERNAVN_UDEN_KLAMMER" in clean else surname
+        out["EFTERNAVN_NOEGLE"] = map_distinct(
+            plain, lambda t: None if t is None or (not isinstance(t, str) and pd.isna(t))
+            else rules.key(rules.normalise(str(t), source, WITHOUT_STRUCK), source) or None)
     date = _date_key(clean, "FOEDSELSDATO")
     if date is not None:
         iso = pd.Series(pd.arrays.ArrowStringArray(date) if not isinstance(date, pd.Series) else date,

@@ -22,12 +22,15 @@ def test_versions_of_names_and_birth_dates(tmp_path):
     rows[1].update(FORNAVN="Karen", MELLEMNAVNE="", EFTERNAVN="Nielsdatter", FOEDSELSDATO="19221215",
                    KALENDERAAR="1922")  # a December birth keyed with the section's year
     rows[2].update(FORNAVN="Ane", EFTERNAVN="Holm", FOEDSELSDATO="19211020", KALENDERAAR="1922")
+    rows[3].update(FORNAVN="Karl", MELLEMNAVNE="UOP", EFTERNAVN="Holm [Jensen]")
     write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1922"})
     result = run_pipeline([tmp_path], keep_clean=True)
     t = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
     assert t.loc[1, ["FORNAVN_FOERSTE_NOEGLE", "NAVN_UDEN_MELLEMNAVNE_NOEGLE", "EFTERNAVN_STAMME"]].tolist() == [
         "HANS", "HANSPETERJENSEN", "JENS"]
     assert t.at[1, "NAVN_NOEGLE"] == "HANSPETERHOLMJENSEN"  # the full key stays as it was
+    assert (t.at[1, "FORNAVNE_NOEGLE"], t.at[1, "EFTERNAVN_NOEGLE"]) == ("HANS PETER HOLM", "JENSEN")
+    assert (t.at[4, "FORNAVNE_NOEGLE"], t.at[4, "EFTERNAVN_NOEGLE"]) == ("KARL", "HOLM")  # no UOP, no struck part
     assert t.at[2, "EFTERNAVN_STAMME"] == "NIELS"
     # Alternatives of the birth date, never in place of it.
     assert t.at[1, "FOEDSELSDATO_BYTTET"] == "1921-03-05" and t.at[1, "FOEDSELSDATO_NOEGLE"] == "1921-05-03"

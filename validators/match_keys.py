@@ -26,7 +26,9 @@ person a record is about (and for the parents or spouse named beside them):
                                        the book's section -- each an alternative, null when it
                                        is the same as the keyed value or not a date
 ``FORNAVNE_NOEGLE``, ``EFTERNAVN_NOEGLE``  every given and middle name, one minimal key per
-                                       word (``HANS PETER HOLM``), and the surname alone
+                                       word (``HANS PETER HOLM``), and the surname alone;
+                                       in KBF also for the father and the mother
+                                       (``FADERS_FORNAVN_FOERSTE_NOEGLE``, ``MODERS_FORNAVNE_NOEGLE`` ...)
 =====================================  =====================================================
 
 Parents' columns carry their prefix (``FADERS_NAVN_NOEGLE``, ``MODERS_FOEDSELSDATO_NOEGLE``,
@@ -483,6 +485,25 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         out["EFTERNAVN_NOEGLE"] = map_distinct(
             plain, lambda t: None if t is None or (not isinstance(t, str) and pd.isna(t))
             else rules.key(rules.normalise(str(t), source, WITHOUT_STRUCK), source) or None)
+    # The parents (KBF), where the book has their names in fields of their own: the same
+    # name versions, with the parent's prefix (FADERS_FORNAVN_FOERSTE_NOEGLE ...)
+    for person in PERSONS.get(source, ()):
+        if person.prefix not in ("FADERS_", "MODERS_") or not person.first or person.first not in clean:
+            continue
+
+        def col(name):
+            return next((clean[c] for c in (f"{name}_UDEN_KLAMMER", f"{name}_REN", name) if name and c in clean),
+                        None)
+
+        p_given, p_middle, p_last = col(person.first), col(person.middle), col(person.last)
+        out[f"{person.prefix}FORNAVN_FOERSTE_NOEGLE"] = map_distinct(p_given, first_name)
+        out[f"{person.prefix}FORNAVNE_NOEGLE"] = map_distinct(p_given, words) if p_middle is None else \
+            map_distinct_pairs(p_given, p_middle, lambda a, b: words(" ".join(x for x in (a, b) if x)),
+                               index=clean.index)
+        if p_last is not None:
+            out[f"{person.prefix}EFTERNAVN_NOEGLE"] = map_distinct(
+                p_last, lambda t: None if t is None or (not isinstance(t, str) and pd.isna(t))
+                else rules.key(rules.normalise(str(t), source, WITHOUT_STRUCK), source) or None)
     date = _date_key(clean, "FOEDSELSDATO")
     if date is not None:
         iso = pd.Series(pd.arrays.ArrowStringArray(date) if not isinstance(date, pd.Series) else date,

@@ -31,6 +31,10 @@ def test_versions_of_names_and_birth_dates(tmp_path):
     assert t.at[1, "NAVN_NOEGLE"] == "HANSPETERHOLMJENSEN"  # the full key stays as it was
     assert (t.at[1, "FORNAVNE_NOEGLE"], t.at[1, "EFTERNAVN_NOEGLE"]) == ("HANS PETER HOLM", "JENSEN")
     assert (t.at[4, "FORNAVNE_NOEGLE"], t.at[4, "EFTERNAVN_NOEGLE"]) == ("KARL", "HOLM")  # no UOP, no struck part
+    # the parents' names in the same versions
+    assert t.loc[1, ["MODERS_FORNAVN_FOERSTE_NOEGLE", "MODERS_FORNAVNE_NOEGLE", "MODERS_EFTERNAVN_NOEGLE"]].tolist() == [
+        "ANE", "ANE", "JENSEN"]
+    assert "FADERS_FORNAVNE_NOEGLE" in t
     assert t.at[2, "EFTERNAVN_STAMME"] == "NIELS"
     # Alternatives of the birth date, never in place of it.
     assert t.at[1, "FOEDSELSDATO_BYTTET"] == "1921-03-05" and t.at[1, "FOEDSELSDATO_NOEGLE"] == "1921-05-03"

@@ -488,10 +488,12 @@ def pilot_link(kbf: pd.DataFrame, cpr: pd.DataFrame, names: list[tuple[str, str]
 
 
 def exact_stage(kbf: pd.DataFrame, cpr: pd.DataFrame, pairs: list[tuple[str, str]], dates: list[str],
-                cpr_date: str, stage: str) -> pd.DataFrame:
+                cpr_date: str, stage: str, only=None, need_parish: bool = False,
+                first_jw: float | None = None) -> pd.DataFrame:
     """One exact stage of the staged linkage: a name version and a date version equal on
     both sides, the same sex, the same birth parish where both are known; a child linked
-    only when it has one candidate person."""
+    only when it has one candidate person and that person one candidate child among all
+    the records (``only``: the rows still to link)."""
     cands = []
     base = kbf[["FOEDESTED_SOGNEKODE", "_SEX"]].assign(row=kbf.index)
     for kn, cn in pairs:
@@ -503,16 +505,30 @@ def exact_stage(kbf: pd.DataFrame, cpr: pd.DataFrame, pairs: list[tuple[str, str
     if not cands:
         return pd.DataFrame(columns=["row", "pid", "stage", "jw"])
     cand = pd.concat(cands, ignore_index=True)
+    same_parish = (cand["FOEDESTED_SOGNEKODE"] == cand["FOEDESOGN"]).fillna(False)
     cand = cand[(cand["_SEX"].isna() | cand["_SEX_c"].isna() | (cand["_SEX"] == cand["_SEX_c"]))
-                & (cand["FOEDESTED_SOGNEKODE"].isna() | (cand["FOEDESTED_SOGNEKODE"] == cand["FOEDESOGN"]))]
+                & (cand["FOEDESTED_SOGNEKODE"].isna() | same_parish)]
+    # need_parish: the link needs the birth parish known and the same on both sides, but a
+    # record whose birthplace was not resolved still counts as a rival candidate
+    cand = cand.assign(_same=same_parish.reindex(cand.index).to_numpy())
     cand = cand.drop_duplicates(["row", "pid"])
-    if "_GIVEN" in kbf and "_GIVEN" in cpr:
+    if first_jw is not None:
+        # the surname and date agree; the call names need only be close (a slip, a respelling)
+        first_b = kbf["FORNAVN_FOERSTE_NOEGLE"].reindex(cand["row"]).astype(str).to_numpy()
+        first_c = cpr.set_index("pid")["FORNAVN_FOERSTE_NOEGLE"].reindex(cand["pid"]).astype(str).to_numpy()
+        cand = cand[np.array([JaroWinkler.similarity(a, b) >= first_jw for a, b in zip(first_b, first_c)],
+                             dtype=bool)]
+    elif "_GIVEN" in kbf and "_GIVEN" in cpr:
         # every given name the book has must be among the person's (a short form as its start):
         # the register keeps all of a person's given names, the book may leave one out
         given_b = kbf["_GIVEN"].reindex(cand["row"]).to_numpy()
         given_c = cpr.set_index("pid")["_GIVEN"].reindex(cand["pid"]).to_numpy()
         cand = cand[np.array([_given_within(a, b) for a, b in zip(given_b, given_c)], dtype=bool)]
-    one = cand[cand.groupby("row")["pid"].transform("size") == 1]
+    one = cand[(cand.groupby("row")["pid"].transform("size") == 1) & (cand.groupby("pid")["row"].transform("size") == 1)]
+    if need_parish:
+        one = one[one["_same"]]
+    if only is not None:
+        one = one[one["row"].isin(only)]
     return pd.DataFrame({"row": one["row"], "pid": one["pid"], "stage": stage, "jw": 1.0})
 
 
@@ -524,7 +540,8 @@ def _given_within(book, register) -> bool:
 
 
 def staged_link(usable: pd.DataFrame, cpr: pd.DataFrame, raw: pd.DataFrame, cpr_raw: pd.DataFrame,
-                minimal: list, standard: list, dates: tuple, parishes: tuple) -> pd.DataFrame:
+                minimal: list, standard: list, dates: tuple, parishes: tuple,
+                part_guard: float | None = None) -> pd.DataFrame:
     """The white paper's linkage in stages over the versions of the identifiers (p.10): the
     pilot's rule on the full names first, then, for the children still unlinked, each
     further version in turn -- the first given name and the surname; the surname with given
@@ -532,8 +549,21 @@ def staged_link(usable: pd.DataFrame, cpr: pd.DataFrame, raw: pd.DataFrame, cpr_
     start of a name); the alternative birth dates (day and month swapped, the book section's
     year); the abbreviations written out -- and last the values as keyed. Every stage links a child only to a person no earlier
     stage took, and only when that person is its one candidate."""
-    links = [pilot_link(usable, cpr, minimal + standard, dates, parishes, join_in_parish=True).assign(
-        stage="full name")]
+    first = pilot_link(usable, cpr, minimal + standard, dates, parishes, join_in_parish=True)
+    if part_guard and len(first):  # noqa: SIM102
+        # a Jaro-Winkler link also needs the first given names and the surnames to be close
+        # each on its own: a long shared surname must not carry a different call name
+        jw = first["stage"] == "jw"
+        by_pid = cpr.set_index("pid")
+        pairs = first[jw]
+        jwsim = JaroWinkler.similarity
+        keep = np.array([
+            jwsim(str(usable.at[r, "FORNAVN_FOERSTE_NOEGLE"]), str(by_pid.at[p_, "FORNAVN_FOERSTE_NOEGLE"])) >= part_guard
+            and max(jwsim(str(usable.at[r, c]), str(by_pid.at[p_, "EFTERNAVN_NOEGLE"]))
+                    for c in ("EFTERNAVN_NOEGLE", "_S_STRUCK")) >= part_guard
+            for r, p_ in zip(pairs["row"], pairs["pid"])], dtype=bool)
+        first = pd.concat([first[~jw], pairs[keep]], ignore_index=True)
+    links = [first.assign(stage="full name")]
     taken = set(links[0]["pid"])
     done = set(links[0]["row"])
 
@@ -545,22 +575,27 @@ def staged_link(usable: pd.DataFrame, cpr: pd.DataFrame, raw: pd.DataFrame, cpr_
         taken.update(found["pid"])
 
     rest = usable.loc[~usable.index.isin(done)]
-    add(exact_stage(rest, cpr, [("_FOERSTE_EFTERNAVN", "_FOERSTE_EFTERNAVN"),
+    add(exact_stage(usable, cpr, [("_FOERSTE_EFTERNAVN", "_FOERSTE_EFTERNAVN"),
                                 ("_FOERSTE_EFTERNAVN_STD", "_FOERSTE_EFTERNAVN_STD")],
-                    ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE", "first name + surname"))
+                    ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE", "first name + surname", only=rest.index))
     rest = usable.loc[~usable.index.isin(done)]
-    add(exact_stage(rest, cpr, [("EFTERNAVN_NOEGLE", "EFTERNAVN_NOEGLE")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
-                    "surname, given names within the person's"))
+    add(exact_stage(usable, cpr, [("EFTERNAVN_NOEGLE", "EFTERNAVN_NOEGLE")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
+                    "surname, given names within the person's", only=rest.index))
     rest = usable.loc[~usable.index.isin(done)]
-    add(exact_stage(rest, cpr, [("FORNAVNE_NOEGLE", "FORNAVNE_NOEGLE")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
-                    "given names, another surname"))
+    add(exact_stage(usable, cpr, [("FORNAVNE_NOEGLE", "FORNAVNE_NOEGLE")], ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE",
+                    "given names, another surname", only=rest.index,
+                    need_parish=True))
     rest = usable.loc[~usable.index.isin(done)]
-    add(exact_stage(rest, cpr, [*minimal, *standard, ("_FOERSTE_EFTERNAVN", "_FOERSTE_EFTERNAVN")],
+    add(exact_stage(usable, cpr, [("EFTERNAVN_NOEGLE", "EFTERNAVN_NOEGLE")], ["FOEDSELSDATO_NOEGLE"],
+                    "FOEDSELSDATO_NOEGLE", "surname, a close first name", only=rest.index, first_jw=0.88))
+    rest = usable.loc[~usable.index.isin(done)]
+    add(exact_stage(usable, cpr, [*minimal, *standard, ("_FOERSTE_EFTERNAVN", "_FOERSTE_EFTERNAVN")],
                     [c for c in ("FOEDSELSDATO_BYTTET", "FOEDSELSDATO_AFSNITSAAR") if c in rest],
-                    "FOEDSELSDATO_NOEGLE", "other date"))
+                    "FOEDSELSDATO_NOEGLE", "other date", only=rest.index))
     rest = usable.loc[~usable.index.isin(done)]
-    add(exact_stage(rest, cpr, [("_UDVIDET_EFTERNAVN", "_FOERSTE_EFTERNAVN"), ("_UDVIDET_EFTERNAVN", "NAVN_NOEGLE")],
-                    ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE", "abbreviation written out"))
+    add(exact_stage(usable, cpr, [("_UDVIDET_EFTERNAVN", "_FOERSTE_EFTERNAVN"), ("_UDVIDET_EFTERNAVN", "NAVN_NOEGLE")],
+                    ["FOEDSELSDATO_NOEGLE"], "FOEDSELSDATO_NOEGLE", "abbreviation written out",
+                    only=rest.index))
 
     rest_raw = raw.loc[~raw.index.isin(done)]
     if len(rest_raw):
@@ -597,6 +632,15 @@ def first_and_surname(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     first_std = map_distinct(first, lambda t: None if t is None or pd.isna(t) else (db.grundnavn(t, "fornavn") or t))
     out = frame.copy()
     out["_FOERSTE_EFTERNAVN"] = (first + surname).astype("string")
+    raw_surname = frame["EFTERNAVN"].astype("string") if "EFTERNAVN" in frame else surname
+
+    def struck_only(text):
+        if text is None or (not isinstance(text, str) and pd.isna(text)) or "[" not in str(text):
+            return None
+        inner = " ".join(part.split("]")[0] for part in str(text).split("[")[1:])
+        return key(inner)
+
+    out["_S_STRUCK"] = map_distinct(raw_surname, struck_only).fillna("")
     out["_FOERSTE_EFTERNAVN_STD"] = (first_std.astype("string") + surname_std.astype("string")).astype("string")
     if "FORNAVN_UDVIDET" in frame:
         expanded = map_distinct(frame["FORNAVN_UDVIDET"], key)
@@ -607,7 +651,6 @@ def first_and_surname(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     out["_GIVEN"] = map_distinct(given_raw, lambda t: " ".join(
         w if w.endswith(".") else (rules.key(rules.normalise(w, source), source) or "")
         for w in str(t).upper().replace("-", " ").split() if w not in ("UOP",)) or None)
-    out["_AAR"] = frame["FOEDSELSDATO_NOEGLE"].astype("string").str[:4]
     return out
 
 
@@ -635,6 +678,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="years after the deliveries' last whose births in the same parishes CPR also holds")
     ap.add_argument("--seed", type=int, default=1921)
     ap.add_argument("--show-wrong", action="store_true", help="print the staged linkage's wrong links")
+    ap.add_argument("--part-guard", type=float, default=0.9,
+                    help="staged linkage: a Jaro-Winkler link of the first stage also needs the first given names "
+                         "and the surnames this close, each (default 0.9; 0 switches it off)")
     ap.add_argument("--names", choices=("real", "fixtures"), default="real",
                     help="truth names from the real Vejby censuses in ../shared (default) or the generators' lists")
     ap.add_argument("--keep", type=Path, help="write the deliveries here and keep them")
@@ -721,7 +767,8 @@ def main(argv: list[str] | None = None) -> int:
             "clean, join within the birth parish": pilot_link(usable, cpr_keys, minimal + standard, dates, parishes,
                                                                rule, join_in_parish=True),
         }
-    staged = staged_link(usable, cpr_keys, raw, cpr_raw, minimal, standard, dates, parishes)
+    staged = staged_link(usable, cpr_keys, raw, cpr_raw, minimal, standard, dates, parishes,
+                         part_guard=args.part_guard)
     t4 = time.perf_counter()
 
     n = len(clean)

@@ -426,7 +426,7 @@ def page_suggestions(scan: Scan, source_code: str) -> dict:
             if len(v) == 10 and v[4] == "-" and v[7] == "-":  # ISO from OCR -> YYYYMMDD as keyed
                 v = v.replace("-", "")
             dates[d.get("role") or "date"] = {"value": v, "confidence": float(d.get("confidence") or 0.0),
-                                             "box": box(d.get("box"))}
+                                             "box": box(d.get("box")), "source": d.get("source")}
         rows.append({"entry_number": item(r.get("entry_number")), "dates": dates, "band": box(r.get("band"))})
     roles = OCR_ROLES.get(source_code, {})
     return {

@@ -265,7 +265,10 @@
     if (row) {
       offerOrFill(roleField.entry_number, row.entry_number, t.entry_number);
       Object.keys(row.dates || {}).forEach(function (role) {
-        offerOrFill(roleField[role], row.dates[role], t.date);
+        // only the trained birth-date recogniser is calibrated: a date Tesseract read (another
+        // date of the row, or the cell the recogniser could not read) is offered, never filled in
+        const d = row.dates[role];
+        offerOrFill(roleField[role], d, d && String(d.source || "").indexOf("htr") >= 0 ? t.date : null);
       });
     }
     renderAll();

@@ -9,7 +9,7 @@ import io
 import pytest
 from browser_support import browser_login as login_as
 from browser_support import launch_browser, need_browser, new_page, serve, wait_ready
-from web_support import add_book, add_users, client_as, csrf_of, make_app
+from web_support import add_book, add_users, client_as, csrf_of, labelled_scan, make_app
 
 THRESHOLDS = {"page_number": 0.90, "entry_number": 0.90, "date": 0.90}
 BOOKS = {  # book -> the date the first row of its only scan reads: (value, confidence, source)
@@ -18,17 +18,6 @@ BOOKS = {  # book -> the date the first row of its only scan reads: (value, conf
     "K2713": ("1921-03-15", 0.97, "ocr"),
     "K2714": ("1921-03-15", 0.60, "htr"),
 }
-
-
-def _image(label: str) -> bytes:
-    """A scan of its own for each book (the same bytes would be one scan, read once)."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("L", (600, 800), 250)
-    ImageDraw.Draw(img).text((40, 30), label, fill=20)
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=80)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +34,7 @@ def dated(tmp_path_factory):
     for entry, (value, confidence, source) in BOOKS.items():
         book = ids[entry] = add_book(app, entry=entry, assign=("tr1",))
         token = csrf_of(admin, f"/books/{book}")
-        r = admin.post(f"/books/{book}/pages", data={"csrf_token": token, "pages": [(io.BytesIO(_image(entry)),
+        r = admin.post(f"/books/{book}/pages", data={"csrf_token": token, "pages": [(io.BytesIO(labelled_scan(entry)),
                                                                                      f"{entry}.jpg")]},
                        content_type="multipart/form-data", headers={"Accept": "application/json"})
         assert r.json["added"] == [1]

@@ -24,20 +24,10 @@ from browser_support import (
     wait_js,
     wait_ready,
 )
-from web_support import Api, add_book, add_users, client_as, csrf_of, kbf_fields, make_app
+from web_support import Api, add_book, add_users, client_as, csrf_of, kbf_fields, labelled_scan, make_app
 
 THRESHOLDS = {"page_number": 0.90, "entry_number": 0.90, "date": None}
 PAGES = {1: ("12", 0.99), 2: ("11", 0.35), 3: ("11", 0.35)}  # scan -> what its page number reads as
-
-
-def _image(k: int) -> bytes:
-    from PIL import Image, ImageDraw
-
-    img = Image.new("L", (600, 800), 250)
-    ImageDraw.Draw(img).text((500, 30), f"scan {k}", fill=20)
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=80)
-    return buf.getvalue()
 
 
 class SlowPageOcr:
@@ -64,7 +54,7 @@ def paged(tmp_path_factory):
     book = add_book(app, entry="K2702", assign=("tr1",))
     admin = client_as(app, "admin1")
     token = csrf_of(admin, f"/books/{book}")
-    uploads = [(io.BytesIO(_image(k)), f"scan{k}.jpg") for k in PAGES]
+    uploads = [(io.BytesIO(labelled_scan(f"scan {k}")), f"scan{k}.jpg") for k in PAGES]
     r = admin.post(f"/books/{book}/pages", data={"csrf_token": token, "pages": uploads},
                    content_type="multipart/form-data", headers={"Accept": "application/json"})
     assert r.json["added"] == list(PAGES)

@@ -149,6 +149,20 @@ def upload_pages(app, book: int, names: tuple[str, ...]) -> list[int]:
     return r.json["added"]
 
 
+def labelled_scan(label: str, size: tuple[int, int] = (600, 800)) -> bytes:
+    """A plain JPEG scan with ``label`` written on it: a scan of its own for each use (the
+    same bytes would be one scan, read and stored once)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", size, 250)
+    ImageDraw.Draw(img).text((size[0] - 100, 30), label, fill=20)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
 def save_seen(api: Api, book: int, fields: dict, **body) -> dict:
     """Save a record as the entry screen does: warnings acknowledged once they are shown
     (errors need notes in ``body``); the saved record."""

@@ -461,15 +461,26 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         singles = rules.single_names(rules.normalise(str(text), source, WITHOUT_STRUCK), source)
         return " ".join(singles) or None
 
+    def all_given(first, middle) -> pd.Series:
+        """Every given and middle name, one word each: a linker checks that the book's names
+        are all among the register's (a name left out, or written short, still fits)."""
+        if middle is None:
+            return map_distinct(first, words)
+        return map_distinct_pairs(first, middle, lambda a, b: words(" ".join(x for x in (a, b) if x)),
+                                  index=clean.index)
+
+    def surname_key(text) -> str | None:
+        """The surname alone, minimal cleaning, the struck-out part left out."""
+        if text is None or (not isinstance(text, str) and pd.isna(text)):
+            return None
+        return rules.key(rules.normalise(str(text), source, WITHOUT_STRUCK), source) or None
+
     given = clean["FORNAVN_REN"] if "FORNAVN_REN" in clean else clean.get("FORNAVN")
     surname = clean["EFTERNAVN_REN"] if "EFTERNAVN_REN" in clean else clean.get("EFTERNAVN")
     middle = next((clean[c] for c in ("MELLEMNAVNE_UDEN_KLAMMER", "MELLEMNAVNE_REN", "MELLEMNAVNE") if c in clean), None)
     if given is not None:
         out["FORNAVN_FOERSTE_NOEGLE"] = map_distinct(given, first_name)
-        # every given and middle name, one word each: a linker checks that the book's names
-        # are all among the register's (a name left out, or written short, still fits)
-        out["FORNAVNE_NOEGLE"] = map_distinct(given, words) if middle is None else map_distinct_pairs(
-            given, middle, lambda a, b: words(" ".join(x for x in (a, b) if x)), index=clean.index)
+        out["FORNAVNE_NOEGLE"] = all_given(given, middle)
         raw_given = clean["FORNAVN"] if "FORNAVN" in clean else given
         books = clean["INDTASTNINGSNUMMER"] if "INDTASTNINGSNUMMER" in clean else pd.Series("", index=clean.index)
         sex = clean["KOEN_REN"] if "KOEN_REN" in clean else None
@@ -480,11 +491,8 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = pd.Series(keys[codes], index=clean.index).astype("string")
     if surname is not None:
         out["EFTERNAVN_STAMME"] = map_distinct(surname, lambda t: patronymic_stem(key_of(t)))
-        # the surname alone, minimal cleaning, the struck-out part left out
         plain = clean["EFTERNAVN_UDEN_KLAMMER"] if "EFTERNAVN_UDEN_KLAMMER" in clean else surname
-        out["EFTERNAVN_NOEGLE"] = map_distinct(
-            plain, lambda t: None if t is None or (not isinstance(t, str) and pd.isna(t))
-            else rules.key(rules.normalise(str(t), source, WITHOUT_STRUCK), source) or None)
+        out["EFTERNAVN_NOEGLE"] = map_distinct(plain, surname_key)
     # The parents (KBF), where the book has their names in fields of their own: the same
     # name versions, with the parent's prefix (FADERS_FORNAVN_FOERSTE_NOEGLE ...)
     for person in PERSONS.get(source, ()):
@@ -497,13 +505,9 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
 
         p_given, p_middle, p_last = col(person.first), col(person.middle), col(person.last)
         out[f"{person.prefix}FORNAVN_FOERSTE_NOEGLE"] = map_distinct(p_given, first_name)
-        out[f"{person.prefix}FORNAVNE_NOEGLE"] = map_distinct(p_given, words) if p_middle is None else \
-            map_distinct_pairs(p_given, p_middle, lambda a, b: words(" ".join(x for x in (a, b) if x)),
-                               index=clean.index)
+        out[f"{person.prefix}FORNAVNE_NOEGLE"] = all_given(p_given, p_middle)
         if p_last is not None:
-            out[f"{person.prefix}EFTERNAVN_NOEGLE"] = map_distinct(
-                p_last, lambda t: None if t is None or (not isinstance(t, str) and pd.isna(t))
-                else rules.key(rules.normalise(str(t), source, WITHOUT_STRUCK), source) or None)
+            out[f"{person.prefix}EFTERNAVN_NOEGLE"] = map_distinct(p_last, surname_key)
     date = _date_key(clean, "FOEDSELSDATO")
     if date is not None:
         iso = pd.Series(pd.arrays.ArrowStringArray(date) if not isinstance(date, pd.Series) else date,

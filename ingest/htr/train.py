@@ -283,7 +283,7 @@ def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int,
     eval_books = sorted(shuffled[(len(shuffled) + 1) // 2:])
     info = {"field": field, "steps": step, "seconds": round(time.monotonic() - started, 1), "seed": seed,
             "train_cells": len(train_s), "held_out_cells": len(hold_s), "held_out_books": held,
-            "calibration_books": calib_books, "evaluation_books": eval_books, "train_books": sorted({s.book for s in train_s}), "folders": [str(f) for f in folders]}
+            "calibration_books": calib_books, "evaluation_books": eval_books, "train_books": sorted({s.book for s in train_s}), "folders": [f.name for f in folders]}
     (out / f"{field}.train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
     if hold_s:
         from ingest.htr.calibrate import calibrate

@@ -62,6 +62,10 @@ def _build_parser() -> argparse.ArgumentParser:
     x.add_argument("--work", type=Path, default=None,
                    help="without PATHS: work folder of the store (default ./mgr-work, or $MGR_WORK)")
     x.add_argument("--db", help="without PATHS: database URL (default $MGR_DB_URL, else WORK/mgr.sqlite)")
+    x.add_argument("--since", type=_moment, metavar="WHEN",
+                   help="without PATHS: check only the deliveries stored since WHEN (2026-12-01 or "
+                        "2026-12-01T14:00, local time) and the birth days they touch, as the check after an "
+                        "import does (default: every current delivery)")
     x.add_argument("--page-capacity", type=int, default=5, help=argparse.SUPPRESS)
     x.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help=argparse.SUPPRESS)
     d = sub.add_parser("demo", help="run the whole job on the bundled fixtures (births, deaths, censuses)")
@@ -208,6 +212,18 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def _moment(text: str):
+    """``--since``: an ISO date or date and time; without a zone it is this machine's local time."""
+    from datetime import UTC, datetime
+
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is no date or time (write 2026-12-01 or 2026-12-01T14:00)") \
+            from None
+    return value.astimezone(UTC)
+
+
 def _crosscheck_store(args) -> int:
     """``crosscheck`` without paths: the store's current deliveries, the findings kept there."""
     from sqlalchemy import select
@@ -226,7 +242,7 @@ def _crosscheck_store(args) -> int:
     except StoreError as exc:
         raise CannotRun(str(exc)) from None
     try:
-        run = crosscheck_store(store, options={"page_capacity": args.page_capacity})
+        run = crosscheck_store(store, options={"page_capacity": args.page_capacity}, since=args.since)
         with store.reading() as conn:
             kept = [dict(r._mapping) for r in conn.execute(select(findings).where(findings.c.code.in_(CROSS_CODES))
                                                            .order_by(findings.c.id))]
@@ -248,7 +264,9 @@ def _crosscheck_store(args) -> int:
         print(f"mgr-ingest crosscheck: nothing checked: {run.skipped}", file=sys.stderr)
     else:
         counts = ", ".join(f"{code} {n}" for code, n in sorted(run.counts.items())) or "no findings"
-        print(f"mgr-ingest crosscheck: {counts} ({run.added} new, {run.kept} kept, {run.removed} removed)",
+        read = (f"{run.read} deliveries in question, {run.days} birth days read" if run.mode == "incremental"
+                else f"all {run.read} current deliveries read")
+        print(f"mgr-ingest crosscheck: {counts} ({run.added} new, {run.kept} kept, {run.removed} removed; {read})",
               file=sys.stderr)
     return EXIT_OK
 
@@ -259,6 +277,8 @@ def cmd_crosscheck(args) -> int:
 
     if not args.paths:
         return _crosscheck_store(args)
+    if args.since is not None:
+        raise CannotRun("--since checks the store's deliveries; it goes without PATHS")
     if args.json_out is None:
         raise CannotRun("crosscheck PATHS needs --json FILE (without PATHS it checks the store)")
     result = _run(args.paths, args.page_capacity, args.progress, keep_clean=True)

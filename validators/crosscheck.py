@@ -62,6 +62,25 @@ def rules() -> Rules:
                  {k.removeprefix("weight_"): float(v) for k, v in rows.items() if k.startswith("weight_")})
 
 
+@dataclass(frozen=True)
+class Context:
+    """What a check over part of the store needs to know about the whole of it, so that it
+    decides exactly as the check over everything would (``ingest.store.crosscheck``'s
+    incremental check reads only the birth days a new delivery touches):
+
+    ``spans``       every KBF book's birth years and parish (``book_spans`` over its records);
+    ``death_parishes`` every KBD book's parish of death (where most of its records died);
+    ``sizes``       (source, entry number) -> the book's records with a birth date and a sex
+                    (the share that makes two books one book delivered twice);
+    ``twice``       (source, copy, original) of books already known as delivered twice whose
+                    finding is not being checked again: their pairs are no new findings and
+                    the copy's records stay out of the matching."""
+    spans: pd.DataFrame
+    death_parishes: dict[str, str]
+    sizes: dict[tuple[str, str], int]
+    twice: frozenset = frozenset()
+
+
 def _first_word(value) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
@@ -159,7 +178,10 @@ def book_spans(kbf: pd.DataFrame) -> pd.DataFrame:
     kept = per_year[(per_year["n"] >= 2) & (per_year["n"] >= 0.01 * per_year["total"])]
     span = kept.groupby("book")["year"].agg(from_year="min", to_year="max")
     counts = frame.dropna(subset=["parish"]).groupby(["book", "parish"]).size().rename("n").reset_index()
-    parish = counts.sort_values(["book", "n"], ascending=[True, False]).drop_duplicates("book").set_index("book")
+    # the most common parish; of two as common, the first by code (the same however the
+    # records are read: a whole store, or one book)
+    parish = (counts.sort_values(["book", "n", "parish"], ascending=[True, False, True], kind="stable")
+              .drop_duplicates("book").set_index("book"))
     span = span.join(parish["parish"], how="inner").dropna()
     return span.astype({"from_year": "int64", "to_year": "int64"}).rename_axis("book").reset_index()
 
@@ -232,7 +254,8 @@ class CrossResult:
 
 
 def duplicate_births(kbf: pd.DataFrame, r: Rules, finding, births: pd.DataFrame | None = None,
-                     spans: pd.DataFrame | None = None) -> tuple[list[dict], pd.DataFrame]:
+                     spans: pd.DataFrame | None = None, context: Context | None = None
+                     ) -> tuple[list[dict], pd.DataFrame]:
     """The same child in two KBF deliveries: a hospital birth registered in the birth parish
     and at home (the birth parish's entry is the one for linkage), or a whole book
     delivered twice.  Returns the findings and the copies (b_row -> KOPI_AF).  ``births``
@@ -241,10 +264,11 @@ def duplicate_births(kbf: pd.DataFrame, r: Rules, finding, births: pd.DataFrame 
     spans = (book_spans(kbf) if spans is None else spans).set_index("book")
     b["book_parish"] = (b["entry"].astype(str).map(spans["parish"]).to_numpy(dtype=object) if len(spans)
                         else None)
-    return _duplicates(b, r, finding, "KBF")
+    return _duplicates(b, r, finding, "KBF", context=context)
 
 
-def duplicate_deaths(kbd: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], pd.DataFrame]:
+def duplicate_deaths(kbd: pd.DataFrame, r: Rules, finding, context: Context | None = None
+                     ) -> tuple[list[dict], pd.DataFrame]:
     """The same death in two KBD deliveries: registered where the person died and where
     they were buried (the place of death's entry is the one for linkage), or a book of
     deaths delivered twice.  Returns the findings and the copies (d_row -> KOPI_AF)."""
@@ -252,19 +276,34 @@ def duplicate_deaths(kbd: pd.DataFrame, r: Rules, finding) -> tuple[list[dict], 
     d["died"] = np.asarray(_distinct(_column(kbd, "DOEDSDATO_ISO"), _date_int), dtype=np.int64)
     # The record's own parish is where it says the person died; a book's, where most died.
     d["parish"] = pd.Categorical(_column(kbd, "DOEDSSTED_SOGNEKODE"))
+    if context is not None:
+        d["book_parish"] = d["entry"].astype(str).map(context.death_parishes).to_numpy(dtype=object)
+    else:
+        d["book_parish"] = d["entry"].astype(str).map(death_parishes(d)).to_numpy(dtype=object)
+    return _duplicates(d, r, finding, "KBD", extra_keys=("died",), context=context)
+
+
+def death_parishes(d: pd.DataFrame) -> dict[str, str]:
+    """Per KBD book: the parish where most of its records died (``entry`` and ``parish`` as
+    ``_side`` gives them, the parish of death)."""
     frame = pd.DataFrame({"book": d["entry"].astype(str), "parish": d["parish"].astype(object)}).dropna()
     counts = frame.groupby(["book", "parish"]).size().rename("n").reset_index()
-    parish = counts.sort_values(["book", "n"], ascending=[True, False]).drop_duplicates("book").set_index("book")
-    d["book_parish"] = d["entry"].astype(str).map(parish["parish"]).to_numpy(dtype=object) if len(parish) else None
-    return _duplicates(d, r, finding, "KBD", extra_keys=("died",))
+    parish = counts.sort_values(["book", "n", "parish"], ascending=[True, False, True], kind="stable").drop_duplicates(
+        "book")
+    return dict(zip(parish["book"], parish["parish"]))
 
 
 def _duplicates(b: pd.DataFrame, r: Rules, finding, source: str,
-                extra_keys: tuple[str, ...] = ()) -> tuple[list[dict], pd.DataFrame]:
+                extra_keys: tuple[str, ...] = (), context: Context | None = None) -> tuple[list[dict], pd.DataFrame]:
     """Records of one source registered in two deliveries (see ``duplicate_births``)."""
     noun, code, home = {"KBF": ("child", "DUPLICATE_ACROSS_DELIVERIES", "the birth parish"),
                         "KBD": ("death", "DUPLICATE_DEATH_ACROSS_DELIVERIES", "the parish of death")}[source]
     b = b[(b["date"] >= 0) & (b["sex"] > 0)].copy()
+    known = {(c, o) for s, c, o in (context.twice if context is not None else ()) if s == source}
+    copies: dict[int, str] = {}
+    for copy, original in sorted(known):  # known copies: out of the matching, no new findings
+        for row in b.loc[(b["entry"].astype(str) == copy).to_numpy(), "b_row"]:
+            copies[int(row)] = original
     vocab = encode_names(b)
     b = b.assign(entry_code=b["entry"].cat.codes.to_numpy())
     thin = b[["b_row", *BLOCK_KEYS, *extra_keys, *NAME_PARTS, "entry_code"]]
@@ -274,7 +313,7 @@ def _duplicates(b: pd.DataFrame, r: Rules, finding, source: str,
     pairs = pairs[(pairs["entry_code_d"] != pairs["entry_code_b"]).to_numpy()
                   & (pairs["d_row"] < pairs["b_row"]).to_numpy()]
     if pairs.empty:
-        return [], pd.DataFrame(columns=["b_row", "KOPI_AF"])
+        return [], pd.DataFrame({"b_row": np.array(list(copies), dtype=np.int64), "KOPI_AF": list(copies.values())})
     pairs = pairs[["d_row", "b_row"]].assign(score=score_pairs(pairs, r, vocab))
     details = ("entry", "loebe", "file", "line", "parish", "book_parish")
     lo, hi = r.threshold - r.band, r.threshold + r.band
@@ -283,12 +322,17 @@ def _duplicates(b: pd.DataFrame, r: Rules, finding, source: str,
     by_row = b.rename(columns={"b_row": "d_row"})
     same = _enrich(_enrich(same, by_row, "d_row", "_d", details), b, "b_row", "_b", details)
     findings: list[dict] = []
-    copies: dict[int, str] = {}
-    sizes = b["entry"].astype(str).value_counts()
+    counted = b["entry"].astype(str).value_counts()
+    if context is not None:  # the whole books' sizes, not the part read
+        sizes = pd.Series({e: context.sizes.get((source, e), int(n)) for e, n in counted.items()}, dtype="int64")
+    else:
+        sizes = counted
     shared = same.assign(entry_d=same["entry_d"].astype(str), entry_b=same["entry_b"].astype(str)).groupby(
         ["entry_d", "entry_b"]).size()
     twice = {(e1, e2) for (e1, e2), n in shared.items() if n >= BOOK_TWICE_SHARE * min(sizes[e1], sizes[e2])}
-    for e1, e2 in sorted(twice):
+    twice -= {(e1, e2) for e1, e2 in twice if (e1, e2) in known or (e2, e1) in known}
+    twice |= known
+    for e1, e2 in sorted(twice - known):
         original, copy = sorted((e1, e2))
         n = int(shared[(e1, e2)])
         findings.append(finding("BOOK_DELIVERED_TWICE", f"{copy} holds the same {noun}s as {original} ({n} of "
@@ -370,14 +414,16 @@ def census_children(ft_children: pd.DataFrame) -> pd.DataFrame:
 
 
 def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dict] | None = None,
-               duplicates: bool = True, ft_children: pd.DataFrame | None = None) -> CrossResult:
+               duplicates: bool = True, ft_children: pd.DataFrame | None = None,
+               context: Context | None = None) -> CrossResult:
     """Check clean KBF and KBD tables (with their match keys) against each other, and the
     census children (``ft_children``) against the births when given.
 
     ``books``: KBF entry number -> {"parish": parish code} for the books whose missing
     births are looked for (default: every KBF book, its parish the most common birth-parish
     code of its records).  ``duplicates`` False leaves out the births compared with each
-    other (an incremental check of a delivery of deaths)."""
+    other (an incremental check of a delivery of deaths).  ``context``: the whole store's
+    books when the tables given are only the birth days a check has to read (``Context``)."""
     from validators.catalogue import CATALOGUE
 
     r = rules()
@@ -391,12 +437,13 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dic
                 "other": other, "score": None if score is None or pd.isna(score) else round(float(score), 4),
                 "rule_version": r.version}
 
-    spans = book_spans(kbf)
+    spans = book_spans(kbf) if context is None else context.spans
     all_births = _births(kbf) if duplicates else None
-    dup_findings, copies = (duplicate_births(kbf, r, finding, all_births, spans) if duplicates
+    dup_findings, copies = (duplicate_births(kbf, r, finding, all_births, spans, context) if duplicates
                             else ([], pd.DataFrame(columns=["b_row", "KOPI_AF"])))
     findings.extend(dup_findings)
     twice = {f["entry_number"] for f in dup_findings if f["code"] == "BOOK_DELIVERED_TWICE"}
+    twice |= {copy for source, copy, _ in (context.twice if context is not None else ()) if source == "KBF"}
     covered = spans[~spans["book"].isin(twice)]
     if books is not None:
         covered = covered[covered["book"].isin(list(books))].copy()
@@ -410,7 +457,7 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dic
         kbd = kbd.reset_index(drop=True)
         deaths = kbd
         if duplicates:
-            dead_findings, death_copies = duplicate_deaths(kbd, r, finding)
+            dead_findings, death_copies = duplicate_deaths(kbd, r, finding, context)
             findings.extend(dead_findings)
             # A death registered twice is one death: its copy is not matched again.
             deaths = kbd[~kbd.index.isin(death_copies["b_row"].to_numpy())]

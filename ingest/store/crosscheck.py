@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import logging
 import re
-import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 
+import pandas as pd
 from sqlalchemy import delete, func, insert, select, update
 
 from ingest.pipeline import CROSS_CODES
 from ingest.store.audit import audit
 from ingest.store.database import Store
 from ingest.store.importer import finish_run, start_run
-from ingest.store.models import STATUS_CURRENT, deliveries, findings
+from ingest.store.models import STATUS_CURRENT, check_key_sets, check_keys, deliveries, findings
 from validators.crosscheck import cross_key
 
 log = logging.getLogger("mgr_ingest.store.crosscheck")
@@ -44,10 +45,13 @@ class CrossRun:
     kept: int = 0
     removed: int = 0
     skipped: str | None = None  # why nothing was checked (no births, or nothing to check them against)
+    mode: str = "full"  # or "incremental"
+    read: int = 0  # deliveries checked: every current one, or those in question
+    days: int = 0  # birth days an incremental check read
 
     def summary(self) -> dict:
         return {"findings": self.counts, "added": self.added, "kept": self.kept, "removed": self.removed,
-                "skipped": self.skipped}
+                "skipped": self.skipped, "mode": self.mode, "deliveries": self.read, "days": self.days}
 
 
 def _current_sources(store: Store) -> dict[str, int]:
@@ -62,25 +66,31 @@ def _checkable(present: dict[str, int]) -> bool:
     return bool(present.get("KBF")) and bool(present.get("KBD") or present.get("FT"))
 
 
-def crosscheck_store(store: Store, *, options: dict | None = None, actor: str = "mgr-ingest") -> CrossRun:
-    """Check the store's current deliveries against each other and keep the findings."""
-    from ingest.store.clean import write_rebuilt
+FULL_SHARE = 0.25  # a check whose deliveries in question hold more of the store's rows than this reads everything
 
+
+def _current_versions(conn) -> list:
+    return list(conn.execute(select(deliveries.c.id, deliveries.c.entry_number, deliveries.c.source,
+                                    deliveries.c.rows_stored)
+                             .where(deliveries.c.status == STATUS_CURRENT,
+                                    deliveries.c.source.in_(CHECKED_SOURCES))
+                             .order_by(deliveries.c.entry_number, deliveries.c.id)))
+
+
+def crosscheck_store(store: Store, *, options: dict | None = None, actor: str = "mgr-ingest",
+                     touched: list[int] | None = None, since: datetime | None = None) -> CrossRun:
+    """Check the store's current deliveries against each other and keep the findings.
+
+    Without ``touched`` and ``since`` every current delivery is checked (``mgr-ingest
+    crosscheck``).  With them the check is incremental: it reads the birth days the
+    deliveries in question touch (``touched``: delivery ids, as an import gives them;
+    ``since``: every delivery stored since then) and replaces only the findings on their
+    records or on the records of those days.  Deliveries whose keys no longer hold (a
+    correction, a decision, new reference data) are in question too."""
     present = _current_sources(store)
     run_id = start_run(store, "crosscheck", [])
-    result = None
     try:
-        if _checkable(present):
-            with tempfile.TemporaryDirectory(prefix="mgr-crosscheck-") as tmp:
-                # the clean tables as `tables` writes them (today's rules, corrections laid
-                # over), only what the check reads
-                files = write_rebuilt(store, tmp, [s for s in CHECKED_SOURCES if present.get(s)],
-                                      options=options)
-                result = files.cross
-        found = list(result.findings) if result is not None else []
-        run = _keep(store, run_id, found, actor)
-        if result is None:
-            run.skipped = "the check needs births (KBF) and deaths (KBD) or a census (FT) in the store"
+        run = _check(store, run_id, present, options, actor, touched, since)
     except BaseException as exc:
         try:
             finish_run(store, run_id, "failed", None, type(exc).__name__)
@@ -88,16 +98,196 @@ def crosscheck_store(store: Store, *, options: dict | None = None, actor: str = 
             log.debug("could not record the end of crosscheck run %s", run_id, exc_info=True)
         raise
     finish_run(store, run_id, "finished", run.summary())
-    log.info("crosscheck: %d findings open (%d new, %d kept, %d removed)", sum(run.counts.values()), run.added,
-             run.kept, run.removed)
+    log.info("crosscheck (%s): %d findings open (%d new, %d kept, %d removed; %d deliveries read)", run.mode,
+             sum(run.counts.values()), run.added, run.kept, run.removed, run.read)
     return run
 
 
-def _keep(store: Store, run_id: int, found: list[dict], actor: str) -> CrossRun:
+def _check(store: Store, run_id: int, present: dict[str, int], options, actor, touched, since) -> CrossRun:
+    from ingest.store import checkkeys
+
+    reference = checkkeys.reference_fingerprint()
+    with store.reading() as conn:
+        versions = _current_versions(conn)
+        wanted = checkkeys.fingerprints(conn, versions, reference)
+        kept = checkkeys.kept_fingerprints(conn)
+    current_ids = {v.id for v in versions}
+    stale = [v for v in versions if kept.get(v.id) != wanted[v.id]]
+    gone = sorted(set(kept) - current_ids)  # keys of versions no longer current
+    incremental = (touched is not None or since is not None) and bool(kept)
+    question: set[str] = set()
+    old_days: set[int] = set()
+    if incremental:
+        with store.reading() as conn:
+            question = _in_question(conn, touched, since) | {v.entry_number for v in stale}
+            for i in range(0, len(gone), 500):
+                question |= {e for (e,) in conn.execute(select(check_key_sets.c.entry_number)
+                                                        .where(check_key_sets.c.delivery_id.in_(gone[i:i + 500])))}
+            # the days the records were on before: a record that moved or left may leave a
+            # partner whose finding changes
+            old_days = _days_of(conn, [v.id for v in stale] + gone)
+        share = sum(v.rows_stored or 0 for v in versions if v.entry_number in question)
+        incremental = share <= FULL_SHARE * max(1, sum(v.rows_stored or 0 for v in versions))
+    checkkeys.refresh(store, stale, wanted, options)
+    if not _checkable(present):
+        run = _keep(store, run_id, [], actor, drop_sets=gone)
+        run.skipped = "the check needs births (KBF) and deaths (KBD) or a census (FT) in the store"
+        return run
+    if not incremental:
+        frames = _read_frames(store, versions, None)
+        run = _keep(store, run_id, _findings(frames, None), actor, drop_sets=gone)
+        run.mode, run.read = "full", len(versions)
+        return run
+    frames, records, ctx, days = _read_part(store, versions, question, old_days)
+    run = _keep(store, run_id, _findings(frames, ctx), actor, drop_sets=gone, scope=(question, records))
+    run.mode, run.read, run.days = "incremental", len(question), len(days)
+    return run
+
+
+def _in_question(conn, touched: list[int] | None, since: datetime | None) -> set[str]:
+    """Entry numbers of the deliveries a check is about: those given, those stored since."""
+    out: set[str] = set()
+    for i in range(0, len(touched or ()), 500):
+        out |= {e for (e,) in conn.execute(select(deliveries.c.entry_number)
+                                           .where(deliveries.c.id.in_(touched[i:i + 500])))}
+    if since is not None:
+        out |= {e for (e,) in conn.execute(select(deliveries.c.entry_number)
+                                           .where(deliveries.c.imported_at >= since,
+                                                  deliveries.c.source.in_(CHECKED_SOURCES)))}
+    return out
+
+
+def _days_of(conn, ids: list[int]) -> set[int]:
+    days: set[int] = set()
+    for i in range(0, len(ids), 500):
+        days |= {d for (d,) in conn.execute(select(check_keys.c.day)
+                                            .where(check_keys.c.delivery_id.in_(ids[i:i + 500])).distinct())}
+    return days
+
+
+READ_CHUNK = 100_000  # key rows parsed together
+
+
+def _read_frames(store: Store, versions, where: list | None) -> dict[str, pd.DataFrame]:
+    """The key rows of the current versions as one frame per source, in the order of the
+    versions and of their rows. ``where``: lists of conditions on check_keys, each read in
+    turn (a row read twice counts once); None reads every version's rows, one version at a
+    time, parsed a chunk at a time (a national store is never held as text)."""
+    from ingest.store import checkkeys
+
+    tables: dict[str, list] = {s: [] for s in CHECKED_SOURCES}
+    query = select(check_keys.c.delivery_id, check_keys.c.id, check_keys.c.source, check_keys.c.record)
+    with store.reading() as conn:
+        if where is None:
+            pending: dict[str, list[str]] = {s: [] for s in CHECKED_SOURCES}
+            for v in versions:
+                for (record,) in conn.execute(select(check_keys.c.record).where(check_keys.c.delivery_id == v.id)
+                                              .order_by(check_keys.c.id)):
+                    pending[v.source].append(record)
+                if len(pending[v.source]) >= READ_CHUNK:
+                    tables[v.source].append(checkkeys.parse(v.source, pending[v.source]))
+                    pending[v.source] = []
+            for source, texts in pending.items():
+                if texts:
+                    tables[source].append(checkkeys.parse(source, texts))
+        else:
+            order = {v.id: i for i, v in enumerate(versions)}
+            rows: dict[str, dict[int, tuple]] = {s: {} for s in CHECKED_SOURCES}
+            for cond in where:
+                for delivery_id, key_id, source, record in conn.execute(query.where(*cond)):
+                    if delivery_id in order:
+                        rows[source][key_id] = (order[delivery_id], key_id, record)
+            for source, got in rows.items():
+                tables[source].append(checkkeys.parse(source, [r[2] for r in sorted(got.values())]))
+    return {source: checkkeys.to_frame(source, parts) for source, parts in tables.items()}
+
+
+def _swap_days(days: set[int]) -> set[int]:
+    from validators.crosscheck import _swapped_int
+
+    return {d for d in days if d >= 0} | {s for s in (_swapped_int(d) for d in days) if s >= 0}
+
+
+def _read_part(store: Store, versions, question: set[str], old_days: set[int]):
+    """What an incremental check reads: every record of the deliveries in question, and every
+    record born on a day (or on it with day and month swapped) one of them was or had been,
+    or a child a book in question may have missed was; with the whole store's book figures
+    (``validators.crosscheck.Context``)."""
+    from validators.crosscheck import Context
+
+    asked = [v.id for v in versions if v.entry_number in question]
+    current = {v.id for v in versions}
+    with store.reading() as conn:
+        days = set(old_days) | _days_of(conn, asked)
+        sets = [s for s in conn.execute(select(check_key_sets)) if s.delivery_id in current]
+        for s in sets:
+            if s.source == "KBF" and s.entry_number in question and s.parish and s.from_year is not None:
+                days |= {d for (d,) in conn.execute(
+                    select(check_keys.c.day).where(check_keys.c.source.in_(("KBD", "FT")),
+                                                   check_keys.c.parish == s.parish,
+                                                   check_keys.c.day.between(s.from_year * 10000,
+                                                                            s.to_year * 10000 + 1231)).distinct())}
+        twice = frozenset(
+            (source, entry, (other or {}).get("entry_number"))
+            for source, entry, other in conn.execute(select(findings.c.source, findings.c.entry_number,
+                                                            findings.c.other)
+                                                     .where(findings.c.code == "BOOK_DELIVERED_TWICE"))
+            if entry not in question and (other or {}).get("entry_number") not in question)
+    days = sorted(_swap_days(days))
+    where = [(check_keys.c.delivery_id.in_(asked[i:i + 500]),) for i in range(0, len(asked), 500)]
+    where += [(check_keys.c.source == source, check_keys.c.day.in_(days[i:i + 500]))
+              for source in CHECKED_SOURCES for i in range(0, len(days), 500)]
+    frames = _read_frames(store, versions, where)
+    records: set[tuple[str, str]] = set()
+    for source, frame in frames.items():
+        loebe = "BARN_LOEBE_NR" if source == "FT" else "LOEBE_NR"
+        if len(frame):
+            records |= {(str(e), str(n)) for e, n in zip(frame["INDTASTNINGSNUMMER"], frame[loebe]) if pd.notna(n)}
+    spans = pd.DataFrame([(s.entry_number, s.from_year, s.to_year, s.parish) for s in sets
+                          if s.source == "KBF" and s.parish and s.from_year is not None],
+                         columns=["book", "from_year", "to_year", "parish"]).astype(
+        {"from_year": "int64", "to_year": "int64"})
+    ctx = Context(spans=spans, death_parishes={s.entry_number: s.parish for s in sets if s.source == "KBD" and s.parish},
+                  sizes={(s.source, s.entry_number): s.counted for s in sets}, twice=twice)
+    return frames, records, ctx, days
+
+
+def _findings(frames: dict[str, pd.DataFrame], ctx) -> list[dict]:
+    from validators.crosscheck import crosscheck
+
+    kbf, kbd, ft = frames.get("KBF"), frames.get("KBD"), frames.get("FT")
+    if kbf is None or kbf.empty:
+        return []
+    kbd = kbd if kbd is not None and len(kbd) else None
+    ft = ft if ft is not None and len(ft) else None
+    if kbd is None and ft is None:
+        return []
+    return list(crosscheck(kbf, kbd, ft_children=ft, context=ctx).findings)
+
+
+def _in_scope(key: str, scope: tuple[set[str], set[tuple[str, str]]]) -> bool:
+    """Whether a kept finding (by its cross key: code|entry|running number|other source|other
+    entry|other running number) is one an incremental check decides again."""
+    question, records = scope
+    parts = key.split("|")
+    if len(parts) != 6:
+        return True
+    _, entry, loebe, _, other_entry, other_loebe = parts
+    return (entry in question or other_entry in question or (entry, loebe) in records
+            or (other_entry, other_loebe) in records)
+
+
+def _keep(store: Store, run_id: int, found: list[dict], actor: str, *, drop_sets: list[int] = (),
+          scope: tuple[set[str], set[tuple[str, str]]] | None = None) -> CrossRun:
     """Replace the cross-source findings with ``found`` in one transaction, keeping the id of
-    every finding that is still raised."""
+    every finding that is still raised; with ``scope`` (an incremental check) only the
+    findings in its scope are replaced. The keys of versions no longer current go in the
+    same transaction."""
+    from ingest.store.checkkeys import drop_sets as drop_keys
+
     run = CrossRun(run_id)
     with store.transaction() as conn:
+        drop_keys(conn, list(drop_sets))
         current = dict(conn.execute(select(deliveries.c.entry_number, deliveries.c.id)
                                     .where(deliveries.c.status == STATUS_CURRENT)).all())
         wanted: dict[str, dict] = {}
@@ -107,7 +297,8 @@ def _keep(store: Store, run_id: int, found: list[dict], actor: str) -> CrossRun:
                 continue
             wanted.setdefault(cross_key(f), {**f, "delivery_id": delivery_id})
         old = {key: fid for fid, key in conn.execute(select(findings.c.id, findings.c.cross_key)
-                                                     .where(findings.c.code.in_(CROSS_CODES)))}
+                                                     .where(findings.c.code.in_(CROSS_CODES)))
+               if scope is None or key is None or _in_scope(key, scope)}
         gone = [fid for key, fid in old.items() if key not in wanted]
         for i in range(0, len(gone), 500):
             conn.execute(delete(findings).where(findings.c.id.in_(gone[i:i + 500])))
@@ -128,8 +319,9 @@ def _keep(store: Store, run_id: int, found: list[dict], actor: str) -> CrossRun:
         if rows:
             conn.execute(insert(findings), rows)
         run.added = len(rows)
-        for f in wanted.values():
-            run.counts[f["code"]] = run.counts.get(f["code"], 0) + 1
+        for code, n in conn.execute(select(findings.c.code, func.count()).where(findings.c.code.in_(CROSS_CODES))
+                                    .group_by(findings.c.code)):
+            run.counts[code] = n
         audit(conn, "crosscheck", actor=actor, run_id=run_id, added=run.added, kept=run.kept, removed=run.removed,
               **{code.lower(): n for code, n in sorted(run.counts.items())})
     return run
@@ -165,7 +357,7 @@ def after_import(store: Store, imported, options: dict | None = None) -> CrossRu
     if not _checkable(present) and earlier is None:
         return None
     try:
-        return crosscheck_store(store, options=options)
+        return crosscheck_store(store, options=options, touched=ids)
     except Exception as exc:  # noqa: BLE001 - the import stands; the check is repeated later
         log.warning("crosscheck after import failed (%s); the next import or `mgr-ingest crosscheck` repeats it",
                     type(exc).__name__)

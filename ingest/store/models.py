@@ -17,6 +17,13 @@ What a table holds, and the one rule that matters for each:
 ``corrections``      changes laid over raw values: ``rule`` (made by a systematic rule at import)
                      or ``manual`` (made by a person). Keyed by (entry number, LOEBE_NR, field).
 ``audit_log``        append-only account of what happened; triggers refuse UPDATE and DELETE.
+``check_key_sets``   per version of a KBF, KBD or FT delivery: the fingerprint of what its
+                     cross-source match keys were made from (rules, reference data, the
+                     version's manual corrections and decisions), and the book's figures the
+                     cross-source check needs whole (birth years, parish, records counted).
+``check_keys``       the columns the cross-source check compares, one row per record (a census:
+                     per child), by birth day; a cache rebuilt from the rows above whenever its
+                     fingerprint no longer holds, so the check reads only the days it needs.
 """
 
 from __future__ import annotations
@@ -198,6 +205,35 @@ class AuditEntry(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)  # keys and counts only, never person data
 
 
+class CheckKeySet(Base):
+    __tablename__ = "check_key_sets"
+
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(8))
+    entry_number: Mapped[str] = mapped_column(String(64), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    records: Mapped[int] = mapped_column(Integer)  # rows kept in check_keys
+    counted: Mapped[int] = mapped_column(Integer)  # records with a birth date and a sex
+    parish: Mapped[str | None] = mapped_column(Text)  # KBF: birth parish of the book; KBD: parish of death
+    from_year: Mapped[int | None] = mapped_column(Integer)  # KBF: the birth years the book covers
+    to_year: Mapped[int | None] = mapped_column(Integer)
+
+
+class CheckKey(Base):
+    __tablename__ = "check_keys"
+    __table_args__ = (Index("ix_check_keys_source_day", "source", "day"),
+                      Index("ix_check_keys_source_parish_day", "source", "parish", "day"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    source: Mapped[str] = mapped_column(String(8))
+    loebe_nr: Mapped[int | None] = mapped_column(Integer)
+    day: Mapped[int] = mapped_column(Integer)  # birth date as yyyymmdd, -1 when there is none
+    parish: Mapped[str | None] = mapped_column(Text)  # birth parish code
+    record: Mapped[str] = mapped_column(Text)  # JSON object of the compared columns
+
+
 runs = Run.__table__
 deliveries = DeliveryVersion.__table__
 delivery_files = DeliveryFile.__table__
@@ -205,3 +241,5 @@ raw_rows = RawRow.__table__
 findings = StoredFinding.__table__
 corrections = Correction.__table__
 audit_log = AuditEntry.__table__
+check_key_sets = CheckKeySet.__table__
+check_keys = CheckKey.__table__

@@ -210,7 +210,7 @@ def test_migrations_build_exactly_the_models(store):
 
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
-    assert schema_revision(store.engine) == "0002"
+    assert schema_revision(store.engine) == "0003"
 
 
 def test_import_and_status_commands(tmp_path, db_url):

@@ -183,4 +183,4 @@ def test_web_tables_match_their_models_and_leave_the_store_alone(web):
     web_diff = [d for d in diff if "web_" in repr(d)]
     assert web_diff == []
     assert web_revision(store) == "0006_draft_per_record"
-    assert schema_revision(store.engine) == "0002"
+    assert schema_revision(store.engine) == "0003"

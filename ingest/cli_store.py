@@ -116,13 +116,19 @@ def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
     tb.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     _store_options(tb)
 
+    wd = subparsers.add_parser("withdraw", help="take a delivery back: its current version leaves the tables, the QA "
+                                                "queue and the cross-source check (nothing is deleted)")
+    wd.add_argument("entry_number", metavar="ENTRY", help="entry number of the delivery (K2697)")
+    wd.add_argument("--why", required=True, help="the reason, kept in the store (not in the logs)")
+    _store_options(wd)
+
     st = subparsers.add_parser("status", help="imported deliveries by status, with counts of findings")
     st.add_argument("--json", action="store_true", help="one JSON document for programs")
     st.add_argument("--work", type=Path, default=None, help="work folder (default ./mgr-work)")
     st.add_argument("--db", help="database URL (default $MGR_DB_URL, else WORK/mgr.sqlite)")
     return {name: _one_line_errors(command) for name, command in
             (("import", cmd_import), ("run", cmd_run), ("schedule", cmd_schedule), ("status", cmd_status),
-             ("tables", cmd_tables))}
+             ("tables", cmd_tables), ("withdraw", cmd_withdraw))}
 
 
 # --------------------------------------------------------------------------- commands
@@ -277,6 +283,28 @@ def cmd_tables(args) -> int:
         print(done.paths[name])
     counts = ", ".join(f"{code} {n:,} rows" for code, n in sorted(done.rows.items())) or "no rows"
     print(f"mgr-ingest tables: {counts} -> {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_withdraw(args) -> int:
+    from ingest.store import LockHeld, StoreError, WorkLock
+    from ingest.store.withdraw import NothingToWithdraw, withdraw
+
+    work = _work(args)
+    if not args.db and not os.environ.get("MGR_DB_URL") and not (work / "mgr.sqlite").exists():
+        raise CannotRun(f"{work}: no store here (nothing imported yet); give --work or --db")
+    store = _open(args)
+    try:
+        with WorkLock(store.work, store):
+            done = withdraw(store, args.entry_number, why=args.why, actor=os.environ.get("USER") or "mgr-ingest")
+    except (StoreError, LockHeld, NothingToWithdraw) as exc:
+        raise CannotRun(str(exc)) from None
+    finally:
+        store.close()
+    said = f"{done.entry_number} version {done.version} withdrawn"
+    if done.cross is not None:
+        said += f"; cross-source findings: {done.cross.removed} removed, {done.cross.added} new"
+    print(f"mgr-ingest: {said}", file=sys.stderr)
     return EXIT_OK
 
 

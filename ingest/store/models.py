@@ -6,7 +6,8 @@ What a table holds, and the one rule that matters for each:
 ``deliveries``       one row per *version* of a delivery that reached the store. A version is
                      never changed after its transaction, except that its ``status`` moves from
                      ``current`` to ``superseded`` when a newer version of the same entry number
-                     arrives, and its inbox bookkeeping (``inbox_done``) is ticked off.
+                     arrives (or to ``withdrawn``, with the reason, when an archivist takes it
+                     back), and its inbox bookkeeping (``inbox_done``) is ticked off.
 ``delivery_files``   the files of a version: name as delivered, role, sha256, size, encoding
                      found, and where the archive keeps the bytes.
 ``raw_rows``         every data row exactly as keyed (a JSON object of canonical column ->
@@ -59,7 +60,8 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 STATUS_CURRENT, STATUS_SUPERSEDED, STATUS_REJECTED = "current", "superseded", "rejected"
-STATUSES = (STATUS_CURRENT, STATUS_SUPERSEDED, STATUS_REJECTED)
+STATUS_WITHDRAWN = "withdrawn"  # taken back by an archivist (``mgr-ingest withdraw``); its rows stay stored
+STATUSES = (STATUS_CURRENT, STATUS_SUPERSEDED, STATUS_WITHDRAWN, STATUS_REJECTED)
 KIND_RULE, KIND_MANUAL = "rule", "manual"
 
 

@@ -91,7 +91,7 @@ def folder(tmp_path_factory):
 
 def test_every_command_of_the_table_is_run_here():
     ran = {"validate", "clean", "crosscheck", "demo", "import", "run", "status", "tables", "ocr", "stats", "backup",
-           "restore"}
+           "restore", "withdraw"}
     # schedule (a foreground loop), names/places (docs/names_and_places.md), serve and user
     # (tests/web/test_web_serve_command.py) are run by the tests named beside them
     elsewhere = {"schedule", "names", "places", "serve", "user"}
@@ -154,6 +154,12 @@ def test_import_twice_run_status_tables_stats_backup_restore(folder):
     assert "findings" in json.loads((folder / "x.json").read_text(encoding="utf-8"))
     _run(folder, "stats", {"[PATH...]": "kbf", "FILE": "s.csv"})
     assert (folder / "s.csv").read_text(encoding="utf-8").strip()
+    # a delivery taken back: no longer current, counted as withdrawn
+    entry = next(d["entry_number"] for d in after["deliveries"] if d["status"] == "current")
+    said = _run(folder, "withdraw", {"ENTRY": entry, "TEXT": "wrong-book"}, *work)
+    assert f"{entry} version 1 withdrawn" in said.stderr
+    after = json.loads(_run(folder, "status", {"[--json]": "--json"}, *work).stdout)
+    assert after["by_status"]["withdrawn"]["deliveries"] == 1
     _run(folder, "backup", {"FILE": "b.tar"}, *work)
     _run(folder, "restore", {"FILE": "b.tar", "DIR": "w2"})
     restored = json.loads(_run(folder, "status", {"[--json]": "--json"}, "--work", "w2").stdout)

@@ -134,3 +134,36 @@ def test_a_new_version_checked_on_its_days_matches_a_check_of_everything(tmp_pat
     assert [k.split("|")[0] for k in gone] == ["DUPLICATE_ACROSS_DELIVERIES"]
     assert all(after[k][0] == before[k][0] for k in after if k in before)  # ids kept
     _full_check_changes_nothing(store)
+
+
+def test_a_withdrawn_delivery_takes_its_findings_with_it(tmp_path, db_url):
+    from store_support import cli, db_args
+
+    key = write(tmp_path / "in")
+    work = tmp_path / "w"
+    imported = cli("import", str(tmp_path / "in"), "--work", str(work), *db_args(db_url), cwd=tmp_path)
+    assert imported.returncode in (0, 1), imported.stderr
+    with open_store(work, db_url) as store:
+        before = _cross(store)
+    # K5009 is K5003 delivered twice: withdrawn, the book is no longer there twice
+    proc = cli("withdraw", "K5009", "--why", "the same book as K5003", "--work", str(work), *db_args(db_url),
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "K5009 version 1 withdrawn" in proc.stderr and "the same book" not in proc.stderr
+    with open_store(work, db_url) as store:
+        after = _cross(store)
+        assert not [k for k in after if "|K5009|" in k]
+        gone = {v[1] for k, v in before.items() if k not in after}
+        assert gone == {"BOOK_DELIVERED_TWICE"} and len(before) - len(after) == 1
+        _full_check_changes_nothing(store)
+        from ingest.store.clean import rebuild_clean
+
+        assert "K5009" not in set(rebuild_clean(store, "KBF")["INDTASTNINGSNUMMER"])
+    status = cli("status", "--json", "--work", str(work), *db_args(db_url), cwd=tmp_path)
+    import json
+
+    assert json.loads(status.stdout)["by_status"]["withdrawn"]["deliveries"] == 1
+    # nothing current to withdraw: one line, exit 2
+    again = cli("withdraw", "K5009", "--why", "again", "--work", str(work), *db_args(db_url), cwd=tmp_path)
+    assert again.returncode == 2 and "no current delivery" in again.stderr and "Traceback" not in again.stderr
+    assert key["deliveries"]["K5009"]["source"] == "KBF"

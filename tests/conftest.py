@@ -93,6 +93,36 @@ def clean_rows() -> list[dict]:
 # Figures a test wants shown in every run (not only with -s): collected here, printed in
 # pytest's terminal summary.
 SUMMARY_LINES: list[str] = []
+SEED_ENV = "MGR_TEST_SEED"
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def commit_seed(repo: Path = REPO_ROOT) -> int | None:
+    """The shuffle seed of the commit checked out (its hash's first 8 hex digits), so that CI
+    and a developer testing the same commit run the same order, and each commit another."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return int(head[:8], 16) if len(head) >= 8 and all(c in "0123456789abcdef" for c in head[:8]) else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Before pytest-randomly picks a seed of its own: ``$MGR_TEST_SEED``, else the commit's."""
+    import os
+
+    if not config.pluginmanager.has_plugin("randomly") or config.getoption("randomly_seed", None) != "default":
+        return
+    given = os.environ.get(SEED_ENV, "").strip()
+    seed = int(given) if given.isdigit() else commit_seed()
+    if seed is not None:
+        config.option.randomly_seed = seed
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -105,8 +135,9 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"skips allowed in CI: {allowed}; every other skip counts as a failure")
     seed = getattr(terminalreporter.config.option, "randomly_seed", None)
     if seed is not None and terminalreporter.config.pluginmanager.has_plugin("randomly"):
-        # the order the tests ran in: `python -m pytest -p randomly --randomly-seed=N` runs it again
-        terminalreporter.write_line(f"test order: shuffled by pytest-randomly, seed {seed}")
+        # the order the tests ran in: `MGR_TEST_SEED=N python -m pytest` runs it again
+        terminalreporter.write_line(f"test order: shuffled by pytest-randomly, seed {seed} "
+                                    f"(again: {SEED_ENV}={seed} python -m pytest)")
 
 
 # --------------------------------------------------------------------------- skips in CI

@@ -168,10 +168,13 @@ def _key_rows(source: str, delivery_id: int, frame: pd.DataFrame) -> list[dict]:
     loebe = pd.to_numeric(frame[loebe_col], errors="coerce") if loebe_col in frame else pd.Series(np.nan, frame.index)
     days = frame[date_col].map(_date_int) if date_col in frame else pd.Series(-1, frame.index)
     parish = frame[parish_col] if parish_col in frame else pd.Series(None, frame.index, dtype=object)
+    died = (frame["DOEDSDATO_ISO"].map(_date_int) if source == "KBD" and "DOEDSDATO_ISO" in frame
+            else pd.Series(-1, frame.index))
     return [{"delivery_id": delivery_id, "source": source, "loebe_nr": None if pd.isna(n) else int(n),
-             "day": int(d), "parish": None if p is None or (not isinstance(p, str) and pd.isna(p)) else str(p),
-             "record": t}
-            for n, d, p, t in zip(loebe.to_numpy(), days.to_numpy(), parish.to_numpy(dtype=object), texts)]
+             "day": int(d), "died": int(x) if x >= 0 else None,
+             "parish": None if p is None or (not isinstance(p, str) and pd.isna(p)) else str(p), "record": t}
+            for n, d, x, p, t in zip(loebe.to_numpy(), days.to_numpy(), died.to_numpy(), parish.to_numpy(dtype=object),
+                                     texts)]
 
 
 def _frame_of(source: str, rebuilt) -> pd.DataFrame:

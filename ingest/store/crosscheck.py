@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 
 from ingest.pipeline import CROSS_CODES
 from ingest.store.audit import audit
@@ -116,7 +116,7 @@ def _check(store: Store, run_id: int, present: dict[str, int], options, actor, t
     gone = sorted(set(kept) - current_ids)  # keys of versions no longer current
     incremental = (touched is not None or since is not None) and bool(kept)
     question: set[str] = set()
-    old_days: set[int] = set()
+    old_days = _Days()
     if incremental:
         with store.reading() as conn:
             question = _in_question(conn, touched, since) | {v.entry_number for v in stale}
@@ -157,12 +157,27 @@ def _in_question(conn, touched: list[int] | None, since: datetime | None) -> set
     return out
 
 
-def _days_of(conn, ids: list[int]) -> set[int]:
-    days: set[int] = set()
+@dataclass
+class _Days:
+    """Birth days of some records, by source, and the (birth day, death day) of deaths."""
+    kbf: set[int] = field(default_factory=set)
+    kbd: set[int] = field(default_factory=set)
+    ft: set[int] = field(default_factory=set)
+    deaths: set[tuple[int, int]] = field(default_factory=set)
+
+    def __or__(self, other: _Days) -> _Days:
+        return _Days(self.kbf | other.kbf, self.kbd | other.kbd, self.ft | other.ft, self.deaths | other.deaths)
+
+
+def _days_of(conn, ids: list[int]) -> _Days:
+    out = _Days()
     for i in range(0, len(ids), 500):
-        days |= {d for (d,) in conn.execute(select(check_keys.c.day)
-                                            .where(check_keys.c.delivery_id.in_(ids[i:i + 500])).distinct())}
-    return days
+        for source, day, died in conn.execute(select(check_keys.c.source, check_keys.c.day, check_keys.c.died)
+                                              .where(check_keys.c.delivery_id.in_(ids[i:i + 500])).distinct()):
+            {"KBF": out.kbf, "KBD": out.kbd, "FT": out.ft}[source].add(day)
+            if source == "KBD" and died is not None and day >= 0:
+                out.deaths.add((day, died))
+    return out
 
 
 READ_CHUNK = 100_000  # key rows parsed together
@@ -181,9 +196,9 @@ def _read_frames(store: Store, versions, where: list | None) -> dict[str, pd.Dat
         if where is None:
             pending: dict[str, list[str]] = {s: [] for s in CHECKED_SOURCES}
             for v in versions:
-                for (record,) in conn.execute(select(check_keys.c.record).where(check_keys.c.delivery_id == v.id)
-                                              .order_by(check_keys.c.id)):
-                    pending[v.source].append(record)
+                pending[v.source].extend(conn.execute(select(check_keys.c.record)
+                                                      .where(check_keys.c.delivery_id == v.id)
+                                                      .order_by(check_keys.c.id)).scalars().all())
                 if len(pending[v.source]) >= READ_CHUNK:
                     tables[v.source].append(checkkeys.parse(v.source, pending[v.source]))
                     pending[v.source] = []
@@ -194,7 +209,7 @@ def _read_frames(store: Store, versions, where: list | None) -> dict[str, pd.Dat
             order = {v.id: i for i, v in enumerate(versions)}
             rows: dict[str, dict[int, tuple]] = {s: {} for s in CHECKED_SOURCES}
             for cond in where:
-                for delivery_id, key_id, source, record in conn.execute(query.where(*cond)):
+                for delivery_id, key_id, source, record in conn.execute(query.where(*cond)).fetchall():
                     if delivery_id in order:
                         rows[source][key_id] = (order[delivery_id], key_id, record)
             for source, got in rows.items():
@@ -208,21 +223,33 @@ def _swap_days(days: set[int]) -> set[int]:
     return {d for d in days if d >= 0} | {s for s in (_swapped_int(d) for d in days) if s >= 0}
 
 
-def _read_part(store: Store, versions, question: set[str], old_days: set[int]):
-    """What an incremental check reads: every record of the deliveries in question, and every
-    record born on a day (or on it with day and month swapped) one of them was or had been,
-    or a child a book in question may have missed was; with the whole store's book figures
-    (``validators.crosscheck.Context``)."""
+def _read_part(store: Store, versions, question: set[str], old: _Days):
+    """What an incremental check reads, so that every record it reads has all the records it
+    is compared with beside it, and its findings come out as a check of everything would
+    give them:
+
+    * every record of the deliveries in question;
+    * the births on every birth day one of those records, or a record of a version they
+      replace, was on (or on it with day and month swapped): the births a death or census
+      child may be, and the births a birth may be registered twice as;
+    * the deaths and census children on the birth days of births in question (or of births
+      that left), and the children a new book of births may have missed (born in its parish
+      during its years): what may be one of those births, or missing from the book;
+    * the deaths with the birth day and the day of death of a death in question: the same
+      death registered twice.
+
+    The whole store's book figures come with it (``validators.crosscheck.Context``)."""
     from validators.crosscheck import Context
 
     asked = [v.id for v in versions if v.entry_number in question]
     current = {v.id for v in versions}
     with store.reading() as conn:
-        days = set(old_days) | _days_of(conn, asked)
+        new = _days_of(conn, asked) | old
+        birth_days = set(new.kbf)
         sets = [s for s in conn.execute(select(check_key_sets)) if s.delivery_id in current]
         for s in sets:
             if s.source == "KBF" and s.entry_number in question and s.parish and s.from_year is not None:
-                days |= {d for (d,) in conn.execute(
+                birth_days |= {d for (d,) in conn.execute(
                     select(check_keys.c.day).where(check_keys.c.source.in_(("KBD", "FT")),
                                                    check_keys.c.parish == s.parish,
                                                    check_keys.c.day.between(s.from_year * 10000,
@@ -233,10 +260,15 @@ def _read_part(store: Store, versions, question: set[str], old_days: set[int]):
                                                             findings.c.other)
                                                      .where(findings.c.code == "BOOK_DELIVERED_TWICE"))
             if entry not in question and (other or {}).get("entry_number") not in question)
-    days = sorted(_swap_days(days))
-    where = [(check_keys.c.delivery_id.in_(asked[i:i + 500]),) for i in range(0, len(asked), 500)]
-    where += [(check_keys.c.source == source, check_keys.c.day.in_(days[i:i + 500]))
-              for source in CHECKED_SOURCES for i in range(0, len(days), 500)]
+    births = sorted(_swap_days(birth_days))
+    every = sorted(_swap_days(birth_days | new.kbd | new.ft))
+    pairs = sorted(new.deaths)
+    k = check_keys.c
+    where = [(k.delivery_id.in_(asked[i:i + 500]),) for i in range(0, len(asked), 500)]
+    where += [(k.source == "KBF", k.day.in_(every[i:i + 500])) for i in range(0, len(every), 500)]
+    where += [(k.source == source, k.day.in_(births[i:i + 500]))
+              for source in ("KBD", "FT") for i in range(0, len(births), 500)]
+    where += [(k.source == "KBD", tuple_(k.day, k.died).in_(pairs[i:i + 500])) for i in range(0, len(pairs), 500)]
     frames = _read_frames(store, versions, where)
     records: set[tuple[str, str]] = set()
     for source, frame in frames.items():
@@ -249,7 +281,7 @@ def _read_part(store: Store, versions, question: set[str], old_days: set[int]):
         {"from_year": "int64", "to_year": "int64"})
     ctx = Context(spans=spans, death_parishes={s.entry_number: s.parish for s in sets if s.source == "KBD" and s.parish},
                   sizes={(s.source, s.entry_number): s.counted for s in sets}, twice=twice)
-    return frames, records, ctx, days
+    return frames, records, ctx, every
 
 
 def _findings(frames: dict[str, pd.DataFrame], ctx) -> list[dict]:
@@ -267,14 +299,19 @@ def _findings(frames: dict[str, pd.DataFrame], ctx) -> list[dict]:
 
 def _in_scope(key: str, scope: tuple[set[str], set[tuple[str, str]]]) -> bool:
     """Whether a kept finding (by its cross key: code|entry|running number|other source|other
-    entry|other running number) is one an incremental check decides again."""
+    entry|other running number) is one an incremental check decides again: one on a
+    delivery in question, or one whose records were all read (a record read has every record
+    it is compared with beside it)."""
     question, records = scope
     parts = key.split("|")
     if len(parts) != 6:
         return True
     _, entry, loebe, _, other_entry, other_loebe = parts
-    return (entry in question or other_entry in question or (entry, loebe) in records
-            or (other_entry, other_loebe) in records)
+    if entry in question or other_entry in question:
+        return True
+    if not loebe:  # on a book (a birth never keyed): decided again when the other record was read
+        return (other_entry, other_loebe) in records
+    return (entry, loebe) in records and (other_entry, other_loebe) in records
 
 
 def _keep(store: Store, run_id: int, found: list[dict], actor: str, *, drop_sets: list[int] = (),

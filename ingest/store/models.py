@@ -232,6 +232,7 @@ class CheckKey(Base):
     source: Mapped[str] = mapped_column(String(8))
     loebe_nr: Mapped[int | None] = mapped_column(Integer)
     day: Mapped[int] = mapped_column(Integer)  # birth date as yyyymmdd, -1 when there is none
+    died: Mapped[int | None] = mapped_column(Integer)  # KBD: death date as yyyymmdd (a death registered twice)
     parish: Mapped[str | None] = mapped_column(Text)  # birth parish code
     record: Mapped[str] = mapped_column(Text)  # JSON object of the compared columns
 

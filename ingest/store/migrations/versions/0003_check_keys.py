@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(8), nullable=False),
         sa.Column("loebe_nr", sa.Integer()),
         sa.Column("day", sa.Integer(), nullable=False),
+        sa.Column("died", sa.Integer()),
         sa.Column("parish", sa.Text()),
         sa.Column("record", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_check_keys"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from fixtures.generator_population import write
 from ingest.store import add_correction, import_paths, open_store
 from ingest.store.crosscheck import crosscheck_store
@@ -45,11 +47,12 @@ def _same_findings(a: dict, b: dict) -> None:
         assert a[key][1:5] == b[key][1:5], key
 
 
-def test_deliveries_checked_one_at_a_time_find_what_one_check_of_everything_finds(tmp_path, store):
+@pytest.mark.parametrize("order", ["mixed", "reversed"])
+def test_deliveries_checked_one_at_a_time_find_what_one_check_of_everything_finds(tmp_path, store, order):
     key = write(tmp_path / "in")
     folders = _one_folder_each(tmp_path / "in", tmp_path / "one")
     modes = []
-    for entry in ARRIVALS:
+    for entry in (ARRIVALS if order == "mixed" else ARRIVALS[::-1]):
         run = import_paths(store, [folders[entry]])
         assert [o.status for o in run.outcomes] == ["imported"], entry
         modes.append((entry, run.cross.mode if run.cross else None, run.cross.days if run.cross else None))

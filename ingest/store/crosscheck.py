@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ingest.pipeline import CROSS_CODES
 from ingest.store.audit import audit
@@ -183,15 +183,24 @@ def _days_of(conn, ids: list[int]) -> _Days:
 READ_CHUNK = 100_000  # key rows parsed together
 
 
+@dataclass
+class _Pairs:
+    """Deaths to read by (birth day, day of death): an index finds their birth days, and the
+    exact pairs are kept (a row-value IN would make SQLite read the whole table)."""
+    pairs: set[tuple[int, int]]
+
+
 def _read_frames(store: Store, versions, where: list | None) -> dict[str, pd.DataFrame]:
     """The key rows of the current versions as one frame per source, in the order of the
-    versions and of their rows. ``where``: lists of conditions on check_keys, each read in
-    turn (a row read twice counts once); None reads every version's rows, one version at a
-    time, parsed a chunk at a time (a national store is never held as text)."""
+    versions and of their rows. ``where``: lists of conditions on check_keys (or ``_Pairs``
+    of deaths), each read in turn (a row read twice counts once); None reads every version's
+    rows, one version at a time, parsed a chunk at a time (a national store is never held as
+    text)."""
     from ingest.store import checkkeys
 
     tables: dict[str, list] = {s: [] for s in CHECKED_SOURCES}
-    query = select(check_keys.c.delivery_id, check_keys.c.id, check_keys.c.source, check_keys.c.record)
+    k = check_keys.c
+    query = select(k.delivery_id, k.id, k.source, k.record, k.day, k.died)
     with store.reading() as conn:
         if where is None:
             pending: dict[str, list[str]] = {s: [] for s in CHECKED_SOURCES}
@@ -209,8 +218,13 @@ def _read_frames(store: Store, versions, where: list | None) -> dict[str, pd.Dat
             order = {v.id: i for i, v in enumerate(versions)}
             rows: dict[str, dict[int, tuple]] = {s: {} for s in CHECKED_SOURCES}
             for cond in where:
-                for delivery_id, key_id, source, record in conn.execute(query.where(*cond)).fetchall():
-                    if delivery_id in order:
+                wanted = None
+                if isinstance(cond, _Pairs):  # (birth day, day of death) pairs: by day, then exactly
+                    wanted = cond.pairs
+                    cond = (k.source == "KBD", k.day.in_(sorted({p[0] for p in cond.pairs})),
+                            k.died.in_(sorted({p[1] for p in cond.pairs})))
+                for delivery_id, key_id, source, record, day, died in conn.execute(query.where(*cond)).fetchall():
+                    if delivery_id in order and (wanted is None or (day, died) in wanted):
                         rows[source][key_id] = (order[delivery_id], key_id, record)
             for source, got in rows.items():
                 tables[source].append(checkkeys.parse(source, [r[2] for r in sorted(got.values())]))
@@ -268,7 +282,7 @@ def _read_part(store: Store, versions, question: set[str], old: _Days):
     where += [(k.source == "KBF", k.day.in_(every[i:i + 500])) for i in range(0, len(every), 500)]
     where += [(k.source == source, k.day.in_(births[i:i + 500]))
               for source in ("KBD", "FT") for i in range(0, len(births), 500)]
-    where += [(k.source == "KBD", tuple_(k.day, k.died).in_(pairs[i:i + 500])) for i in range(0, len(pairs), 500)]
+    where += [_Pairs(set(pairs[i:i + 400])) for i in range(0, len(pairs), 400)]
     frames = _read_frames(store, versions, where)
     records: set[tuple[str, str]] = set()
     for source, frame in frames.items():

@@ -31,8 +31,8 @@ import json, sys, time
 from pathlib import Path
 import pandas as pd
 sys.path.insert(0, sys.argv[4])
-from validators.crosscheck import crosscheck
-kbf = pd.read_parquet(sys.argv[1]); kbd = pd.read_parquet(sys.argv[2])
+from validators.crosscheck import crosscheck, read_check_columns
+kbf = read_check_columns(sys.argv[1]); kbd = read_check_columns(sys.argv[2])
 t0 = time.perf_counter()
 result = crosscheck(kbf, kbd, duplicates=sys.argv[5] == "full")
 seconds = time.perf_counter() - t0

@@ -702,6 +702,17 @@ def _add_columns(path, extra: pd.DataFrame, parquet: bool) -> None:
     os.replace(tmp, path)
 
 
+def read_check_columns(path) -> pd.DataFrame:
+    """The columns the check compares from a written Parquet table, texts as categories (a
+    national table's names repeat: one object per distinct value, not per row)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(path).names)
+    table = pq.read_table(path, columns=[c for c in CHECK_COLUMNS if c in names])
+    return table.to_pandas(strings_to_categorical=True, types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+
+
 def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
                      decisions: dict[str, str] | None = None) -> CrossResult | None:
     """The check over written tables (``mgr-ingest tables``): reads only the columns it
@@ -713,7 +724,6 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
     import os
     from pathlib import Path
 
-    import pyarrow.parquet as pq
 
     kbf_path = Path(kbf_path)
     kbd_path = Path(kbd_path) if kbd_path is not None and Path(kbd_path).is_file() else None
@@ -723,8 +733,7 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
 
     def read(path: Path) -> pd.DataFrame:
         if parquet:
-            names = set(pq.read_schema(path).names)
-            return pd.read_parquet(path, columns=[c for c in CHECK_COLUMNS if c in names])
+            return read_check_columns(path)
         head = pd.read_csv(path, sep=";", nrows=0).columns
         frame = pd.read_csv(path, sep=";", usecols=[c for c in CHECK_COLUMNS if c in head], dtype=str,
                             keep_default_na=False, na_values=[""]).astype(

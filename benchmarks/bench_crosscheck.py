@@ -118,21 +118,32 @@ def make(folder: Path, births: int, deaths: int, seed: int = 14) -> tuple[Path, 
     return folder / "kbf.parquet", folder / "kbd.parquet", folder / "truth.json"
 
 
-def measure(kbf: Path, kbd: Path, truth: Path, mode: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", MEASURE, str(kbf), str(kbd), str(truth), str(REPO), mode],
-                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+def run_fresh(script: str, *args: str) -> dict:
+    """Run a measuring script in a fresh process (the repository on its path); the JSON
+    object it printed last."""
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)))
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def measure(kbf: Path, kbd: Path, truth: Path, mode: str) -> dict:
+    return run_fresh(MEASURE, str(kbf), str(kbd), str(truth), str(REPO), mode)
+
+
+def national_options(description: str, keep: str) -> argparse.Namespace:
+    """The national sizes (3M births, 2.5M deaths), the delivery's rows and the folder kept."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--births", type=int, default=3_000_000)
     parser.add_argument("--deaths", type=int, default=2_500_000)
-    parser.add_argument("--delivery", type=int, default=1500, help="rows of the incremental delivery")
-    parser.add_argument("--keep", type=Path, help="keep the generated tables here (and reuse them)")
-    args = parser.parse_args()
+    parser.add_argument("--delivery", type=int, default=1500, help="rows of the one delivery")
+    parser.add_argument("--keep", type=Path, help=keep)
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = national_options(__doc__.split("\n")[0], "keep the generated tables here (and reuse them)")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="mgr-bench-cross-"))
     kbf, kbd, truth = (folder / "kbf.parquet", folder / "kbd.parquet", folder / "truth.json")
     if not kbf.exists():

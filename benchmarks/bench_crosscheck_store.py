@@ -22,11 +22,8 @@ builder it was forked from). Figures are printed, never asserted.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -149,26 +146,21 @@ def delivery_files(folder: Path, rows: int) -> Path:
 
 
 def measure(work: Path, mode: str, delivery: Path) -> dict:
+    from bench_crosscheck import run_fresh
+
     scratch = work.parent / f"scratch-{mode}"
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(work, scratch)
     try:
-        proc = subprocess.run([sys.executable, "-c", MEASURE, str(REPO), str(scratch), mode, str(delivery)],
-                              capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        return run_fresh(MEASURE, str(REPO), str(scratch), mode, str(delivery))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if proc.returncode:
-        raise SystemExit(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--births", type=int, default=3_000_000)
-    parser.add_argument("--deaths", type=int, default=2_500_000)
-    parser.add_argument("--delivery", type=int, default=1500, help="rows of the delivery imported")
-    parser.add_argument("--keep", type=Path, help="keep the store here (and reuse it)")
-    args = parser.parse_args()
+    from bench_crosscheck import national_options
+
+    args = national_options(__doc__.split("\n")[0], "keep the store here (and reuse it)")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="mgr-bench-cross-store-"))
     work = folder / "store"
     if not (work / "mgr.sqlite").exists():

@@ -222,7 +222,7 @@ def refresh(store: Store, versions, wanted: dict[int, str], options: dict | None
                     made += 1
             batch, rows = [], 0
     if made:
-        log.info("check keys made for %d delivery versions", made)
+        log.info("crosscheck keys made for %d delivery versions", made)
     return made
 
 

@@ -12,6 +12,15 @@ import re
 
 PERSON = re.compile(r"NAVN|STED|DATO|DAG$|BEMAERKNING|ANMAERKNING|STILLING|ERHVERV|ADRESSE|FOEDEAAR|ALDER$|"
                     r"KIRKE|^notes$|^note$|^new_value$|^password$|^q$|^value$|^suggested$|^offered$", re.I)
+# Keys of a value's provenance whose values come from the application's fixed vocabularies
+# (webentry.records.HOW and FROM: "typed", "accepted", "ocr", "check"...), not from a person.
+VOCABULARY = ("how", "from")
+
+
+def _vocabulary_word(key, value) -> bool:
+    from webentry.records import FROM, HOW
+
+    return key in VOCABULARY and value in (HOW if key == "how" else FROM)
 
 
 def _keep(value) -> bool:
@@ -22,6 +31,8 @@ def _keep(value) -> bool:
 def _walk(node, person: bool, out: set[str]) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
+            if _vocabulary_word(key, value):
+                continue
             _walk(value, person or bool(PERSON.search(str(key))), out)
     elif isinstance(node, list):
         for value in node:

@@ -19,6 +19,7 @@ check latencies as the browser saw them (figures, never asserted).
 
 from __future__ import annotations
 
+import collections
 import io
 import random
 import statistics
@@ -114,9 +115,19 @@ class Robot:
         self.previous: dict[str, str] = {}  # the record keyed before
         self.later: list[tuple[int, int, str, str]] = []  # (at record, saved record, field, value)
         self.n = 0
+        # The page's last requests, for the message of a save that did not come back.
+        self.requests: collections.deque[str] = collections.deque(maxlen=25)
+        page.on("request", lambda r: self._note("sent", r))
+        page.on("requestfinished", lambda r: self._note("done", r))
+        page.on("requestfailed", lambda r: self._note("failed " + str(r.failure), r))
         data = page.evaluate("JSON.parse(document.getElementById('entry-data').textContent).layout")
         self.order = [f["name"] for f in data]
         self.suggest = {f["name"]: f["suggest"] for f in data if f["suggest"]}
+
+    def _note(self, what: str, request) -> None:
+        response = request.response() if what == "done" else None
+        self.requests.append(f"{time.monotonic():.2f} {what} {request.method} {request.url.split('?')[0]}"
+                             + (f" {response.status}" if response else ""))
 
     # ---- keys
     def press(self, key: str, times: int = 1) -> None:
@@ -309,7 +320,9 @@ class Robot:
         origin = page.evaluate("performance.timeOrigin")
         self.press("Enter")
         again = True
-        end = time.monotonic() + 15
+        # In one CI run a save had not come back after 15 s (not seen again in five runs
+        # here); the wait is longer now, and the message lists the page's last requests.
+        end = time.monotonic() + 40
         while time.monotonic() < end:
             if js_value(page, f"performance.timeOrigin !== {origin} && document.body.dataset.ready === 'yes'"):
                 return
@@ -319,8 +332,10 @@ class Robot:
                 self.second_enter.append(f"record {n}: " + str(page.inner_text("#save-status")))
                 self.press("Enter")
             page.wait_for_timeout(20)
+        conflict = js_value(page, "!document.getElementById('conflict').hidden")
         raise AssertionError(f"record {n} was not saved: " + str(js_value(
-            page, "document.getElementById('save-status').textContent")))
+            page, "document.getElementById('save-status').textContent")) + f" (conflict shown: {conflict}; "
+            f"now {time.monotonic():.2f}; the page's last requests:\n" + "\n".join(self.requests) + ")")
 
 
 def _stored(app, book_id):

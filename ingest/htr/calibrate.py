@@ -8,7 +8,8 @@ How it is done (written into ``<field>.calibration.json`` with the figures):
    the rows of each page section in order.
 2. Dates only: one temperature for the heads' softmax is chosen on these cells (the one
    that gives the true day and month the highest likelihood, from a grid 0.5-4), so that a
-   date's probability means what it says.
+   date's probability means what it says. Each cell is read at the offsets of
+   ``runtime.SHIFTS`` (written into the file as ``shifts``; the reader uses the same).
 3. The threshold is the lowest confidence at which the values read at or above it are at
    least ``TARGET`` right (98% entry numbers, 97% dates), with a margin of half a point and at
    least 50 values above it. Below the threshold a value is offered, never filled in.
@@ -118,11 +119,12 @@ def _fit_temperature(reader, arrays: np.ndarray, samples) -> float:
 
 
 def calibrate(field: str, onnx_path: Path, samples, out: Path, train_info: dict | None = None) -> dict:
-    from ingest.htr.runtime import CellReader
+    from ingest.htr.runtime import SHIFTS, CellReader
 
     samples = [s for s in samples if truth(field, s.label) is not None]
     arrays = cell_images.load_arrays(samples, field).astype(np.float32) / 255.0
     reader = CellReader(field, onnx_path.parent)
+    reader.shifts = list(SHIFTS[field])
     temperature = 1.0
     if field == "birth_date":
         temperature = _fit_temperature(reader, arrays, samples)
@@ -135,9 +137,10 @@ def calibrate(field: str, onnx_path: Path, samples, out: Path, train_info: dict 
         "field": field,
         "method": ("CTC path probability of the best label (prefix beam search), after the sequence prior"
                    if field == "entry_number" else
-                   "product of the day and month softmax at a fitted temperature (section year given), "
-                   "after the sequence prior"),
+                   "product of the day and month softmax at a fitted temperature, averaged over the cell "
+                   "read at the offsets in shifts (section year given), after the sequence prior"),
         "temperature": temperature,
+        "shifts": [list(d) for d in reader.shifts],
         "target_precision": TARGET[field],
         "margin": MARGIN,
         "threshold": threshold,

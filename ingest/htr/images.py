@@ -61,6 +61,18 @@ def prepare(img: Image.Image, field: str) -> np.ndarray:
     return np.asarray(out, dtype=np.float32).clip(0.0, 1.0)
 
 
+def shifted(cells: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Prepared cells (..., H, W) moved ``dy`` pixels down and ``dx`` right; paper (0) comes in."""
+    if not dy and not dx:
+        return cells
+    out = np.zeros_like(cells)
+    h, w = cells.shape[-2:]
+    src_y, dst_y = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    src_x, dst_x = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[..., dst_y, dst_x] = cells[..., src_y, src_x]
+    return out
+
+
 def open_cell(path: Path) -> Image.Image:
     """Open one cell image with bounded memory; raise CellImageError with a plain reason."""
     try:

@@ -8,8 +8,10 @@ probability each:
   probability), which separates right from wrong readings far better than the per-frame
   maximum does;
 * birth dates: the day, month, year and century heads' softmax, at the temperature set on
-  held-out books; a candidate date's probability is the product of its parts (the year part
-  is left out when the section's year is given).
+  held-out books, averaged over the cell read five times, as it is and moved two pixels up,
+  down, left and right (the network's answer should not hang on where the writing sits in
+  the cut); a candidate date's probability is the product of its parts (the year part is
+  left out when the section's year is given).
 
 Then the sequence prior (``apply_prior``) re-ranks the candidates of consecutive rows of one
 page section: entry numbers run on (n+1, or a sub-entry such as 24a after 24) and dates rise.
@@ -36,6 +38,9 @@ MODELS = Path(__file__).resolve().parent / "models"
 FIELDS = ("entry_number", "birth_date")
 BEAM = 8
 TOP = 5
+# Each cell is read at these offsets (dy, dx in pixels) and the heads' probabilities averaged;
+# the calibration file records the offsets its threshold was set with, and the reader uses those.
+SHIFTS = {"entry_number": ((0, 0),), "birth_date": ((0, 0), (2, 0), (-2, 0), (0, 2), (0, -2))}
 
 
 class ModelMissing(RuntimeError):
@@ -142,6 +147,7 @@ class CellReader:
         self.prefills = bool(self.calibration.get("prefill", True)) and self.calibrated_threshold <= 1
         self.threshold = self.calibrated_threshold if self.prefills else 1.01
         self.temperature = float(self.calibration.get("temperature", 1.0))
+        self.shifts = [tuple(int(v) for v in d) for d in self.calibration.get("shifts", [(0, 0)])]
 
     @classmethod
     def load(cls, field_name: str, models: Path = MODELS) -> CellReader:
@@ -157,17 +163,28 @@ class CellReader:
         out: list[Cell] = []
         for start in range(0, len(cells), batch):
             x = np.ascontiguousarray(cells[start:start + batch].reshape(-1, 1, h, w), dtype=np.float32)
-            res = self.session.run(None, {"image": x})
             if self.field == "entry_number":
+                res = self.session.run(None, {"image": x})
                 for lp in res[0]:
                     out.append(Cell(ctc_candidates(lp)))
             else:
-                day, month, year, cent = (_softmax(r, self.temperature) for r in res)
+                day, month, year, cent = self._date_heads(x)
                 for i in range(len(x)):
                     out.append(Cell(date_candidates(day[i], month[i], year[i], cent[i], given_year)))
         for c in out:
             c.choose()
         return out
+
+    def _date_heads(self, x: np.ndarray) -> list[np.ndarray]:
+        """The date heads' probabilities, averaged over the shifted readings."""
+        from ingest.htr.images import shifted
+
+        total: list[np.ndarray] | None = None
+        for dy, dx in self.shifts:
+            res = self.session.run(None, {"image": shifted(x, dy, dx)})
+            probs = [_softmax(r, self.temperature) for r in res]
+            total = probs if total is None else [a + b for a, b in zip(total, probs)]
+        return [t / len(self.shifts) for t in total]
 
 
 # ------------------------------------------------------------------------ sequence prior

@@ -292,6 +292,27 @@ def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int,
     return info
 
 
+def recalibrate(field: str, folders: list[Path], out: Path) -> int:
+    """The threshold of an existing model set again on its calibration books (no torch needed)."""
+    from ingest.htr.calibrate import calibrate
+
+    info_path = out / f"{field}.train.json"
+    if not (out / f"{field}.onnx").is_file() or not info_path.is_file():
+        print(f"mgr-ingest ocr train: {out}: no {field}.onnx with its {field}.train.json", file=sys.stderr)
+        return 2
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    books = set(info.get("calibration_books") or [])
+    calib = [s for s in _samples(folders, field) if s.book in books]
+    if not calib:
+        print(f"mgr-ingest ocr train: none of the calibration books {sorted(books)} is in the folders given",
+              file=sys.stderr)
+        return 2
+    result = calibrate(field, out / f"{field}.onnx", calib, out / f"{field}.calibration.json", train_info=info)
+    print(json.dumps({k: result[k] for k in ("field", "threshold", "precision_at_threshold",
+                                             "coverage_at_threshold", "calibration_cells", "shifts")}))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="mgr-ingest ocr train",
                                 description="Train a handwriting recogniser for one field on the CPU and "
@@ -309,11 +330,16 @@ def main(argv: list[str]) -> int:
     p.add_argument("--base-model", type=Path, help="a checkpoint (.ckpt) to fine-tune from")
     p.add_argument("--cache", type=Path, help="folder to cache prepared image arrays in")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--calibrate-only", action="store_true",
+                   help="train nothing: set the prefill threshold of the model in --out again, on the "
+                        "calibration books its <field>.train.json names (after a change to how cells are read)")
     a = p.parse_args(argv)
     for f in a.folders:
         if not (f / "labels.csv").is_file():
             print(f"mgr-ingest ocr train: {f}: no labels.csv (expected images + labels.csv)", file=sys.stderr)
             return 2
+    if a.calibrate_only:
+        return recalibrate(a.field, a.folders, a.out)
     held = [b.strip() for b in a.holdout_books.split(",") if b.strip()] if a.holdout_books else None
     info = train(a.field, a.folders, a.out, a.minutes, a.seed, a.batch, held, a.resume, a.max_steps,
                  a.cache, a.threads, not a.no_progress, a.base_model)

@@ -219,3 +219,45 @@ def test_shipped_models_come_with_their_card():
         assert calib["target_precision"] in (0.98, 0.97) and calib["calibration_books"]
         train_info = json.loads((MODELS / f"{field}.train.json").read_text(encoding="utf-8"))
         assert not set(train_info["train_books"]) & set(train_info["held_out_books"])
+
+
+def test_dates_are_read_at_the_offsets_their_threshold_was_set_with(tmp_path):
+    """``ocr train --calibrate-only`` sets the date threshold again with every cell read at the
+    offsets of ``runtime.SHIFTS``, writes them into the calibration, and a reader loading that
+    calibration averages the heads over exactly those readings."""
+    from ingest.htr.images import shifted
+    from ingest.htr.runtime import SHIFTS, _softmax
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(MODELS / "birth_date.onnx", models)
+    cells = tmp_path / "cells"
+    cells.mkdir()
+    samples = [s for s in cell_images.read_folder(BIRTHDATE / "easy") if truth("birth_date", s.label)][:60]
+    lines = ["filename,label"]
+    for s in samples:
+        shutil.copy(s.path, cells / s.path.name)
+        lines.append(f"{s.path.name},{s.label}")
+    (cells / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    books = sorted({s.book for s in samples})
+    (models / "birth_date.train.json").write_text(json.dumps({"calibration_books": books}), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "ingest.cli", "ocr", "train", "--field", "birth_date", str(cells),
+                          "--out", str(models), "--calibrate-only"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    said = json.loads(run.stdout)
+    assert said["calibration_cells"] == len(samples) and said["shifts"] == [list(d) for d in SHIFTS["birth_date"]]
+    reader = CellReader("birth_date", models)
+    assert reader.shifts == list(SHIFTS["birth_date"]) and len(reader.shifts) > 1
+    x = cell_images.load_arrays(samples[:3], "birth_date").astype(np.float32)[:, None] / 255.0
+    read = reader.read(x[:, 0], given_year=1921)
+    outs = [reader.session.run(None, {"image": shifted(x, dy, dx)}) for dy, dx in reader.shifts]
+    day = np.mean([_softmax(o[0], reader.temperature) for o in outs], axis=0)
+    month = np.mean([_softmax(o[1], reader.temperature) for o in outs], axis=0)
+    for i, cell in enumerate(read):
+        d, m = int(cell.value[6:]) - 1, int(cell.value[4:6]) - 1
+        assert cell.confidence == pytest.approx(float(day[i, d] * month[i, m]), rel=1e-5)
+    # a folder without the model: a clear message and exit code 2
+    empty = subprocess.run([sys.executable, "-m", "ingest.cli", "ocr", "train", "--field", "birth_date", str(cells),
+                            "--out", str(tmp_path / "none"), "--calibrate-only"], capture_output=True, text=True,
+                           timeout=120)
+    assert empty.returncode == 2 and "birth_date.onnx" in empty.stderr

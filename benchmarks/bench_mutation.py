@@ -1,0 +1,183 @@
+"""Mutation testing of the checks: how many small faults planted in ``validators/`` and
+``kiip_import/`` the test suite catches (mutmut; not part of CI: it takes hours for all).
+
+    python benchmarks/bench_mutation.py [--package validators] [--sample 300] [--seed 7]
+                                         [--work DIR] [--json FILE]
+
+mutmut changes one thing at a time in a package's code (``<`` for ``<=``, a constant, a
+string, a dropped argument...), and for each such mutant runs the tests that call the
+changed function; a mutant is *killed* when a test fails. The run happens in a copy of the
+working tree (``--work``, default a temporary folder) with ``../shared`` linked beside it, so
+the answer-key and real-data tests run as in CI. Tests that start the command line in a
+child process see the mutant too (the child imports the mutated copy first: ``PYTHONPATH``).
+
+``--sample N`` draws N mutants of each package at random with ``--seed`` (the share killed
+is then an estimate; its 95% interval is printed); without it every mutant runs. Printed:
+per package, mutants, killed, survived, without a covering test, timed out, and the share
+killed of those that ran (killed + timed out over all but the skipped), then the survivors'
+names (``mutmut show NAME`` in the work folder shows each change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+# The tests that exercise each package (the whole suite takes 20 minutes a run; these hold
+# every test that calls into the package in the same process, which is what mutmut selects by).
+TESTS = {
+    "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names"],
+    "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
+}
+KILLED = {"killed", "timeout"}
+
+
+def _copy_tree(work: Path) -> Path:
+    """The tracked and untracked (not ignored) files of the working tree, copied."""
+    repo = work / "repo"
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src = ROOT / name
+        if src.is_file():
+            dst = repo / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    (repo / "shared").symlink_to(SHARED)  # the tests run in repo/mutants and look for ../shared
+    return repo
+
+
+def _configure(repo: Path, package: str) -> None:
+    also = [p for p in ("ingest", "kiip_import", "validators", "webentry", "fixtures", "benchmarks", "docs",
+                        "README.md") if p != package]
+    lines = ["", "[tool.mutmut]", f'paths_to_mutate = ["{package}/"]',
+             "also_copy = [" + ", ".join(f'"{p}"' for p in also) + "]",
+             "tests_dir = [" + ", ".join(f'"{t}"' for t in TESTS[package]) + "]", ""]
+    with open(repo / "pyproject.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    shutil.rmtree(repo / "mutants", ignore_errors=True)
+
+
+# Loaded by every child Python of a test run (it is on PYTHONPATH): while mutmut learns which
+# tests call which function ("stats"), a child process's calls are not counted (mutmut's
+# counter lives in the test process), but they must still run the code.
+CHILD_HOOK = """import os
+if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+    import types
+    import mutmut
+    if mutmut.config is None:
+        mutmut.config = types.SimpleNamespace(max_stack_depth=-1)
+"""
+
+
+def _env(repo: Path) -> dict:
+    hooks = repo.parent / f"{repo.name}-hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(CHILD_HOOK, encoding="utf-8")
+    env = dict(os.environ)
+    env.pop("CI", None)  # PostgreSQL, the browser and Tesseract tests may skip here: not the packages'
+    env["PYTHONPATH"] = os.pathsep.join([str(repo / "mutants"), str(hooks), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["MGR_TEST_SEED"] = "20261206"
+    return env
+
+
+def _results(repo: Path, package: str) -> dict[str, str]:
+    from mutmut.__main__ import status_by_exit_code
+
+    out: dict[str, str] = {}
+    for meta in (repo / "mutants" / package).rglob("*.py.meta"):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        for name, code in data["exit_code_by_key"].items():
+            out[name] = status_by_exit_code.get(code, f"exit {code}")
+    return out
+
+
+def _mutmut(repo: Path, names: list[str], log) -> int:
+    cmd = [shutil.which("mutmut") or "mutmut", "run", "--max-children", "1", *names]
+    return subprocess.run(cmd, cwd=repo, env=_env(repo), stdout=log, stderr=subprocess.STDOUT).returncode
+
+
+def run_package(work: Path, package: str, sample: int | None, seed: int) -> dict:
+    repo = work / package
+    if not repo.exists():
+        tmp = _copy_tree(work / f"{package}-copy")
+        tmp.rename(repo)
+        (work / f"{package}-copy").rmdir()
+        _configure(repo, package)
+    started = time.monotonic()
+    with open(work / f"{package}.log", "a", encoding="utf-8") as log:
+        if sample:
+            # a first run with a name nothing matches: mutmut makes the mutants and learns
+            # which tests call which function, then stops; the sample is drawn from its list
+            _mutmut(repo, ["no-such-mutant"], log)
+            everything = sorted(_results(repo, package))
+            if not everything:
+                raise SystemExit(f"mutmut made no mutants of {package}: see {work / (package + '.log')}")
+            names = sorted(random.Random(seed).sample(everything, min(sample, len(everything))))
+        else:
+            names = []
+        _mutmut(repo, names, log)
+    results = _results(repo, package)
+    if names:
+        results = {n: results.get(n, "not checked") for n in names}
+    counts: dict[str, int] = {}
+    for status in results.values():
+        counts[status] = counts.get(status, 0) + 1
+    ran = sum(v for k, v in counts.items() if k not in ("skipped", "not checked"))
+    killed = sum(counts.get(k, 0) for k in KILLED)
+    share = killed / ran if ran else float("nan")
+    half = 1.96 * math.sqrt(share * (1 - share) / ran) if sample and ran else 0.0
+    return {"package": package, "mutants": len(results), "counts": counts, "ran": ran, "killed": killed,
+            "share_killed": share, "interval95": half, "sampled": bool(sample), "seed": seed,
+            "seconds": round(time.monotonic() - started),
+            "survivors": sorted(n for n, s in results.items() if s == "survived"),
+            "no_tests": sorted(n for n, s in results.items() if s == "no tests")}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--package", action="append", choices=sorted(TESTS), help="(default: both)")
+    p.add_argument("--sample", type=int, help="mutants drawn at random per package (default: all)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--work", type=Path, help="work folder (kept; default: a new temporary one)")
+    p.add_argument("--json", type=Path, help="write the figures here too")
+    a = p.parse_args(argv)
+    if shutil.which("mutmut") is None:
+        print("mutmut is not installed: python -m pip install 'mutmut==3.3.1'", file=sys.stderr)
+        return 2
+    if not SHARED.is_dir():
+        print(f"{SHARED} is missing: the answer-key tests need it", file=sys.stderr)
+        return 2
+    work = a.work or Path(tempfile.mkdtemp(prefix="mgr-mutation-"))
+    work.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for package in a.package or sorted(TESTS, reverse=True):
+        f = run_package(work, package, a.sample, a.seed)
+        figures.append(f)
+        counts = ", ".join(f"{v} {k}" for k, v in sorted(f["counts"].items()))
+        est = f" ± {f['interval95']:.1%} (95%, a sample of {f['mutants']})" if f["sampled"] else ""
+        print(f"{package}: {f['mutants']} mutants ({counts}); killed {f['killed']} of {f['ran']} that ran = "
+              f"{f['share_killed']:.1%}{est}; {f['seconds']} s", flush=True)
+        for name in f["survivors"]:
+            print(f"  survived: {name}")
+        for name in f["no_tests"]:
+            print(f"  no test calls it: {name}")
+    print(f"work folder: {work} (mutmut show NAME there shows a mutant)")
+    if a.json:
+        a.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""Details of findings a reviewer relies on, which mutation testing
+(``benchmarks/bench_mutation.py``) showed no other test held: the field a running-number jump
+is reported on and the number it expected, and the message of an empty sex."""
+
+from __future__ import annotations
+
+from conftest import kbf_row, write_delivery
+
+from ingest.pipeline import run_pipeline
+
+
+def _findings(tmp_path, rows, code):
+    write_delivery(tmp_path, rows, entry="K2697")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    return [f for f in result.findings_json()["findings"] if f["code"] == code]
+
+
+def test_a_jump_in_the_running_numbers_names_the_field_and_the_number_expected(tmp_path):
+    rows = [kbf_row(n, n) for n in (1, 2, 3, 5, 6)]  # 4 is never used
+    found = _findings(tmp_path, rows, "LOEBE_NR_SEQUENCE")
+    assert [(f["line"], f["loebe_nr"], f["field"], f["suggestion"]) for f in found] == [(5, 5, "LOEBE_NR", "4")]
+    assert found[0]["message"] == "running number 5 where 4 was expected"
+    assert found[0]["severity"] == "error"
+
+
+def test_a_repeated_running_number_is_reported_once_on_its_second_row(tmp_path):
+    # the third row took the second's number; the fourth is where its position puts it
+    rows = [kbf_row(n, k) for n, k in ((1, 1), (2, 2), (2, 3), (4, 4))]
+    found = _findings(tmp_path, rows, "LOEBE_NR_SEQUENCE")
+    assert [(f["line"], f["loebe_nr"], f["field"]) for f in found] == [(4, 2, "LOEBE_NR")]
+    assert found[0]["message"] == "running number 2 is used twice"
+
+
+def test_an_empty_sex_says_so(tmp_path):
+    rows = [kbf_row(n, n) for n in (1, 2, 3)]
+    rows[1]["KOEN"] = ""
+    found = [f for f in _findings(tmp_path, rows, "REQUIRED_MISSING") if f["field"] == "KOEN"]
+    assert [(f["line"], f["loebe_nr"], f["message"]) for f in found] == [(3, 2, "sex is empty")]

@@ -50,11 +50,27 @@ def measure(reader, samples, field: str) -> dict:
     out = {"cells": len(read), "top1_exact": float(right.mean()) if len(read) else float("nan"),
            "prefill_coverage": float(pre.mean()) if len(read) else 0.0,
            "prefill_precision": float(right[pre].mean()) if pre.any() else float("nan"),
-           "prefilled": int(pre.sum())}
+           "prefilled": int(pre.sum()), "prefilled_wrong": int((pre & ~right).sum()),
+           "prefilled_wrong_on_reordered_pages": _on_reordered_pages(read, pre & ~right, field)}
     if field == "birth_date":
         dm = np.array([c.value is not None and c.value[4:] == truth(field, s.label)[4:] for s, c in read])
         out["day_month_top1"] = float(dm.mean()) if len(read) else float("nan")
     return out
+
+
+def _on_reordered_pages(read, wrong: np.ndarray, field: str) -> int:
+    """How many of the ``wrong`` cells sit on a page section whose labels are exactly the values
+    read, in another order (labels likely attached to the wrong rows). Still counted wrong."""
+    by_run: dict[str, list[int]] = {}
+    for i, (s, _c) in enumerate(read):
+        by_run.setdefault(s.run, []).append(i)
+    count = 0
+    for idx in by_run.values():
+        labels = sorted(truth(field, read[i][0].label) for i in idx)
+        values = sorted(read[i][1].value or "" for i in idx)
+        if labels == values:
+            count += int(wrong[idx].sum())
+    return count
 
 
 def latency(reader, samples, field: str, n: int = 300) -> dict:
@@ -118,6 +134,11 @@ def main(argv=None) -> int:
         dm = f"{m['day_month_top1']:.1%}" if "day_month_top1" in m else "-"
         print(f"{field:<13} {name:<22} {m['cells']:>6} {m['top1_exact']:>7.1%} {dm:>9} "
               f"{m['prefill_coverage']:>9.1%} {m['prefill_precision']:>9.1%}")
+    for field, name, m in rows:
+        if "unseen" in name:
+            print(f"{field}, {name}: {m['prefilled_wrong']} prefilled values wrong, "
+                  f"{m['prefilled_wrong_on_reordered_pages']} of them on pages whose labels are the values read "
+                  f"in another order")
     for field in TEST_DIRS:
         lat = figures[field]["latency"]
         state = "prefilled at" if figures[field]["prefills"] else "prefill switched off; offered only; calibrated"

@@ -37,7 +37,9 @@ SHARED = ROOT.parent / "shared"
 # The tests that exercise each package (the whole suite takes 20 minutes a run; these hold
 # every test that calls into the package in the same process, which is what mutmut selects by).
 TESTS = {
-    "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names"],
+    "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names",
+                   "tests/store/test_crosscheck_store.py", "tests/store/test_crosscheck_incremental.py",
+                   "tests/web/test_web_cross_decisions.py"],
     "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
 }
 KILLED = {"killed", "timeout"}

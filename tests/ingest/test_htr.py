@@ -180,18 +180,24 @@ def test_ctc_beam_sums_the_alignments():
     assert best[0][0] == "11" and best[0][1] > 0.6
 
 
+def _labelled_folder(folder: Path, source: Path, field: str, n: int) -> list:
+    """The first ``n`` labelled cells of ``source`` copied into ``folder`` in the archives' layout."""
+    folder.mkdir()
+    samples = [s for s in cell_images.read_folder(source) if truth(field, s.label)][:n]
+    lines = ["filename,label"]
+    for s in samples:
+        shutil.copy(s.path, folder / s.path.name)
+        lines.append(f"{s.path.name},{s.label}")
+    (folder / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return samples
+
+
 def test_a_short_training_run_writes_a_model_that_loads(tmp_path):
     pytest.importorskip("torch")  # the train extra (CI installs it: a missing torch fails there)
     from ingest.htr.train import train
 
     data = tmp_path / "cells"
-    data.mkdir()
-    samples = [s for s in cell_images.read_folder(ROW_ID / "easy") if truth("entry_number", s.label)][:48]
-    lines = ["filename,label"]
-    for s in samples:
-        shutil.copy(s.path, data / s.path.name)
-        lines.append(f"{s.path.name},{s.label}")
-    (data / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    samples = _labelled_folder(data, ROW_ID / "easy", "entry_number", 48)
     info = train("entry_number", [data], tmp_path / "model", minutes=5, seed=3, batch=16, max_steps=20,
                  progress=False, threads=1)
     assert info["steps"] == 20
@@ -232,13 +238,7 @@ def test_dates_are_read_at_the_offsets_their_threshold_was_set_with(tmp_path):
     models.mkdir()
     shutil.copy(MODELS / "birth_date.onnx", models)
     cells = tmp_path / "cells"
-    cells.mkdir()
-    samples = [s for s in cell_images.read_folder(BIRTHDATE / "easy") if truth("birth_date", s.label)][:60]
-    lines = ["filename,label"]
-    for s in samples:
-        shutil.copy(s.path, cells / s.path.name)
-        lines.append(f"{s.path.name},{s.label}")
-    (cells / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    samples = _labelled_folder(cells, BIRTHDATE / "easy", "birth_date", 60)
     books = sorted({s.book for s in samples})
     (models / "birth_date.train.json").write_text(json.dumps({"calibration_books": books}), encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "ingest.cli", "ocr", "train", "--field", "birth_date", str(cells),

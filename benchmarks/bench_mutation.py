@@ -6,15 +6,16 @@
 
 mutmut changes one thing at a time in a package's code (``<`` for ``<=``, a constant, a
 string, a dropped argument...), and for each such mutant runs the tests that call the
-changed function; a mutant is *killed* when a test fails. The run happens in a copy of the
-working tree (``--work``, default a temporary folder) with ``../shared`` linked beside it, so
-the answer-key and real-data tests run as in CI. Tests that start the command line in a
+changed function; a mutant is *killed* when a test fails, and *caught* when it is killed or
+runs past mutmut's CPU limit (reported apart: a slow equivalent mutant can land there too).
+The run happens in a copy of the working tree (``--work``, default a temporary folder) with
+``../shared`` linked beside it, so the answer-key and real-data tests run as in CI. Tests that start the command line in a
 child process see the mutant too (the child imports the mutated copy first: ``PYTHONPATH``).
 
-``--sample N`` draws N mutants of each package at random with ``--seed`` (the share killed
+``--sample N`` draws N mutants of each package at random with ``--seed`` (the share caught
 is then an estimate; its 95% interval is printed); without it every mutant runs. Printed:
 per package, mutants, killed, survived, without a covering test, timed out, and the share
-killed of those that ran (killed + timed out over all but the skipped), then the survivors'
+caught of those that ran (killed + timed out over all but the skipped), then the survivors'
 names (``mutmut show NAME`` in the work folder shows each change).
 """
 
@@ -42,12 +43,11 @@ TESTS = {
                    "tests/web/test_web_cross_decisions.py"],
     "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
 }
-KILLED = {"killed", "timeout"}
+CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's CPU limit
 
 
-def _copy_tree(work: Path) -> Path:
-    """The tracked and untracked (not ignored) files of the working tree, copied."""
-    repo = work / "repo"
+def _copy_tree(repo: Path) -> None:
+    """The tracked and untracked (not ignored) files of the working tree, copied into ``repo``."""
     files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                            capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, files):
@@ -57,7 +57,6 @@ def _copy_tree(work: Path) -> Path:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
     (repo / "shared").symlink_to(SHARED)  # the tests run in repo/mutants and look for ../shared
-    return repo
 
 
 def _configure(repo: Path, package: str) -> None:
@@ -113,9 +112,7 @@ def _mutmut(repo: Path, names: list[str], log) -> int:
 def run_package(work: Path, package: str, sample: int | None, seed: int) -> dict:
     repo = work / package
     if not repo.exists():
-        tmp = _copy_tree(work / f"{package}-copy")
-        tmp.rename(repo)
-        (work / f"{package}-copy").rmdir()
+        _copy_tree(repo)
         _configure(repo, package)
     started = time.monotonic()
     with open(work / f"{package}.log", "a", encoding="utf-8") as log:
@@ -137,11 +134,11 @@ def run_package(work: Path, package: str, sample: int | None, seed: int) -> dict
     for status in results.values():
         counts[status] = counts.get(status, 0) + 1
     ran = sum(v for k, v in counts.items() if k not in ("skipped", "not checked"))
-    killed = sum(counts.get(k, 0) for k in KILLED)
-    share = killed / ran if ran else float("nan")
+    caught = sum(counts.get(k, 0) for k in CAUGHT)
+    share = caught / ran if ran else float("nan")
     half = 1.96 * math.sqrt(share * (1 - share) / ran) if sample and ran else 0.0
-    return {"package": package, "mutants": len(results), "counts": counts, "ran": ran, "killed": killed,
-            "share_killed": share, "interval95": half, "sampled": bool(sample), "seed": seed,
+    return {"package": package, "mutants": len(results), "counts": counts, "ran": ran, "caught": caught,
+            "share_caught": share, "interval95": half, "sampled": bool(sample), "seed": seed,
             "seconds": round(time.monotonic() - started),
             "survivors": sorted(n for n, s in results.items() if s == "survived"),
             "no_tests": sorted(n for n, s in results.items() if s == "no tests")}
@@ -169,8 +166,8 @@ def main(argv=None) -> int:
         figures.append(f)
         counts = ", ".join(f"{v} {k}" for k, v in sorted(f["counts"].items()))
         est = f" ± {f['interval95']:.1%} (95%, a sample of {f['mutants']})" if f["sampled"] else ""
-        print(f"{package}: {f['mutants']} mutants ({counts}); killed {f['killed']} of {f['ran']} that ran = "
-              f"{f['share_killed']:.1%}{est}; {f['seconds']} s", flush=True)
+        print(f"{package}: {f['mutants']} mutants ({counts}); caught {f['caught']} of {f['ran']} that ran "
+              f"(killed or timeout) = {f['share_caught']:.1%}{est}; {f['seconds']} s", flush=True)
         for name in f["survivors"]:
             print(f"  survived: {name}")
         for name in f["no_tests"]:

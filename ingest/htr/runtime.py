@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.htr.images import SIZES
+from ingest.htr.images import SIZES, shifted
 from ingest.htr.labels import CENTURIES, ENTRY_ALPHABET, entry_number_int
 
 MODELS = Path(__file__).resolve().parent / "models"
@@ -177,8 +177,6 @@ class CellReader:
 
     def _date_heads(self, x: np.ndarray) -> list[np.ndarray]:
         """The date heads' probabilities, averaged over the shifted readings."""
-        from ingest.htr.images import shifted
-
         total: list[np.ndarray] | None = None
         for dy, dx in self.shifts:
             res = self.session.run(None, {"image": shifted(x, dy, dx)})

@@ -168,6 +168,32 @@ def test_the_prior_reranks_but_never_invents():
     assert [v for v, _p in lone[1].candidates] == ["71"]
 
 
+def test_the_prior_reads_the_rows_below_as_well():
+    from ingest.htr.runtime import Cell
+
+    # the first row of a section leans to 41, but the rows below are surely 48 and 49: 47 it is
+    cells = [Cell([("41", 0.5), ("47", 0.45)]), Cell([("48", 0.97)]), Cell([("49", 0.96)])]
+    for c in cells:
+        c.choose()
+    apply_prior("entry_number", cells)
+    assert cells[0].value == "47" and cells[0].confidence > 0.45
+    assert [c.value for c in cells[1:]] == ["48", "49"]
+    # dates rise: between 3 and 9 March, the network's "12 March" loses to its "3 March"
+    dates = [Cell([("19210303", 0.95)]), Cell([("19210312", 0.5), ("19210305", 0.45)]),
+             Cell([("19210309", 0.95)])]
+    for c in dates:
+        c.choose()
+    apply_prior("birth_date", dates)
+    assert dates[1].value == "19210305"
+    # rows too far apart to say anything about each other keep the network's order and odds
+    loose = [Cell([("19210303", 0.9)]), Cell([("19210612", 0.6), ("19210722", 0.3)])]
+    for c in loose:
+        c.choose()
+    apply_prior("birth_date", loose)
+    assert [v for v, _p in loose[1].candidates] == ["19210612", "19210722"]
+    assert abs(loose[1].confidence - 0.6) < 1e-6
+
+
 def test_ctc_beam_sums_the_alignments():
     from ingest.htr.labels import ENTRY_ALPHABET
 

@@ -610,7 +610,8 @@ def _kept_copies(frame: pd.DataFrame) -> np.ndarray:
     if "KOPI_AF" not in frame:
         return np.full(len(frame), None, dtype=object)
     kept = frame["KOPI_AF"].astype("object")
-    return kept.where(kept.notna() & (kept != ""), None).to_numpy(dtype=object)
+    # a copy: pandas may hand out a read-only view, and the cross copies are written into it
+    return np.array(kept.where(kept.notna() & (kept != ""), None), dtype=object)
 
 
 def add_death_copies(kbd: pd.DataFrame, result: CrossResult) -> pd.DataFrame:

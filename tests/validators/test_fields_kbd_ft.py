@@ -154,3 +154,20 @@ def test_death_rules(tmp_path, death_rows):
         ("NAME_INVALID_CHARS", 5, "EFTERNAVN"), ("KILDE_LOEBE_NR_GAP", 8, "KILDE_LOEBE_NR"),
         ("KILDE_LOEBE_NR_REPEAT", 9, "KILDE_LOEBE_NR"),
     }
+
+
+def test_what_the_death_rules_tell_the_reviewer(tmp_path, death_rows):
+    death_rows[2].update(ALDER="60")  # born 4 February 1851, died 4 March 1921: 70
+    death_rows[3].update(BEGRAVELSESDAG="19210301")  # died 5 March
+    death_rows[6].update(ALDER="60", FOEDSELSDATO="1851????")  # the years alone give 69 or 70
+    death_rows[8].update(ALDER="115", FOEDSELSDATO="")
+    result, _ = run_deaths(tmp_path, death_rows)
+    seen = [(f["loebe_nr"], f["code"], f["field"], f["message"], f["suggestion"])
+            for f in result.findings_json()["findings"]]
+    assert seen == [
+        (3, "AGE_DATE_MISMATCH", "ALDER", "age stated 60, birth and death dates give 70", "70"),
+        (4, "BURIAL_BEFORE_DEATH", "BEGRAVELSESDAG", "buried 19210301, died 19210305", None),
+        (7, "AGE_DATE_MISMATCH", "ALDER", "age stated 60, birth and death dates give 69-70", None),
+        (9, "AGE_IMPLAUSIBLE", "ALDER", "aged 115 at death (more than 110)", None),
+    ]
+    assert result.clean["KBD"][0]["ALDER_VED_DOED"].tolist()[8] == 115

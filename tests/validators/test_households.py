@@ -183,3 +183,15 @@ def test_age_against_birth_date_and_census_day(tmp_path, stated, born, code):
     got = [f["code"] for f in findings if f["severity"] != "info"]
     assert got == ([code] if code else [])
     assert t.loc[1, "TAELLINGSDATO"] == "1930-11-05"
+
+
+def test_a_birth_year_alone_gives_the_age_and_is_checked_against_it(tmp_path):
+    # census day 5 November 1930: born in 1850 gives 79 or 80, and 80 when no age is stated
+    t, _, findings = census(tmp_path, [person("Husfader", "M", "1850????"),
+                                       person("Husmoder", "K", "1850????", ALDER="85"),
+                                       person("Fader", "M", "1810????", ALDER="120")])
+    assert t["ALDER_BEREGNET"].tolist() == [80, 85, 120]
+    seen = [(f["loebe_nr"], f["code"], f["field"], f["message"]) for f in findings
+            if f["code"] in ("AGE_DATE_MISMATCH", "AGE_IMPLAUSIBLE")]
+    assert seen == [(2, "AGE_DATE_MISMATCH", "ALDER", "age stated 85, the birth date gives 79-80 on the census day"),
+                    (3, "AGE_IMPLAUSIBLE", "ALDER", "aged 120 at the census (more than 110)")]

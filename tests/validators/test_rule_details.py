@@ -36,3 +36,12 @@ def test_an_empty_sex_says_so(tmp_path):
     rows[1]["KOEN"] = ""
     found = [f for f in _findings(tmp_path, rows, "REQUIRED_MISSING") if f["field"] == "KOEN"]
     assert [(f["line"], f["loebe_nr"], f["message"]) for f in found] == [(3, 2, "sex is empty")]
+
+
+def test_only_children_of_the_parish_s_own_count_go_to_the_linkage(tmp_path):
+    # 0 is a child born elsewhere, 2a one entered after no. 2: both kept, neither linked
+    rows = [kbf_row(1, 1), kbf_row(2, 2), kbf_row(3, "2a"), kbf_row(4, 0), kbf_row(5, 3)]
+    write_delivery(tmp_path, rows, entry="K2697")
+    kbf = run_pipeline([tmp_path], keep_clean=True).clean["KBF"][0]
+    assert kbf["KILDE_LOEBE_NR"].tolist() == ["1", "2", "2a", "0", "3"]
+    assert kbf["TIL_LINKAGE"].tolist() == [True, True, False, False, True]

@@ -1,0 +1,103 @@
+"""What each field check gives a reviewer for one keyed value: the cleaned value, and per
+finding its code, message, suggestion and whether it is fixed automatically. The pipeline
+tests show the findings reach the report; these pin down their words and values, which
+mutation testing (``benchmarks/bench_mutation.py``) showed nothing else held."""
+
+from __future__ import annotations
+
+import pytest
+
+from validators import fields as F
+
+
+def _seen(checked: F.Checked) -> tuple:
+    return checked.value, [(i.code, i.message, i.suggestion, i.auto_fix) for i in checked.issues]
+
+
+CASES = [
+    # running numbers, pages, plain counts
+    (F.check_running_number, "12", 12, []),
+    (F.check_running_number, "0", None, [("LOEBE_NR_INVALID", "running number '0' is not a positive integer",
+                                         None, False)]),
+    (F.check_running_number, "", None, [("REQUIRED_MISSING", "running number is empty", None, False)]),
+    (F.check_running_number, "7,00", 7, [("NUMBER_AS_DECIMAL", "running number '7,00' written with decimals; "
+                                         "read as 7", "7", True)]),
+    (F.check_page, "Hansen", None, [("KILDE_SIDE_INVALID", "page holds text, not a number", None, False)]),
+    (F.check_page, "1234567890", None, [("KILDE_SIDE_INVALID", "page '1234567890' is not a positive integer",
+                                         None, False)]),
+    # the book's own entry number
+    (F.check_book_entry_number, "24 A", "24a", []),
+    (F.check_book_entry_number, "u.n.", None, [("KILDE_LOEBE_NR_NONSTANDARD", "entry number 'u.n.' is not a number",
+                                              None, False)]),
+    (F.check_book_entry_number, "", None, [("REQUIRED_MISSING", "entry number in the book is empty", None, False)]),
+    # KILDE
+    (F.check_kilde("KBF"), "KBF", "KBF", []),
+    (F.check_kilde("KBF"), "kbf", "KBF", [("KILDE_INVALID", "KILDE 'kbf' should read 'KBF'", "KBF", True)]),
+    (F.check_kilde("KBF"), "KBD", None, [("KILDE_INVALID", "KILDE 'KBD' is not 'KBF'", None, False)]),
+    (F.check_kilde("KBF"), "", None, [("REQUIRED_MISSING", "KILDE is empty", "KBF", False)]),
+    (F.check_required_text, "  Vejby ", "Vejby", []),
+    (F.check_required_text, " ", None, [("REQUIRED_MISSING", "required field is empty", None, False)]),
+    # dates
+    (F.check_date, "19210709", "19210709", []),
+    (F.check_date, "19211307", None, [("DATE_INVALID", "19211307 is not a date", "19210713", False)]),
+    (F.check_date, "19210230", None, [("DATE_INVALID", "19210230 is not a date", None, False)]),
+    (F.check_date, "19?1?3??", "19?1?3??", []),  # unknown digits where digits may be
+    (F.check_date, "19?21399", None, [("DATE_INVALID", "19?21399 is not a date", None, False)]),
+    (F.check_date, "????1924", "1924????", [("DATE_WILDCARD_MISPLACED", "unknown-digit marks in the wrong place "
+                                            "in ????1924", "1924????", True)]),
+    (F.check_date, "9. juli 1921", "19210709", [("DATE_MALFORMED", "date '9. juli 1921' is not YYYYMMDD",
+                                               "19210709", True)]),
+    (F.check_date, "ukendt", None, [("DATE_MALFORMED", "date 'ukendt' is not YYYYMMDD", None, False)]),
+    # sex
+    (F.check_sex, "K", "K", []),
+    (F.check_sex, "m", "M", [("KOEN_INVALID", "sex 'm' in lower case", "M", True)]),
+    (F.check_sex, "Pige", "K", [("KOEN_INVALID", "sex written as the word 'Pige'; read as K", "K", True)]),
+    (F.check_sex, "pd", None, [("KOEN_INVALID", "sex 'pd' is not K, M or U", "M", False)]),
+    (F.check_sex, "", None, [("REQUIRED_MISSING", "sex is empty", None, False)]),
+    # ages and years
+    (F.check_age, "34", 34, []),
+    (F.check_age, "19 Aar", 19, [("AGE_MALFORMED", "age '19 Aar' is not a plain number", "19", True)]),
+    (F.check_age, "ung", None, [("AGE_MALFORMED", "age 'ung' is not a number", None, False)]),
+    (F.check_year, "1921", 1921, []),
+    (F.check_year, "21", None, [("KALENDERAAR_INCONSISTENT", "registration year '21' is not a year", None, False)]),
+    (F.check_year, "", None, [("REQUIRED_MISSING", "registration year is empty", None, False)]),
+    (F.check_optional_year, "1890", 1890, []),
+    (F.check_optional_year, "1890,0", 1890, [("NUMBER_AS_DECIMAL", "year '1890,0' written with decimals; read as "
+                                             "1890", "1890", True)]),
+    (F.check_optional_year, "90", None, [("DATE_MALFORMED", "year '90' is not a four-digit year", None, False)]),
+    (F.check_age_at_death, "3 mdr", 0, []),
+    (F.check_age_at_death, "74 år", 74, [("AGE_MALFORMED", "age '74 år' is not a plain number", "74", True)]),
+    # names
+    (F.check_name, "Ane Kirstine", "Ane Kirstine", []),
+    (F.check_name, "UOP", None, [("NAME_PLACEHOLDER", "placeholder 'UOP' means empty", "", True)]),
+    (F.check_name, "Ma1ie", "Ma1ie", [("NAME_INVALID_CHARS", "digits or symbols in a name", "Maiie", False)]),
+    (F.check_name, "J0HAN", "J0HAN", [("NAME_INVALID_CHARS", "digits or symbols in a name", "JOHAN", False)]),
+    (F.check_name, "Hans [Peter]", "Hans Peter", [("NAME_STRUCK_PART", "name holds a struck-out part in brackets",
+                                                  None, False)]),
+    # censuses
+    (F.check_census_year, "FT-1890", 1890, []),
+    (F.check_census_year, "1x90", None, [("DATE_MALFORMED", "census year '1x90' is not a year", None, False)]),
+    (F.check_census_date, "00-00-1890", "1890????", []),
+    (F.check_census_date, "31-02-1890", None, [("DATE_INVALID", "31-02-1890 is not a date", None, False)]),
+    (F.check_age_census, "under et aar", 0, [("AGE_MALFORMED", "age 'under et aar' read as 0 (under one year)",
+                                              "0", True)]),
+    (F.check_age_census, "31?", None, [("AGE_MALFORMED", "age '31?' is marked uncertain", "31", False)]),
+    (F.check_age_census, "12/3", None, [("AGE_MALFORMED", "a day and month ('12/3') were keyed for the age",
+                                         None, False)]),
+    (F.check_age_census, "31,500", 31, [("NUMBER_AS_DECIMAL", "age '31,500' written with decimals; read as 31 "
+                                         "(31.5 years)", "31", True)]),
+    (F.check_civil_status, "Gift", "G", []),
+    (F.check_civil_status, "Præst", None, [("CIVILSTAND_INVALID", "civil status 'Præst' is not a known status",
+                                           None, False)]),
+]
+
+
+@pytest.mark.parametrize(("check", "raw", "value", "issues"), CASES,
+                         ids=[f"{c[0].__name__}-{c[1]!r}" for c in CASES])
+def test_a_keyed_value_gets_its_value_and_findings(check, raw, value, issues):
+    assert _seen(check(raw)) == (value, issues)
+
+
+def test_stated_ages_in_years():
+    assert [F.age_in_years(s) for s in ("31", ",500", "2,25", "3 Mdr", "1 Aar 6 Mdr", "14 Dage", "ung", "")] == [
+        31.0, 0.5, 2.25, 0.25, 1.5, 0.0383, None, None]

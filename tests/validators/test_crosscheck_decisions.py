@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from validators.crosscheck import (
     SAME_PERSON,
@@ -71,7 +72,8 @@ def test_copies_already_in_the_table_are_kept_and_the_copy_leaves_the_linkage():
     assert deaths["TIL_LINKAGE"].tolist() == [True, False]
 
 
-def test_the_check_over_csv_tables_twice_keeps_copies_and_the_linkage(tmp_path):
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_the_check_over_written_tables_twice_keeps_copies_and_the_linkage(tmp_path, suffix):
     # K5002 holds one child of K5001's again (a copy) and a record already out of the
     # linkage (a reviewer's decision). The check is run twice over the same tables, as after
     # a later delivery: the copy stays marked, and nothing out of the linkage comes back in.
@@ -88,13 +90,18 @@ def test_the_check_over_csv_tables_twice_keeps_copies_and_the_linkage(tmp_path):
     kbd = pd.DataFrame([{**birth("K6001", 1, "OLE", "1880-01-01"), "FADERS_NAVN_GRUNDNAVN": "PER JENSEN",
                          "MODERS_NAVN_GRUNDNAVN": "MARIE JENSEN", "DOEDSDATO_ISO": "1926-01-02",
                          "ALDER_VED_DOED": 45}])
-    kbf_path, kbd_path = tmp_path / "kbf.csv", tmp_path / "kbd.csv"
-    kbf.to_csv(kbf_path, sep=";", index=False)
-    kbd.to_csv(kbd_path, sep=";", index=False)
+    kbf_path, kbd_path = tmp_path / f"kbf{suffix}", tmp_path / f"kbd{suffix}"
+    for frame, path in ((kbf, kbf_path), (kbd, kbd_path)):
+        if suffix == ".parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_csv(path, sep=";", index=False)
     for _run in range(2):
         result = crosscheck_files(kbf_path, kbd_path)
         assert [(f["code"], f["entry_number"], f["loebe_nr"]) for f in result.findings] == [
             ("DUPLICATE_ACROSS_DELIVERIES", "K5002", 1)]
-        back = pd.read_csv(kbf_path, sep=";", dtype=str, keep_default_na=False)
-        assert back["TIL_LINKAGE"].tolist() == ["True", "True", "True", "False", "False", "True"]
-        assert back["KOPI_AF"].tolist() == ["", "", "", "K5001:1", "", ""]
+        back = (pd.read_parquet(kbf_path) if suffix == ".parquet"
+                else pd.read_csv(kbf_path, sep=";", dtype={"TIL_LINKAGE": bool, "KOPI_AF": str}))
+        assert back["TIL_LINKAGE"].tolist() == [True, True, True, False, False, True]
+        assert back["KOPI_AF"].fillna("").tolist() == ["", "", "", "K5001:1", "", ""]
+        assert back["FORNAVN_GRUNDNAVN"].tolist() == kbf["FORNAVN_GRUNDNAVN"].tolist()  # the rest untouched

@@ -40,7 +40,7 @@ SHARED = ROOT.parent / "shared"
 TESTS = {
     "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names",
                    "tests/store/test_crosscheck_store.py", "tests/store/test_crosscheck_incremental.py",
-                   "tests/web/test_web_cross_decisions.py"],
+                   "tests/web/test_web_cross_decisions.py", "tests/ingest/test_report.py"],
     "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
 }
 CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's CPU limit
@@ -67,7 +67,46 @@ def _configure(repo: Path, package: str) -> None:
              "tests_dir = [" + ", ".join(f'"{t}"' for t in TESTS[package]) + "]", ""]
     with open(repo / "pyproject.toml", "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
+    with open(repo / "tests" / "conftest.py", "a", encoding="utf-8") as fh:
+        fh.write(TIMING_HOOKS)
     shutil.rmtree(repo / "mutants", ignore_errors=True)
+
+
+# Appended to the copy's tests/conftest.py. mutmut stops a mutant's tests after 15 times
+# their recorded time (plus 15 s), and it records each test's *last* phase, the teardown:
+# tests whose time goes into a module fixture (a pipeline run, a database) were cut off and
+# counted as timeouts though nothing hung. This records setup + call + teardown instead,
+# and adds to each test of a module a share of the module's costliest test (the one that
+# built its fixtures; shared over at most 15 tests), so that a mutant run with any single
+# test of that module still has the time to build them.
+TIMING_HOOKS = """
+
+# --- added by benchmarks/bench_mutation.py in its copy of the tree (not in the project) ---
+import os as _os
+from collections import defaultdict as _defaultdict
+
+_PHASES = _defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    _PHASES[report.nodeid] += report.duration
+
+
+def pytest_sessionfinish(session):
+    if _os.environ.get("MUTANT_UNDER_TEST") != "stats":
+        return
+    import mutmut
+
+    by_module = _defaultdict(list)
+    for nodeid, seconds in _PHASES.items():
+        by_module[nodeid.split("::")[0]].append(seconds)
+    for nodeid, seconds in _PHASES.items():
+        module = by_module[nodeid.split("::")[0]]
+        share = max(module) / min(len(module), 15)
+        for key in (nodeid, "mutants/" + nodeid):
+            if key in mutmut.duration_by_test:
+                mutmut.duration_by_test[key] = seconds + share
+"""
 
 
 # Loaded by every child Python of a test run (it is on PYTHONPATH): while mutmut learns which

@@ -299,6 +299,11 @@ def test_a_file_with_several_entry_numbers_is_several_deliveries(tmp_path):
     assert set(table["TAELLINGSAAR_REN"]) == {1880}
     assert sorted(f["entry_number"] for f in findings if f["code"] == "CENSUS_SEVERAL_DELIVERIES") == [
         "C1111", "C2222"]
+    assert {(f["file"], f["field"]) for f in mismatch} == {("FT1860.csv", "TAELLINGSAAR")}
+    # each delivery has the census year of its rows, and the parish, district and county of its columns
+    for d in result.deliveries:
+        assert [d.meta.get(k) for k in ("FRA_AAR", "TIL_AAR", "SOGN", "HERRED", "AMT", "LAYOUT")] == [
+            "1880", "1880", "Aars", "Aars", "Aalborg", "ddd_research"], d.entry_number
 
 
 def test_delimiter_and_encoding_come_from_the_content(tmp_path):

@@ -82,7 +82,10 @@ def test_row_count_and_entry_number_disagreements(tmp_path, clean_rows):
     result = run_pipeline([tmp_path])
     count = codes_at(result, "ANTAL_POSTER_MISMATCH")
     assert [(f["file"], f["suggestion"]) for f in count] == [("K2701dok.csv", "10")]
-    assert any(f["file"] == "K2702dok.csv" for f in codes_at(result, "ENTRY_NUMBER_MISMATCH"))
+    # the rows were keyed with K2697 (kbf_row's), the files are named K2702, the metadata says K2703
+    assert [(f["file"], f["field"], f["message"]) for f in codes_at(result, "ENTRY_NUMBER_MISMATCH")] == [
+        ("K2702dok.csv", "INDTASTNINGSNUMMER", "the file names say K2702, the metadata says K2703"),
+        ("K2702fd.csv", "INDTASTNINGSNUMMER", "the rows say K2697, the metadata says K2703")]
 
 
 def test_ragged_rows(tmp_path, clean_rows):

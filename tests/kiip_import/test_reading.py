@@ -82,8 +82,9 @@ def test_row_count_and_entry_number_disagreements(tmp_path, clean_rows):
     result = run_pipeline([tmp_path])
     count = codes_at(result, "ANTAL_POSTER_MISMATCH")
     assert [(f["file"], f["suggestion"]) for f in count] == [("K2701dok.csv", "10")]
-    # the rows were keyed with K2697 (kbf_row's), the files are named K2702, the metadata says K2703
+    # the rows were keyed with K2697 (kbf_row's); K2702's files are named K2702, its metadata says K2703
     assert [(f["file"], f["field"], f["message"]) for f in codes_at(result, "ENTRY_NUMBER_MISMATCH")] == [
+        ("K2701fd.csv", "INDTASTNINGSNUMMER", "the rows say K2697, the metadata says K2701"),
         ("K2702dok.csv", "INDTASTNINGSNUMMER", "the file names say K2702, the metadata says K2703"),
         ("K2702fd.csv", "INDTASTNINGSNUMMER", "the rows say K2697, the metadata says K2703")]
 

@@ -40,7 +40,7 @@ SHARED = ROOT.parent / "shared"
 TESTS = {
     "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names",
                    "tests/store/test_crosscheck_store.py", "tests/store/test_crosscheck_incremental.py",
-                   "tests/web/test_web_cross_decisions.py", "tests/ingest/test_report.py"],
+                   "tests/web/test_web_cross_decisions.py"],
     "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
 }
 CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's CPU limit

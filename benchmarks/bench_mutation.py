@@ -113,6 +113,13 @@ def pytest_sessionfinish(session):
 # tests call which function ("stats"), a child process's calls are not counted (mutmut's
 # counter lives in the test process), but they must still run the code.
 CHILD_HOOK = """import os
+import sys
+
+# An editable install of the project (pip install -e) would serve the original code to any
+# import the copy did not answer first: only the copy may be imported here.
+sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in getattr(f, "__module__", "")]
+sys.path_hooks[:] = [h for h in sys.path_hooks if "__editable__" not in getattr(h, "__module__", "")]
+sys.path_importer_cache.clear()
 if os.environ.get("MUTANT_UNDER_TEST") == "stats":
     import types
     import mutmut

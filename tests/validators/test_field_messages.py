@@ -93,7 +93,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("check", "raw", "value", "issues"), CASES,
-                         ids=[f"{c[0].__name__}-{c[1]!r}" for c in CASES])
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
 def test_a_keyed_value_gets_its_value_and_findings(check, raw, value, issues):
     assert _seen(check(raw)) == (value, issues)
 

@@ -220,8 +220,8 @@ def dates_from_book_years(frame: pd.DataFrame, fb, col: str) -> None:
         if len(fits) == 1:
             (y, m, d), form = next(iter(fits.items()))
             fixed[row] = f"{y:04d}{m:02d}{d:02d}"
-            why[row] = (f"date '{text}' read as {form}: {fixed[row]}, the only reading within the book's years "
-                        f"{a + 1}-{b}")
+            years = f"year {b}" if a + 1 == b else f"years {a + 1}-{b}"
+            why[row] = f"date '{text}' read as {form}: {fixed[row]}, the only reading within the book's {years}"
     if not fixed:
         return
     values = pd.Series(fixed)

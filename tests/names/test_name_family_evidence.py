@@ -6,10 +6,10 @@ names that differ only in their ending are never joined by it."""
 from __future__ import annotations
 
 import pandas as pd
-from conftest import ft_row, kbf_row, write_delivery
+from conftest import ft_row, kbd_row, kbf_row, write_delivery
 
 from ingest.cli import main
-from validators.sources import FT
+from validators.sources import FT, KBD
 
 
 def _births(folder):
@@ -85,3 +85,20 @@ def test_a_pair_needs_the_families_asked_for(tmp_path):
                  "--family-min", "2", "--out", str(out_csv)]) == 0
     out = pd.read_csv(out_csv, sep=";", dtype=str, keep_default_na=False)
     assert {"KIRSTINE", "KJERSTINE"} not in _groups(out)  # seen in one family only
+
+
+def test_a_child_found_again_in_the_death_book_joins_its_two_spellings(tmp_path):
+    births = [kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN="Kjerstine", EFTERNAVN="Holm",
+                      FADERS_FORNAVN="Jens", FADERS_EFTERNAVN="Holm", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Holm")]
+    write_delivery(tmp_path / "kbf", births, entry="K5001")
+    deaths = [kbd_row(1, 1, DOEDSDATO="19220105", BEGRAVELSESDAG="19220112", FOEDSELSDATO="19210304", ALDER="0",
+                      CIVILSTAND="Ugift", KOEN="K", FORNAVN="Kirstine", EFTERNAVN="Holm",
+                      FADERS_NAVN="Jens Holm", MODERS_NAVN="Ane Holm")]
+    write_delivery(tmp_path / "kbd", deaths, entry="K2750", source=KBD)
+    out_csv = tmp_path / "groups.csv"
+    assert main(["names", "suggest", str(tmp_path / "kbf"), str(tmp_path / "kbd"), "--min-count", "1",
+                 "--out", str(out_csv)]) == 0
+    out = pd.read_csv(out_csv, sep=";", dtype=str, keep_default_na=False)
+    assert {"KIRSTINE", "KJERSTINE"} in _groups(out)
+    row = out[out["variant"] == "KJERSTINE"].iloc[0]
+    assert int(row["families"]) == 1 and row["family_examples"] == "K5001:1=K2750:1"

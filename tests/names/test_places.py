@@ -150,3 +150,15 @@ def test_places_unresolved_command_reads_deliveries_with_their_own_parish(tmp_pa
     assert "her " not in out  # resolved to Vejby, the delivery's SOGN
     assert places_main(["unresolved", str(tmp_path / "d")]) == 0
     assert "Kvistgaard" not in capsys.readouterr().out  # under the default --min-count 3
+
+
+@pytest.mark.parametrize("command", ["names", "places"])
+def test_a_wrong_subcommand_names_the_command_it_was_given_to(command, capsys):
+    from ingest.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([command, "frobnicate"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mgr-ingest {command}: argument ") and "invalid choice: 'frobnicate'" in err
+    assert err.rstrip().endswith("(see --help)")

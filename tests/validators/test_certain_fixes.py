@@ -34,16 +34,20 @@ def test_dates_the_book_years_make_unique_are_read(tmp_path):
     rows[1].update(FOEDSELSDATO="210312")  # YYMMDD (DDMMYY would be 1912, outside the book)
     rows[2].update(FOEDSELSDATO="12-3-21")  # a two-digit year: 1921, not 1821
     rows[3].update(FOEDSELSDATO="200121")  # 1920-01-21 and 1921-01-20 both fit: only suggested
+    rows[4].update(FOEDSELSDATO="120321")  # DDMMYY (YYMMDD would be 1912)
     write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1921"})
     result = run_pipeline([tmp_path], keep_clean=True)
     clean = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
-    assert clean.loc[[1, 2, 3], "FOEDSELSDATO_ISO"].tolist() == ["1921-03-12", "1921-03-12", "1921-03-12"]
-    assert clean.loc[[1, 2, 3], "TIL_LINKAGE"].tolist() == [True, True, True]
+    assert clean.loc[[1, 2, 3, 5], "FOEDSELSDATO_ISO"].tolist() == ["1921-03-12"] * 4
+    assert clean.loc[[1, 2, 3, 5], "TIL_LINKAGE"].tolist() == [True] * 4
     assert pd.isna(clean.at[4, "FOEDSELSDATO_REN"]) and not clean.at[4, "TIL_LINKAGE"]
     dates = {f["loebe_nr"]: f for f in result.findings_json()["findings"] if f["field"] == "FOEDSELSDATO"}
-    assert all(dates[n]["auto_fix"] and dates[n]["code"] == "DATE_MALFORMED" for n in (1, 2, 3))
-    assert "DDMMYYYY" in dates[1]["message"] and "YYMMDD" in dates[2]["message"]
+    assert all(dates[n]["auto_fix"] and dates[n]["code"] == "DATE_MALFORMED" for n in (1, 2, 3, 5))
+    assert [dates[n]["message"] for n in (1, 2, 3, 5)] == [
+        f"date '{text}' read as {form}: 19210312, the only reading within the book's year 1921"
+        for text, form in (("12031921", "DDMMYYYY"), ("210312", "YYMMDD"), ("12-3-21", "D-M-YY"),
+                           ("120321", "DDMMYY"))]
     assert not dates[4]["auto_fix"]
     corrections = corrections_frame(result)
     fixed = corrections[corrections["field"] == "FOEDSELSDATO"].set_index("LOEBE_NR")
-    assert fixed.loc[[1, 2, 3], "new_value"].tolist() == ["19210312"] * 3 and 4 not in fixed.index
+    assert fixed.loc[[1, 2, 3, 5], "new_value"].tolist() == ["19210312"] * 4 and 4 not in fixed.index

@@ -46,14 +46,15 @@ def test_decisions_undo_a_copy_make_a_copy_and_leave_the_rest():
     twice = _finding("DUPLICATE_ACROSS_DELIVERIES", "KBF", "K2", 3, "K1", 3)  # no copy (any more): nothing to undo
     same = _finding("CROSSCHECK_REVIEW", "KBF", "K2", 4, "K1", 9)
     death_same = _finding("CROSSCHECK_REVIEW", "KBD", "K7", 2, "K6", 5)
-    result = _result([undecided, two, twice, same, death_same], _copies({0: "K1:1", 1: "K1:2"}),
-                     _copies({0: "K6:1"}))
+    death_two = _finding("DUPLICATE_DEATH_ACROSS_DELIVERIES", "KBD", "K7", 3, "K6", 8)
+    result = _result([undecided, two, twice, same, death_same, death_two], _copies({0: "K1:1", 1: "K1:2"}),
+                     _copies({0: "K6:1", 2: "K6:8"}))
     decisions = {cross_key(two): TWO_PERSONS, cross_key(twice): TWO_PERSONS, cross_key(same): SAME_PERSON,
-                 cross_key(death_same): SAME_PERSON}
+                 cross_key(death_same): SAME_PERSON, cross_key(death_two): TWO_PERSONS}
     out = apply_decisions(result, kbf, kbd, decisions)
     # two persons: row 1 is no copy; the undecided row 0 stays one; review said one person: row 3 becomes one
     assert dict(zip(out.copies["b_row"], out.copies["KOPI_AF"])) == {0: "K1:1", 3: "K1:9"}
-    # the deaths' own copies are kept and the decided one added
+    # the deaths: the undecided copy kept, the one decided the same person added, the two persons undone
     assert dict(zip(out.death_copies["b_row"], out.death_copies["KOPI_AF"])) == {0: "K6:1", 1: "K6:5"}
     assert out.findings == result.findings  # decided findings stay, out of the queue
     # a decision for one code does nothing to a finding of another
@@ -62,10 +63,10 @@ def test_decisions_undo_a_copy_make_a_copy_and_leave_the_rest():
 
 
 def test_copies_already_in_the_table_are_kept_and_the_copy_leaves_the_linkage():
-    kbf = _records("K2", 3).assign(KOPI_AF=pd.array([None, "K2:1", ""], dtype="string"))
+    kbf = _records("K2", 4).assign(KOPI_AF=pd.array([None, "K2:1", "", ""], dtype="string"))
     out = add_died_before_cpr(kbf, _result([], _copies({2: "K1:7"}), None))
-    assert out["KOPI_AF"].tolist() == [pd.NA, "K2:1", "K1:7"]
-    assert out["TIL_LINKAGE"].tolist() == [True, True, False]
+    assert out["KOPI_AF"].tolist() == [pd.NA, "K2:1", "K1:7", pd.NA]  # an empty cell is no copy
+    assert out["TIL_LINKAGE"].tolist() == [True, True, False, True]
     kbd = _records("K7", 2).assign(KOPI_AF=pd.array(["K7:2", None], dtype="string"))
     deaths = add_death_copies(kbd, _result([], None, _copies({1: "K6:4"})))
     assert deaths["KOPI_AF"].tolist() == ["K7:2", "K6:4"]

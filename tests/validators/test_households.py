@@ -50,6 +50,15 @@ def test_the_code_table_splits_positions_from_occupations():
     assert classify_position("Tjenestekarl ved Landbruget") == ("TYENDE", None, True)
     assert classify_position("Adoptivdatter") == ("BARN", "Adoptivbarn", True)
     assert classify_position("Hsufader") == (None, None, False)
+    # parts the table does not hold, read as its spellings written end to end
+    assert classify_position("husfader gaardejer") == ("HUSFADER", "Far", True)  # commas folded away
+    assert classify_position("hans kone lars jensen") == ("HUSMODER", "Mor", True)  # a name after it
+    assert classify_position("Cigarmager Husfader") == ("HUSFADER", "Far", True)  # an occupation before it
+    assert classify_position("Xylograf Husfader") == ("HUSFADER", "Far", True)  # one the table lacks
+    assert classify_position("radiomekaniker hans kone") == ("HUSMODER", "Mor", True)
+    assert classify_position("lars jensens kone") == (None, None, False)  # another man's wife
+    assert classify_position("peder rasmussens soen") == (None, None, False)  # someone else's son
+    assert classify_position("af husmoderen") == (None, None, False)
     assert classify_position("") == (None, None, True)
 
 

@@ -2,12 +2,14 @@
 ``kiip_import/`` the test suite catches (mutmut; not part of CI: it takes hours for all).
 
     python benchmarks/bench_mutation.py [--package validators] [--sample 300] [--seed 7]
-                                         [--work DIR] [--json FILE]
+                                         [--work DIR] [--json FILE] [--jobs 2]
 
 mutmut changes one thing at a time in a package's code (``<`` for ``<=``, a constant, a
 string, a dropped argument...), and for each such mutant runs the tests that call the
 changed function; a mutant is *killed* when a test fails, and *caught* when it is killed or
-runs past mutmut's CPU limit (reported apart: a slow equivalent mutant can land there too).
+runs past mutmut's time limit (reported apart: a slow equivalent mutant can land there too).
+mutmut stops a mutant's tests after 15 times (their time unmutated + 1 s) of wall-clock time,
+or 30 times that of CPU time; the wall clock binds first.
 The run happens in a copy of the working tree (``--work``, default a temporary folder) with
 ``../shared`` linked beside it, so the answer-key and real-data tests run as in CI. Tests that start the command line in a
 child process see the mutant too (the child imports the mutated copy first: ``PYTHONPATH``).
@@ -43,7 +45,7 @@ TESTS = {
                    "tests/web/test_web_cross_decisions.py"],
     "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
 }
-CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's CPU limit
+CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's time limit
 
 
 def _copy_tree(repo: Path) -> None:
@@ -150,12 +152,12 @@ def _results(repo: Path, package: str) -> dict[str, str]:
     return out
 
 
-def _mutmut(repo: Path, names: list[str], log) -> int:
-    cmd = [shutil.which("mutmut") or "mutmut", "run", "--max-children", "1", *names]
+def _mutmut(repo: Path, names: list[str], log, jobs: int = 1) -> int:
+    cmd = [shutil.which("mutmut") or "mutmut", "run", "--max-children", str(jobs), *names]
     return subprocess.run(cmd, cwd=repo, env=_env(repo), stdout=log, stderr=subprocess.STDOUT).returncode
 
 
-def run_package(work: Path, package: str, sample: int | None, seed: int) -> dict:
+def run_package(work: Path, package: str, sample: int | None, seed: int, jobs: int = 1) -> dict:
     repo = work / package
     if not repo.exists():
         _copy_tree(repo)
@@ -172,7 +174,7 @@ def run_package(work: Path, package: str, sample: int | None, seed: int) -> dict
             names = sorted(random.Random(seed).sample(everything, min(sample, len(everything))))
         else:
             names = []
-        _mutmut(repo, names, log)
+        _mutmut(repo, names, log, jobs)
     results = _results(repo, package)
     if names:
         results = {n: results.get(n, "not checked") for n in names}
@@ -197,6 +199,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--work", type=Path, help="work folder (kept; default: a new temporary one)")
     p.add_argument("--json", type=Path, help="write the figures here too")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="mutants checked at once (default 1; each gets the time limit on its own clock)")
     a = p.parse_args(argv)
     if shutil.which("mutmut") is None:
         print("mutmut is not installed: python -m pip install 'mutmut==3.3.1'", file=sys.stderr)
@@ -208,7 +212,7 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     figures = []
     for package in a.package or sorted(TESTS, reverse=True):
-        f = run_package(work, package, a.sample, a.seed)
+        f = run_package(work, package, a.sample, a.seed, a.jobs)
         figures.append(f)
         counts = ", ".join(f"{v} {k}" for k, v in sorted(f["counts"].items()))
         est = f" ± {f['interval95']:.1%} (95%, a sample of {f['mutants']})" if f["sampled"] else ""

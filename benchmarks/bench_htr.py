@@ -115,7 +115,8 @@ def main(argv=None) -> int:
         reader = CellReader(field, a.models)
         info = json.loads((a.models / f"{field}.train.json").read_text(encoding="utf-8"))
         figures[field] = {"threshold": reader.calibrated_threshold, "prefills": reader.prefills,
-                          "model_bytes": reader.path.stat().st_size}
+                          "model_bytes": sum(p.stat().st_size for p in reader.paths),
+                          "networks": len(reader.paths)}
         test_all = []
         for level in ("easy", "average", "difficult"):
             samples = cell_images.read_folder(CROPS / folder / "test" / level)
@@ -143,7 +144,8 @@ def main(argv=None) -> int:
         lat = figures[field]["latency"]
         state = "prefilled at" if figures[field]["prefills"] else "prefill switched off; offered only; calibrated"
         print(f"{field}: {state} threshold {figures[field]['threshold']:.3f}, latency p50 {lat['p50_ms']:.1f} ms, "
-              f"p95 {lat['p95_ms']:.1f} ms per cell (one thread), model {figures[field]['model_bytes'] / 1e6:.1f} MB")
+              f"p95 {lat['p95_ms']:.1f} ms per cell (one thread), model {figures[field]['model_bytes'] / 1e6:.1f} MB "
+              f"({figures[field]['networks']} network{'s' if figures[field]['networks'] > 1 else ''})")
     print(f"models together: {total / 1e6:.1f} MB; runtime: onnxruntime (torch imported: {'torch' in sys.modules})")
     if a.json:
         a.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")

@@ -98,9 +98,10 @@ def _fit_temperature(reader, arrays: np.ndarray, samples) -> float:
     h, w = cell_images.SIZES["birth_date"]
     logits = [[], [], [], []]
     for start in range(0, len(arrays), 128):
-        res = reader.session.run(None, {"image": arrays[start:start + 128].reshape(-1, 1, h, w)})
+        x = arrays[start:start + 128].reshape(-1, 1, h, w)
+        outs = [session.run(None, {"image": x}) for session in reader.sessions]
         for k in range(4):
-            logits[k].append(res[k])
+            logits[k].append(np.mean([res[k] for res in outs], axis=0))  # the members' mean
     day, month = np.concatenate(logits[0]), np.concatenate(logits[1])
     labels = [date_label(s.label) for s in samples]
     d_idx = np.array([lbl[2] - 1 for lbl in labels])
@@ -135,7 +136,9 @@ def calibrate(field: str, onnx_path: Path, samples, out: Path, train_info: dict 
     threshold, precision, coverage = choose_threshold(confs, right, TARGET[field])
     info = {
         "field": field,
-        "method": ("CTC path probability of the best label (prefix beam search), after the sequence prior"
+        "method": ((f"mean of the {len(reader.sessions)} networks' CTC path probabilities of each label any of "
+                    "them proposes" if len(reader.sessions) > 1 else
+                    "CTC path probability of the best label (prefix beam search)") + ", after the sequence prior"
                    if field == "entry_number" else
                    "product of the day and month softmax at a fitted temperature, averaged over the cell "
                    "read at the offsets in shifts (section year given), after the sequence prior"),

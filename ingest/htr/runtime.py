@@ -6,7 +6,10 @@ probability each:
 * entry numbers: CTC prefix beam search over the network's per-column letter probabilities;
   a value's probability is the sum over all alignments that spell it (the CTC path
   probability), which separates right from wrong readings far better than the per-frame
-  maximum does;
+  maximum does. A model may be several networks trained alike from different seeds (its
+  ``<field>.train.json`` lists them under ``members``): each value any of them proposes gets
+  the mean of their probabilities for it, so a value only one network believes in loses
+  confidence;
 * birth dates: the day, month, year and century heads' softmax, at the temperature set on
   held-out books, averaged over the cell read five times, as it is and moved two pixels up,
   down, left and right (the network's answer should not hang on where the writing sits in
@@ -91,6 +94,46 @@ def ctc_candidates(logp: np.ndarray, beam: int = BEAM, top: int = TOP) -> list[t
     return out[:top]
 
 
+def ctc_label_probability(logp: np.ndarray, label: str) -> float:
+    """The CTC probability of one label given a cell's T x C log-probabilities (blank = 0):
+    the sum over every alignment that spells it (the forward algorithm)."""
+    try:
+        ids = [ENTRY_ALPHABET.index(ch) + 1 for ch in label]
+    except ValueError:
+        return 0.0
+    probs = np.exp(logp.astype(np.float64))
+    ext = np.zeros(2 * len(ids) + 1, dtype=np.int64)
+    ext[1::2] = ids
+    # a state may be reached from two back: a letter, skipping the blank before it, unless
+    # the letter two back is the same one (a doubled letter needs the blank between)
+    skip = np.zeros(len(ext), dtype=bool)
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    alpha = np.zeros(len(ext))
+    alpha[0] = probs[0, 0]
+    if len(ext) > 1:
+        alpha[1] = probs[0, ext[1]]
+    for t in range(1, probs.shape[0]):
+        step = alpha.copy()
+        step[1:] += alpha[:-1]
+        step[2:] += np.where(skip[2:], alpha[:-2], 0.0)
+        alpha = step * probs[t, ext]
+    return float(alpha[-1] + (alpha[-2] if len(ext) > 1 else 0.0))
+
+
+def ensemble_candidates(logps: list[np.ndarray], top: int = TOP) -> list[tuple[str, float]]:
+    """Candidates of one cell read by several networks: every value any of them proposes,
+    with the mean of the networks' probabilities for it (a network that did not keep it in
+    its beam is asked for its CTC probability of it)."""
+    if len(logps) == 1:
+        return ctc_candidates(logps[0], top=top)
+    beams = [dict(ctc_candidates(lp, top=top)) for lp in logps]
+    values = dict.fromkeys(v for beam in beams for v in beam)
+    scored = [(v, float(np.mean([beam[v] if v in beam else ctc_label_probability(lp, v)
+                                 for beam, lp in zip(beams, logps)]))) for v in values]
+    scored.sort(key=lambda c: -c[1])
+    return scored[:top]
+
+
 def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
     z = x / temperature
     z = z - z.max(axis=-1, keepdims=True)
@@ -119,6 +162,17 @@ def date_candidates(day: np.ndarray, month: np.ndarray, year: np.ndarray, centur
     return out[:top]
 
 
+def member_files(field_name: str, models: Path) -> list[str]:
+    """The network files one field's model is made of: the ``members`` its training record
+    lists, or ``<field>.onnx`` alone."""
+    info_path = Path(models) / f"{field_name}.train.json"
+    if info_path.is_file():
+        members = json.loads(info_path.read_text(encoding="utf-8")).get("members")
+        if members:
+            return [m["file"] for m in members]
+    return [f"{field_name}.onnx"]
+
+
 class CellReader:
     """One field's recogniser. ``read`` takes prepared cells and gives their candidates."""
 
@@ -133,13 +187,21 @@ class CellReader:
         path = Path(models) / f"{field_name}.onnx"
         if not path.is_file():
             raise ModelMissing(f"no model for {field_name} at {path}")
+        paths = [Path(models) / name for name in member_files(field_name, models)]
+        for member in paths:
+            if not member.is_file():
+                raise ModelMissing(f"{field_name}: the member {member.name} that {field_name}.train.json lists "
+                                   f"is not in {models}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.sessions = [ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+                         for p in paths]
+        self.session = self.sessions[0]
         self.field = field_name
         self.path = path
+        self.paths = paths
         calib = Path(models) / f"{field_name}.calibration.json"
         self.calibration = json.loads(calib.read_text(encoding="utf-8")) if calib.is_file() else {}
         # the threshold set on held-out books; none, or prefill switched off for this field
@@ -165,9 +227,9 @@ class CellReader:
         for start in range(0, len(cells), batch):
             x = np.ascontiguousarray(cells[start:start + batch].reshape(-1, 1, h, w), dtype=np.float32)
             if self.field == "entry_number":
-                res = self.session.run(None, {"image": x})
-                for lp in res[0]:
-                    out.append(Cell(ctc_candidates(lp)))
+                logps = [session.run(None, {"image": x})[0] for session in self.sessions]
+                for i in range(len(x)):
+                    out.append(Cell(ensemble_candidates([lp[i] for lp in logps])))
             else:
                 day, month, year, cent = self._date_heads(x)
                 for i in range(len(x)):
@@ -177,13 +239,14 @@ class CellReader:
         return out
 
     def _date_heads(self, x: np.ndarray) -> list[np.ndarray]:
-        """The date heads' probabilities, averaged over the shifted readings."""
+        """The date heads' probabilities, averaged over the shifted readings (and the members)."""
         total: list[np.ndarray] | None = None
-        for dy, dx in self.shifts:
-            res = self.session.run(None, {"image": shifted(x, dy, dx)})
-            probs = [_softmax(r, self.temperature) for r in res]
-            total = probs if total is None else [a + b for a, b in zip(total, probs)]
-        return [t / len(self.shifts) for t in total]
+        for session in self.sessions:
+            for dy, dx in self.shifts:
+                res = session.run(None, {"image": shifted(x, dy, dx)})
+                probs = [_softmax(r, self.temperature) for r in res]
+                total = probs if total is None else [a + b for a, b in zip(total, probs)]
+        return [t / (len(self.shifts) * len(self.sessions)) for t in total]
 
 
 # ------------------------------------------------------------------------ sequence prior

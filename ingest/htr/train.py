@@ -2,6 +2,11 @@
 
     mgr-ingest ocr train --field entry_number DIR... --out ingest/htr/models --minutes 40 --seed 7
 
+``--seed 7,11`` trains one network per seed side by side (a process each, one thread each)
+on the same books and makes them one model: the reader averages their probabilities
+(``runtime.ensemble_candidates``). The first seed draws the held-out books and names the
+files ``<field>.onnx``/``.ckpt``; the others are ``<field>.seed<N>.onnx``/``.ckpt``.
+
 DIR is a folder in the archives' layout (images and ``labels.csv``: ``filename,label``).
 A few whole books are held out (``--holdout-books`` or, by default, about a quarter of the books
 drawn with the seed): they never train the network and serve to set the prefill threshold
@@ -185,10 +190,61 @@ def export_onnx(model, field: str, path: Path) -> None:
                       opset_version=17, dynamo=False)
 
 
-def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int, batch: int = 64,
+def member_name(field: str, seed: int, first: bool) -> str:
+    """The file stem of one member network: the first seed's is the field's own name."""
+    return field if first else f"{field}.seed{seed}"
+
+
+def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int | list[int], batch: int = 64,
           holdout_books: list[str] | None = None, resume: bool = False, max_steps: int | None = None,
           cache: Path | None = None, threads: int | None = None, progress: bool = True,
           base_model: Path | None = None) -> dict:
+    """Train one network per seed (side by side when there are several), export each to
+    ONNX, write ``<field>.train.json`` with its ``members`` and set the prefill threshold on
+    the calibration books."""
+    seeds = [seed] if isinstance(seed, int) else list(seed)
+    common = dict(field=field, folders=folders, out=out, minutes=minutes, batch=batch, holdout_books=holdout_books,
+                  resume=resume, max_steps=max_steps, cache=cache, base_model=base_model, split_seed=seeds[0])
+    if len(seeds) == 1:
+        runs = [_train_member(seed=seeds[0], name=field, threads=threads, progress=progress, **common)]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if cache is not None:  # prepare the cells once, not once a member
+            _train_member(seed=seeds[0], name=field, threads=threads, progress=False, prepare_only=True, **common)
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(seeds), mp_context=ctx) as pool:
+            jobs = [pool.submit(_train_member, seed=s, name=member_name(field, s, k == 0), threads=threads or 1,
+                                progress=progress, position=k, **common) for k, s in enumerate(seeds)]
+            runs = [j.result() for j in jobs]
+    first, (train_s, hold_s, held) = runs[0]
+    # the held-out books in two halves: one sets the threshold, the other measures it (bench_htr)
+    rng = random.Random(seeds[0] + 1)
+    shuffled = list(held)
+    rng.shuffle(shuffled)
+    calib_books = sorted(shuffled[: (len(shuffled) + 1) // 2])
+    eval_books = sorted(shuffled[(len(shuffled) + 1) // 2:])
+    info = {"field": field, "steps": first["steps"], "seconds": first["seconds"], "seed": seeds[0],
+            "train_cells": len(train_s), "held_out_cells": len(hold_s), "held_out_books": held,
+            "calibration_books": calib_books, "evaluation_books": eval_books,
+            "train_books": sorted({s.book for s in train_s}), "folders": [f.name for f in folders]}
+    if len(seeds) > 1:
+        info["members"] = [run for run, _split in runs]
+    (out / f"{field}.train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    if hold_s:
+        from ingest.htr.calibrate import calibrate
+        calib = [s for s in hold_s if s.book in calib_books] or hold_s
+        calibrate(field, out / f"{field}.onnx", calib, out / f"{field}.calibration.json", train_info=info)
+    return info
+
+
+def _train_member(field: str, folders: list[Path], out: Path, minutes: float, seed: int, name: str, batch: int,
+                  holdout_books: list[str] | None, resume: bool, max_steps: int | None, cache: Path | None,
+                  threads: int | None, progress: bool, base_model: Path | None, split_seed: int,
+                  prepare_only: bool = False, position: int = 0):
+    """One network: trained, checkpointed as ``<name>.ckpt`` and exported as ``<name>.onnx``.
+    Returns its record (file, seed, steps, seconds) and the split (train, held-out, books)."""
     torch = _torch()
     if threads:
         torch.set_num_threads(threads)
@@ -199,16 +255,18 @@ def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int,
     samples = _samples(folders, field)
     if not samples:
         raise SystemExit(f"mgr-ingest ocr train: no usable labelled {field} cells in the folders given")
-    train_s, hold_s, held = split_books(samples, holdout_books, seed)
+    train_s, hold_s, held = split_books(samples, holdout_books, split_seed)
     if not train_s:
         train_s, hold_s, held = samples, [], []
     log.info("cells: %d for training, %d held out (%d books)", len(train_s), len(hold_s), len(held))
     arr = cell_images.load_arrays(train_s, field, cache / f"{field}_train_{len(train_s)}.npy" if cache else None)
+    if prepare_only:
+        return None
     labels = _encode(field, train_s)
 
     model = build_model(field)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    ckpt_path = out / f"{field}.ckpt"
+    ckpt_path = out / f"{name}.ckpt"
     elapsed, step = 0.0, 0
     if resume and ckpt_path.exists():
         ck = torch.load(ckpt_path, weights_only=False)
@@ -227,7 +285,8 @@ def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int,
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=int(budget), unit="s", desc=f"train {field}", initial=int(min(elapsed, budget)))
+        bar = tqdm(total=int(budget), unit="s", desc=f"train {name}", initial=int(min(elapsed, budget)),
+                   position=position)
     started = time.monotonic() - elapsed
     last_ckpt = time.monotonic()
     n = len(train_s)
@@ -273,23 +332,10 @@ def train(field: str, folders: list[Path], out: Path, minutes: float, seed: int,
     if bar is not None:
         bar.close()
     save_ckpt()
-    onnx_path = out / f"{field}.onnx"
-    export_onnx(model, field, onnx_path)
-    # the held-out books in two halves: one sets the threshold, the other measures it (bench_htr)
-    rng = random.Random(seed + 1)
-    shuffled = list(held)
-    rng.shuffle(shuffled)
-    calib_books = sorted(shuffled[: (len(shuffled) + 1) // 2])
-    eval_books = sorted(shuffled[(len(shuffled) + 1) // 2:])
-    info = {"field": field, "steps": step, "seconds": round(time.monotonic() - started, 1), "seed": seed,
-            "train_cells": len(train_s), "held_out_cells": len(hold_s), "held_out_books": held,
-            "calibration_books": calib_books, "evaluation_books": eval_books, "train_books": sorted({s.book for s in train_s}), "folders": [f.name for f in folders]}
-    (out / f"{field}.train.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
-    if hold_s:
-        from ingest.htr.calibrate import calibrate
-        calib = [s for s in hold_s if s.book in calib_books] or hold_s
-        calibrate(field, onnx_path, calib, out / f"{field}.calibration.json", train_info=info)
-    return info
+    export_onnx(model, field, out / f"{name}.onnx")
+    run = {"file": f"{name}.onnx", "seed": seed, "steps": step, "seconds": round(time.monotonic() - started, 1)}
+    log.info("trained %s: %d steps", name, step)
+    return run, (train_s, hold_s, held)
 
 
 def recalibrate(field: str, folders: list[Path], out: Path) -> int:
@@ -322,7 +368,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, required=True, help="folder for the model, checkpoint and calibration")
     p.add_argument("--minutes", type=float, default=40.0, help="time budget (default 40)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (for a quick check)")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", default="7",
+                   help="random seed (default 7); several, comma-separated (7,11), train one network each "
+                        "side by side, averaged into one model")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--holdout-books", help="comma-separated book entry numbers kept out of training")
@@ -340,8 +388,18 @@ def main(argv: list[str]) -> int:
             return 2
     if a.calibrate_only:
         return recalibrate(a.field, a.folders, a.out)
+    try:
+        seeds = [int(v) for v in a.seed.split(",")]
+    except ValueError:
+        print(f"mgr-ingest ocr train: --seed {a.seed!r}: expected a number or numbers separated by commas",
+              file=sys.stderr)
+        return 2
+    if len(set(seeds)) != len(seeds):
+        print(f"mgr-ingest ocr train: --seed {a.seed}: a seed given twice would train the same network twice",
+              file=sys.stderr)
+        return 2
     held = [b.strip() for b in a.holdout_books.split(",") if b.strip()] if a.holdout_books else None
-    info = train(a.field, a.folders, a.out, a.minutes, a.seed, a.batch, held, a.resume, a.max_steps,
+    info = train(a.field, a.folders, a.out, a.minutes, seeds, a.batch, held, a.resume, a.max_steps,
                  a.cache, a.threads, not a.no_progress, a.base_model)
     print(json.dumps({k: v for k, v in info.items() if k not in ("train_books", "folders")}))
     return 0

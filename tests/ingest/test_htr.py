@@ -23,13 +23,14 @@ ROW_ID = CROPS / "row_id" / "test"
 BIRTHDATE = CROPS / "birthdate" / "test"
 
 # Floors on the published test split (all three difficulties), about a point under what the
-# shipped models measured (entry numbers top-1 88.0%, prefilled precision 96.6%; dates day
-# and month 68.1%, 66.5% before each date cell was read at five offsets). Not the benchmark (benchmarks/bench_htr.py): a drop below them means the
-# model or the reading broke. The 97% prefilled precision the issue asks for on this split is
-# not reached (96.6%): the README says so.
-ENTRY_TOP1_FLOOR = 0.87
-ENTRY_PREFILL_PRECISION_FLOOR = 0.955
-DATE_DAY_MONTH_FLOOR = 0.65
+# shipped models measured (entry numbers, two networks averaged: top-1 90.7%, prefilled
+# precision 96.9%; dates day and month 69.9%). Not the benchmark (benchmarks/bench_htr.py): a
+# drop below them means the model or the reading broke. The top-1 floor is the issue's 88%;
+# the 97% prefilled precision it asks for on this split is not reached (96.9%): the README
+# says so.
+ENTRY_TOP1_FLOOR = 0.88
+ENTRY_PREFILL_PRECISION_FLOOR = 0.96
+DATE_DAY_MONTH_FLOOR = 0.68
 
 
 def _cli(*args, cwd=None):
@@ -206,6 +207,61 @@ def test_ctc_beam_sums_the_alignments():
     assert best[0][0] == "11" and best[0][1] > 0.6
 
 
+def test_a_label_s_ctc_probability_is_the_sum_over_its_alignments():
+    torch = pytest.importorskip("torch")  # the train extra (CI installs it: a missing torch fails there)
+    from ingest.htr.labels import ENTRY_ALPHABET
+    from ingest.htr.runtime import ctc_label_probability
+
+    rng = np.random.default_rng(5)
+    for label in ("1", "11", "24a", "(23k)", "100", "7"):
+        logp = np.log(rng.dirichlet(np.full(len(ENTRY_ALPHABET) + 1, 0.3), size=16)).astype(np.float32)
+        target = torch.tensor([[ENTRY_ALPHABET.index(ch) + 1 for ch in label]])
+        loss = torch.nn.functional.ctc_loss(torch.from_numpy(logp)[:, None, :], target, torch.tensor([16]),
+                                            torch.tensor([len(label)]), reduction="sum")
+        assert ctc_label_probability(logp, label) == pytest.approx(float(torch.exp(-loss)), rel=1e-4)
+    assert ctc_label_probability(logp, "24?") == 0.0  # a letter the networks do not write
+
+
+def test_two_networks_average_what_either_proposes():
+    from ingest.htr.labels import ENTRY_ALPHABET
+    from ingest.htr.runtime import ctc_label_probability, ensemble_candidates
+
+    def frames(*letters):  # one sure letter (or blank) a frame
+        p = np.full((len(letters), len(ENTRY_ALPHABET) + 1), 1e-4)
+        for t, ch in enumerate(letters):
+            p[t, 0 if ch == "-" else ENTRY_ALPHABET.index(ch) + 1] = 1.0
+        return np.log(p / p.sum(axis=1, keepdims=True))
+
+    sure_43, sure_44 = frames("4", "-", "3", "-"), frames("4", "-", "4", "-")
+    both = dict(ensemble_candidates([sure_43, sure_44]))
+    # each network is sure of its own reading: together, neither value is more than half sure
+    assert set(both) >= {"43", "44"} and both["43"] == pytest.approx(both["44"], rel=1e-3)
+    assert 0.45 < both["43"] < 0.55
+    # the mean of the two networks' probabilities (the one that proposed it gives its beam's sum,
+    # which leaves out only the alignments through letters below 0.1%)
+    assert both["43"] == pytest.approx((ctc_label_probability(sure_43, "43") + ctc_label_probability(sure_44, "43"))
+                                       / 2, rel=1e-3)
+    agree = ensemble_candidates([sure_43, sure_43])
+    assert agree[0][0] == "43" and agree[0][1] > 0.98
+    assert ensemble_candidates([sure_43]) == ctc_candidates(sure_43)  # one network: its own beam
+
+
+def test_the_shipped_entry_reader_is_the_two_networks_its_record_lists(tmp_path):
+    info = json.loads((MODELS / "entry_number.train.json").read_text(encoding="utf-8"))
+    assert [m["file"] for m in info["members"]] == ["entry_number.onnx", "entry_number.seed11.onnx"]
+    reader = CellReader("entry_number")
+    assert [p.name for p in reader.paths] == ["entry_number.onnx", "entry_number.seed11.onnx"]
+    # a member the record lists but the folder lacks is a clear error, not a quieter model
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("entry_number.onnx", "entry_number.train.json", "entry_number.calibration.json"):
+        shutil.copy(MODELS / name, models)
+    from ingest.htr.runtime import ModelMissing
+
+    with pytest.raises(ModelMissing, match="entry_number.seed11.onnx"):
+        CellReader("entry_number", models)
+
+
 def _labelled_folder(folder: Path, source: Path, field: str, n: int) -> list:
     """The first ``n`` labelled cells of ``source`` copied into ``folder`` in the archives' layout."""
     folder.mkdir()
@@ -239,6 +295,28 @@ def test_a_short_training_run_writes_a_model_that_loads(tmp_path):
     tuned = train("entry_number", [data], tmp_path / "tuned", minutes=5, seed=3, batch=16, max_steps=3,
                   progress=False, threads=1, base_model=tmp_path / "model" / "entry_number.ckpt")
     assert tuned["steps"] == 3 and (tmp_path / "tuned" / "entry_number.onnx").is_file()
+
+
+def test_several_seeds_train_side_by_side_into_one_model(tmp_path):
+    pytest.importorskip("torch")  # the train extra (CI installs it: a missing torch fails there)
+    data = tmp_path / "cells"
+    samples = _labelled_folder(data, ROW_ID / "easy", "entry_number", 48)
+    cmd = [sys.executable, "-m", "ingest.cli", "ocr", "train", "--field", "entry_number", str(data),
+           "--out", str(tmp_path / "model"), "--batch", "16", "--max-steps", "12", "--threads", "1",
+           "--cache", str(tmp_path / "cache"), "--no-progress"]
+    run = subprocess.run([*cmd, "--seed", "3,4"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    info = json.loads((tmp_path / "model" / "entry_number.train.json").read_text(encoding="utf-8"))
+    assert [(m["file"], m["seed"], m["steps"]) for m in info["members"]] == [
+        ("entry_number.onnx", 3, 12), ("entry_number.seed4.onnx", 4, 12)]
+    assert (tmp_path / "model" / "entry_number.seed4.ckpt").is_file()
+    assert (tmp_path / "model" / "entry_number.calibration.json").is_file()
+    reader = CellReader("entry_number", tmp_path / "model")
+    assert len(reader.sessions) == 2
+    arrays = cell_images.load_arrays(samples[:3], "entry_number").astype(np.float32) / 255.0
+    assert len(reader.read(arrays)) == 3
+    twice = subprocess.run([*cmd, "--seed", "3,3"], capture_output=True, text=True, timeout=120)
+    assert twice.returncode == 2 and "given twice" in twice.stderr
 
 
 def test_shipped_models_come_with_their_card():

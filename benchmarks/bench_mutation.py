@@ -74,7 +74,8 @@ def _configure(repo: Path, package: str) -> None:
     shutil.rmtree(repo / "mutants", ignore_errors=True)
 
 
-# Appended to the copy's tests/conftest.py. mutmut stops a mutant's tests after 15 times
+# Appended to the copy's tests/conftest.py. Before each test session every cache of the
+# project's functions is emptied (see pytest_sessionstart below). And: mutmut stops a mutant's tests after 15 times
 # their recorded time (plus 15 s), and it records each test's *last* phase, the teardown:
 # tests whose time goes into a module fixture (a pipeline run, a database) were cut off and
 # counted as timeouts though nothing hung. This records setup + call + teardown instead,
@@ -92,6 +93,18 @@ _PHASES = _defaultdict(float)
 
 def pytest_runtest_logreport(report):
     _PHASES[report.nodeid] += report.duration
+
+
+def pytest_sessionstart(session):
+    # mutmut runs each mutant's tests in a process forked from one that has already run them
+    # unmutated: a function's cache (functools.cache) would answer from the original code
+    import sys as _sys
+
+    for _name, _module in list(_sys.modules.items()):
+        if _name.split(".")[0] in ("validators", "kiip_import", "ingest", "webentry"):
+            for _value in list(vars(_module).values()):
+                if callable(getattr(_value, "cache_clear", None)):
+                    _value.cache_clear()
 
 
 def pytest_sessionfinish(session):

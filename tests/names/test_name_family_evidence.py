@@ -6,6 +6,7 @@ names that differ only in their ending are never joined by it."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from conftest import ft_row, kbd_row, kbf_row, write_delivery
 
 from ingest.cli import main
@@ -102,3 +103,21 @@ def test_a_child_found_again_in_the_death_book_joins_its_two_spellings(tmp_path)
     assert {"KIRSTINE", "KJERSTINE"} in _groups(out)
     row = out[out["variant"] == "KJERSTINE"].iloc[0]
     assert int(row["families"]) == 1 and row["family_examples"] == "K5001:1=K2750:1"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_the_written_tables_give_the_same_groups_as_the_deliveries(tmp_path, fmt):
+    _births(tmp_path / "kbf")
+    _census(tmp_path / "ft")
+    out = tmp_path / "clean"
+    assert main(["clean", str(tmp_path / "kbf"), str(tmp_path / "ft"), "--out", str(out), "--format", fmt]) in (0, 1)
+    tables = [out / f"kbf.{fmt}", out / f"ft.{fmt}", out / f"ft_children.{fmt}"]
+    assert all(t.is_file() for t in tables), sorted(p.name for p in out.iterdir())
+    from_tables, from_deliveries = tmp_path / "t.csv", tmp_path / "d.csv"
+    assert main(["names", "suggest", *map(str, tables), "--min-count", "1", "--out", str(from_tables)]) == 0
+    assert main(["names", "suggest", str(tmp_path / "kbf"), str(tmp_path / "ft"), "--min-count", "1",
+                 "--out", str(from_deliveries)]) == 0
+    groups = _groups(pd.read_csv(from_tables, sep=";", dtype=str, keep_default_na=False))
+    assert {"KIRSTINE", "KJERSTINE"} in groups and {"METHE", "METTE"} in groups
+    assert sorted(map(sorted, groups)) == sorted(
+        map(sorted, _groups(pd.read_csv(from_deliveries, sep=";", dtype=str, keep_default_na=False))))

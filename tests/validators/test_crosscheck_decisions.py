@@ -101,6 +101,9 @@ def test_the_check_over_written_tables_twice_keeps_copies_and_the_linkage(tmp_pa
         result = crosscheck_files(kbf_path, kbd_path)
         assert [(f["code"], f["entry_number"], f["loebe_nr"]) for f in result.findings] == [
             ("DUPLICATE_ACROSS_DELIVERIES", "K5002", 1)]
+        # the record it copies, with the line a reviewer finds it on
+        assert {k: result.findings[0]["other"].get(k) for k in ("entry_number", "loebe_nr", "line")} == {
+            "entry_number": "K5001", "loebe_nr": 1, "line": 2}
         back = (pd.read_parquet(kbf_path) if suffix == ".parquet"
                 else pd.read_csv(kbf_path, sep=";", dtype={"TIL_LINKAGE": bool, "KOPI_AF": str}))
         assert back["TIL_LINKAGE"].tolist() == [True, True, True, False, False, True]

@@ -204,3 +204,20 @@ def test_a_birth_year_alone_gives_the_age_and_is_checked_against_it(tmp_path):
             if f["code"] in ("AGE_DATE_MISMATCH", "AGE_IMPLAUSIBLE")]
     assert seen == [(2, "AGE_DATE_MISMATCH", "ALDER", "age stated 85, the birth date gives 79-80 on the census day"),
                     (3, "AGE_IMPLAUSIBLE", "ALDER", "aged 120 at the census (more than 110)")]
+
+
+def test_a_birth_year_that_disagrees_with_the_birth_date_names_both(tmp_path):
+    t, _, findings = census(tmp_path, [person("Husfader", "M", "19000101", FOEDEAAR="1899"),
+                                       person("Husmoder", "K", "19020101", FOEDEAAR="1902")])
+    seen = [(f["loebe_nr"], f["field"], f["message"], f["suggestion"]) for f in findings
+            if f["code"] == "AGE_DATE_MISMATCH"]
+    assert seen == [(1, "FOEDEAAR", "birth year 1899 but birth date 19000101", "1900")]
+
+
+def test_the_name_a_person_is_known_by_has_single_spaces(tmp_path):
+    t, kids, _ = census(tmp_path, [person("Husfader", "M", "18900101", "Gift", FORNAVN="Jens  Peter",
+                                          EFTERNAVN="Hansen", MELLEMNAVNE=""),
+                                   person("Husmoder", "K", "18920101", "Gift", FORNAVN="Ane", EFTERNAVN="Hansen"),
+                                   person("Barn", "M", "19200101", FORNAVN="Ole", EFTERNAVN="Hansen")])
+    assert t.loc[1, "NAVN_SAMLET"] == "Jens Peter Hansen"
+    assert kids.loc[3, "FAR_NAVN_SAMLET"] == "Jens Peter Hansen"

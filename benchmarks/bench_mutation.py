@@ -46,6 +46,7 @@ TESTS = {
     "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
 }
 CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's time limit
+INTERNAL_ERROR = "pytest internal error"  # not a failing test: a fault of the run, not caught
 
 
 def _copy_tree(repo: Path) -> None:
@@ -97,13 +98,17 @@ def pytest_runtest_logreport(report):
 
 def pytest_sessionstart(session):
     # mutmut runs each mutant's tests in a process forked from one that has already run them
-    # unmutated: a function's cache (functools.cache) would answer from the original code
+    # unmutated: a function's cache (functools.cache) would answer from the original code.
+    # Only functools' own wrappers are touched, and by their type: asking any other object for
+    # an attribute can raise (flask's current_app outside an application context does), and an
+    # error here is a pytest internal error, which mutmut would count as a caught mutant.
+    import functools as _functools
     import sys as _sys
 
     for _name, _module in list(_sys.modules.items()):
         if _name.split(".")[0] in ("validators", "kiip_import", "ingest", "webentry"):
             for _value in list(vars(_module).values()):
-                if callable(getattr(_value, "cache_clear", None)):
+                if type(_value) is _functools._lru_cache_wrapper:
                     _value.cache_clear()
 
 
@@ -161,7 +166,9 @@ def _results(repo: Path, package: str) -> dict[str, str]:
     for meta in (repo / "mutants" / package).rglob("*.py.meta"):
         data = json.loads(meta.read_text(encoding="utf-8"))
         for name, code in data["exit_code_by_key"].items():
-            out[name] = status_by_exit_code.get(code, f"exit {code}")
+            # mutmut counts pytest's exit code 3 (an internal error: a hook or plugin failed, no
+            # test ran to its end) as a kill; here it is reported apart and not counted caught
+            out[name] = INTERNAL_ERROR if code == 3 else status_by_exit_code.get(code, f"exit {code}")
     return out
 
 
@@ -202,7 +209,8 @@ def run_package(work: Path, package: str, sample: int | None, seed: int, jobs: i
             "share_caught": share, "interval95": half, "sampled": bool(sample), "seed": seed,
             "seconds": round(time.monotonic() - started),
             "survivors": sorted(n for n, s in results.items() if s == "survived"),
-            "no_tests": sorted(n for n, s in results.items() if s == "no tests")}
+            "no_tests": sorted(n for n, s in results.items() if s == "no tests"),
+            "internal_errors": sorted(n for n, s in results.items() if s == INTERNAL_ERROR)}
 
 
 def main(argv=None) -> int:
@@ -235,6 +243,8 @@ def main(argv=None) -> int:
             print(f"  survived: {name}")
         for name in f["no_tests"]:
             print(f"  no test calls it: {name}")
+        for name in f["internal_errors"]:
+            print(f"  pytest stopped with an internal error (counted as not caught): {name}")
     print(f"work folder: {work} (mutmut show NAME there shows a mutant)")
     if a.json:
         a.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")

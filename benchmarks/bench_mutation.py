@@ -73,6 +73,10 @@ def _configure(repo: Path, package: str) -> None:
     with open(repo / "tests" / "conftest.py", "a", encoding="utf-8") as fh:
         fh.write(TIMING_HOOKS)
     shutil.rmtree(repo / "mutants", ignore_errors=True)
+    # mutants/ is on PYTHONPATH (_env): it must exist when mutmut starts, or Python notes the
+    # path as empty and never looks there again, and the tests' own folders (tests/validators)
+    # are then imported as the package
+    (repo / "mutants").mkdir()
 
 
 # Appended to the copy's tests/conftest.py. Before each test session every cache of the
@@ -188,6 +192,8 @@ def run_package(work: Path, package: str, sample: int | None, seed: int, jobs: i
             # a first run with a name nothing matches: mutmut makes the mutants and learns
             # which tests call which function, then stops; the sample is drawn from its list
             _mutmut(repo, ["no-such-mutant"], log)
+            if not (repo / "mutants" / "mutmut-stats.json").is_file():
+                raise SystemExit(f"mutmut could not run the tests unmutated: see {work / (package + '.log')}")
             everything = sorted(_results(repo, package))
             if not everything:
                 raise SystemExit(f"mutmut made no mutants of {package}: see {work / (package + '.log')}")

@@ -39,11 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 # The tests that exercise each package (the whole suite takes 20 minutes a run; these hold
 # every test that calls into the package in the same process, which is what mutmut selects by).
+_PIPELINE = ["tests/ingest/test_clean_table.py", "tests/ingest/test_report.py",
+             "tests/ingest/test_report_households.py", "tests/ingest/test_mixed_sources.py"]
 TESTS = {
-    "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names",
+    "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names", *_PIPELINE,
                    "tests/store/test_crosscheck_store.py", "tests/store/test_crosscheck_incremental.py",
                    "tests/web/test_web_cross_decisions.py"],
-    "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures"],
+    "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures", *_PIPELINE],
 }
 CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's time limit
 INTERNAL_ERROR = "pytest internal error"  # not a failing test: a fault of the run, not caught
@@ -87,13 +89,49 @@ def _configure(repo: Path, package: str) -> None:
 # and adds to each test of a module a share of the module's costliest test (the one that
 # built its fixtures; shared over at most 15 tests), so that a mutant run with any single
 # test of that module still has the time to build them.
+# Last: mutmut credits a function to the test during which it first ran. The work of a
+# module-scoped fixture (a pipeline run over a generated population) was credited to whichever
+# test happened to build it, and a mutant in that work was then run against that one test only,
+# though every test using the fixture reads its result. The functions a fixture's set-up calls
+# are credited to every test that uses the fixture.
 TIMING_HOOKS = """
 
 # --- added by benchmarks/bench_mutation.py in its copy of the tree (not in the project) ---
 import os as _os
 from collections import defaultdict as _defaultdict
 
+import pytest as _pytest
+
 _PHASES = _defaultdict(float)
+_FIXTURE_HITS = _defaultdict(set)  # id(fixturedef) -> functions its set-up ran
+_TEST_FIXTURES = {}  # test id -> ids of the wider-scoped fixturedefs it uses
+
+
+def _stats_run():
+    return _os.environ.get("MUTANT_UNDER_TEST") == "stats"
+
+
+@_pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    if not _stats_run() or fixturedef.scope == "function":
+        yield
+        return
+    import mutmut
+
+    before = set(mutmut._stats)
+    mutmut._stats.clear()
+    try:
+        yield
+    finally:
+        _FIXTURE_HITS[id(fixturedef)] |= mutmut._stats
+        mutmut._stats.update(before)
+
+
+def pytest_runtest_setup(item):
+    if _stats_run():
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        _TEST_FIXTURES[item.nodeid] = [id(d[-1]) for d in defs if d and d[-1].scope != "function"]
 
 
 def pytest_runtest_logreport(report):
@@ -117,9 +155,15 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session):
-    if _os.environ.get("MUTANT_UNDER_TEST") != "stats":
+    if not _stats_run():
         return
     import mutmut
+
+    for nodeid, fixtures in _TEST_FIXTURES.items():
+        name = nodeid[len("mutants/"):] if nodeid.startswith("mutants/") else nodeid
+        for fixture in fixtures:
+            for function in _FIXTURE_HITS.get(fixture, ()):
+                mutmut.tests_by_mangled_function_name[function].add(name)
 
     by_module = _defaultdict(list)
     for nodeid, seconds in _PHASES.items():

@@ -6,6 +6,7 @@ conftest would, after the modules a web test imports, and check it empties the p
 caches without touching anything else.
 """
 
+import collections
 import functools
 import importlib.util
 import sys
@@ -75,3 +76,59 @@ def test_internal_error_is_not_counted_as_caught(tmp_path):
     assert results == {"a__mutmut_1": "killed", "a__mutmut_2": bench.INTERNAL_ERROR,
                        "a__mutmut_3": "survived", "a__mutmut_4": "timeout"}
     assert bench.INTERNAL_ERROR not in bench.CAUGHT
+
+
+class _FixtureDef:
+    def __init__(self, scope):
+        self.scope = scope
+
+
+class _Item:
+    def __init__(self, nodeid, *defs):
+        self.nodeid = nodeid
+        self._fixtureinfo = types.SimpleNamespace(name2fixturedefs={f"f{i}": [d] for i, d in enumerate(defs)})
+
+
+def test_a_module_fixtures_work_is_credited_to_every_test_that_uses_it(monkeypatch):
+    """mutmut credits a function to the test it first ran under; a pipeline run in a module
+    fixture must count for each test reading its result, or a mutant in it is checked by one."""
+    fake = types.SimpleNamespace(_stats=set(), tests_by_mangled_function_name=collections.defaultdict(set),
+                                 duration_by_test={})
+    monkeypatch.setitem(sys.modules, "mutmut", fake)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    hooks = _hooks()
+    population, per_test = _FixtureDef("module"), _FixtureDef("function")
+    first = _Item("mutants/tests/validators/test_x.py::test_first", population, per_test)
+    second = _Item("mutants/tests/validators/test_x.py::test_second", population)
+    apart = _Item("mutants/tests/validators/test_x.py::test_apart", per_test)
+    for item in (first, second, apart):
+        hooks["pytest_runtest_setup"](item)
+
+    fake._stats.add("validators.engine.x_before")  # ran in the first test before the fixture
+    wrapper = hooks["pytest_fixture_setup"](population, None)
+    next(wrapper)
+    fake._stats.add("validators.crosscheck.x_crosscheck")  # the fixture's own work
+    with pytest.raises(StopIteration):
+        wrapper.send(None)
+    # the first test is still credited with both (mutmut reads _stats at its teardown)
+    assert fake._stats == {"validators.engine.x_before", "validators.crosscheck.x_crosscheck"}
+
+    hooks["pytest_sessionfinish"](None)
+    credited = fake.tests_by_mangled_function_name
+    assert credited["validators.crosscheck.x_crosscheck"] == {"tests/validators/test_x.py::test_first",
+                                                               "tests/validators/test_x.py::test_second"}
+    assert "validators.engine.x_before" not in credited  # not the fixture's: mutmut's own crediting
+
+
+def test_outside_the_statistics_run_fixtures_are_left_alone(monkeypatch):
+    fake = types.SimpleNamespace(_stats={"a"}, tests_by_mangled_function_name=collections.defaultdict(set),
+                                 duration_by_test={})
+    monkeypatch.setitem(sys.modules, "mutmut", fake)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "validators.engine.x_f__mutmut_1")
+    hooks = _hooks()
+    wrapper = hooks["pytest_fixture_setup"](_FixtureDef("module"), None)
+    next(wrapper)
+    with pytest.raises(StopIteration):
+        wrapper.send(None)
+    hooks["pytest_sessionfinish"](None)
+    assert fake._stats == {"a"} and not fake.tests_by_mangled_function_name

@@ -19,6 +19,13 @@ is then an estimate; its 95% interval is printed); without it every mutant runs.
 per package, mutants, killed, survived, without a covering test, timed out, and the share
 caught of those that ran (killed + timed out over all but the skipped), then the survivors'
 names (``mutmut show NAME`` in the work folder shows each change).
+
+``--recheck FILE`` runs again, in the same ``--work`` folder, only the survivors that an
+earlier run wrote to ``FILE`` (its ``--json``), after copying the project's tests into the
+copy again: the check of tests written for those survivors. Tests new since the run are
+credited to the functions they call (mutmut collects them); a test changed in place keeps the
+functions it was credited with. The figure printed then is the earlier sample's with the
+survivors' new results, which is no longer an unbiased estimate: tests were written for them.
 """
 
 from __future__ import annotations
@@ -263,6 +270,41 @@ def run_package(work: Path, package: str, sample: int | None, seed: int, jobs: i
             "internal_errors": sorted(n for n, s in results.items() if s == INTERNAL_ERROR)}
 
 
+def _refresh_tests(repo: Path) -> None:
+    """The project's tests copied into the work copy again, with the hooks appended."""
+    shutil.rmtree(repo / "tests")
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "tests"],
+                           cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, repo / name)
+    with open(repo / "tests" / "conftest.py", "a", encoding="utf-8") as fh:
+        fh.write(TIMING_HOOKS)
+
+
+def recheck(work: Path, earlier: dict, jobs: int) -> dict:
+    package = earlier["package"]
+    repo = work / package
+    if not (repo / "mutants" / "mutmut-stats.json").is_file():
+        raise SystemExit(f"{repo} holds no finished run of {package}: --recheck needs the earlier --work folder")
+    _refresh_tests(repo)
+    names = earlier["survivors"]
+    started = time.monotonic()
+    with open(work / f"{package}.log", "a", encoding="utf-8") as log:
+        _mutmut(repo, names, log, jobs)
+    now = _results(repo, package)
+    after = {n: now.get(n, "not checked") for n in names}
+    caught_now = sorted(n for n, s in after.items() if s in CAUGHT)
+    caught = earlier["caught"] + len(caught_now)
+    share = caught / earlier["ran"]
+    return {**earlier, "rechecked": names, "caught_on_recheck": caught_now,
+            "survivors": sorted(n for n, s in after.items() if s == "survived"),
+            "internal_errors": sorted(n for n, s in after.items() if s == INTERNAL_ERROR),
+            "caught": caught, "share_caught": share, "recheck_seconds": round(time.monotonic() - started),
+            "interval95": 1.96 * math.sqrt(share * (1 - share) / earlier["ran"])}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--package", action="append", choices=sorted(TESTS), help="(default: both)")
@@ -272,6 +314,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", type=Path, help="write the figures here too")
     p.add_argument("--jobs", type=int, default=1,
                    help="mutants checked at once (default 1; each gets the time limit on its own clock)")
+    p.add_argument("--recheck", type=Path, metavar="FILE",
+                   help="run again only the survivors listed in FILE (an earlier --json) in the same --work folder")
     a = p.parse_args(argv)
     if shutil.which("mutmut") is None:
         print("mutmut is not installed: python -m pip install 'mutmut==3.3.1'", file=sys.stderr)
@@ -279,6 +323,23 @@ def main(argv=None) -> int:
     if not SHARED.is_dir():
         print(f"{SHARED} is missing: the answer-key tests need it", file=sys.stderr)
         return 2
+    if a.recheck:
+        if a.work is None:
+            print("--recheck needs the --work folder of the earlier run", file=sys.stderr)
+            return 2
+        figures = [recheck(a.work, f, a.jobs) for f in json.loads(a.recheck.read_text(encoding="utf-8"))
+                   if not a.package or f["package"] in a.package]
+        for f in figures:
+            print(f"{f['package']}: {len(f['rechecked'])} survivors checked again, {len(f['caught_on_recheck'])} "
+                  f"now caught; the sample's share caught {f['caught']} of {f['ran']} = {f['share_caught']:.1%} "
+                  f"(after tests written for its survivors); {f['recheck_seconds']} s", flush=True)
+            for name in f["survivors"]:
+                print(f"  survived: {name}")
+            for name in f["internal_errors"]:
+                print(f"  pytest stopped with an internal error (counted as not caught): {name}")
+        if a.json:
+            a.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+        return 0
     work = a.work or Path(tempfile.mkdtemp(prefix="mgr-mutation-"))
     work.mkdir(parents=True, exist_ok=True)
     figures = []

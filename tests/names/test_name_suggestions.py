@@ -134,3 +134,21 @@ def test_a_name_and_its_patronymic_are_not_grouped():
     groups = _groups(suggest_name_groups({"Anders": 56, "Andersen": 3, "Christian": 45, "Christiansen": 10},
                                          EMPTY_DB))
     assert not any(len(g) > 1 for g in groups)
+
+
+def test_names_suggest_reads_the_database_it_is_given(tmp_path):
+    """An archive that keeps its own name database (``--db``) is shown only what that
+    database does not settle yet; the project's database still leaves the group open."""
+    rows = [kbf_row(i, i) for i in range(1, 6)]
+    for i, name in enumerate(["Kristjan", "Kristjan", "Kristjan", "Christian", "Kristian"]):
+        rows[i]["FORNAVN"] = name
+    write_delivery(tmp_path / "d", rows)
+    own = tmp_path / "own_names.csv"
+    own.write_text("variant;grundnavn;kind;sex\nChristian;Kristian;fornavn;M\nKristian;Kristian;fornavn;M\n"
+                   "Kristjan;Kristian;fornavn;M\n", encoding="utf-8")
+    with_project, with_own = tmp_path / "project.csv", tmp_path / "own.csv"
+    assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--out", str(with_project)]) == 0
+    assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--out", str(with_own),
+                       "--db", str(own)]) == 0
+    assert "KRISTJAN" in set(pd.read_csv(with_project, sep=";")["variant"])
+    assert pd.read_csv(with_own, sep=";").empty

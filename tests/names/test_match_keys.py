@@ -167,3 +167,23 @@ def test_the_census_per_child_table_gets_keys_for_child_and_parents(tmp_path):
     assert row["BARN_FOEDESTED_SOGNEKODE"] == reg.own_code("Vejby")
     assert row["FAR_NAVN_STANDARD"] == "KARLHOLM"
     assert row["MOR_FOEDESTED_SOGNEKODE"] == reg.own_code("Ølstykke")
+
+
+def test_a_spelling_with_a_grundnavn_for_each_sex_is_standardised_by_the_persons_sex(tmp_path):
+    """An archive's name database may give one spelling a boy's and a girl's grundnavn; the
+    child is looked up by its sex, the mother as a woman and the father as a man."""
+    from validators.names import import_name_database
+
+    names = tmp_path / "names.csv"
+    names.write_text("variant;grundnavn;kind;sex\nFrede;Frede;fornavn;M\nFrede;Frederikke;fornavn;K\n"
+                     "Ole;Ole;fornavn;M\n", encoding="utf-8")
+    db = import_name_database(names)
+    kbf = pd.DataFrame({"FORNAVN": ["Frede", "Frede", "Ole", "Frede", "Ole", None, "Frede"],
+                        "KOEN_REN": ["M", "K", "K", "k", "M", "K", None],
+                        "MODERS_FORNAVN": ["Frede"] * 7, "FADERS_FORNAVN": ["Frede"] * 7}, dtype="string")
+    out = add_match_keys(kbf, "KBF", db=db)
+    assert out["FORNAVN_GRUNDNAVN"].tolist()[:5] == ["FREDE", "FREDERIKKE", "OLE", "FREDERIKKE", "OLE"]
+    assert pd.isna(out.at[5, "FORNAVN_GRUNDNAVN"])
+    assert out.at[6, "FORNAVN_GRUNDNAVN"] == "FREDE"  # sex not keyed: the first the database holds
+    assert set(out["MODERS_FORNAVN_GRUNDNAVN"]) == {"FREDERIKKE"}
+    assert set(out["FADERS_FORNAVN_GRUNDNAVN"]) == {"FREDE"}

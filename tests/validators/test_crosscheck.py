@@ -157,6 +157,23 @@ def test_a_score_near_the_threshold_goes_to_review_not_to_a_decision():
     assert exact.findings == [] and exact.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
 
 
+def test_a_birth_that_may_be_keyed_twice_names_both_records_where_they_are_in_their_files():
+    """A reviewer opens both registrations: the finding names each one's delivery, running
+    number, file and line."""
+    common = {"KOEN_REN": "K", "FOEDSELSDATO_NOEGLE": "1925-05-04", "EFTERNAVN_GRUNDNAVN": "HANSEN",
+              "FOEDESTED_SOGNEKODE": "S001", "FADERS_FORNAVN_GRUNDNAVN": "JENS", "MODERS_FORNAVN_GRUNDNAVN": "ANE"}
+    kbf = pd.DataFrame([{**common, "INDTASTNINGSNUMMER": "K5001", "KILDEFIL": "K5001fd.csv", "LINJE": 3,
+                         "LOEBE_NR": 2, "FORNAVN_GRUNDNAVN": "ELLEN"},
+                        {**common, "INDTASTNINGSNUMMER": "K5002", "KILDEFIL": "K5002fd.csv", "LINJE": 8,
+                         "LOEBE_NR": 7, "FORNAVN_GRUNDNAVN": "ELLA"}])  # a first name in the review band
+    result = crosscheck(kbf, None)
+    assert [(f["code"], f["source"], f["entry_number"], f["loebe_nr"], f["file"], f["line"], f["other"])
+            for f in result.findings] == [
+        ("CROSSCHECK_REVIEW", "KBF", "K5002", 7, "K5002fd.csv", 8,
+         {"source": "KBF", "entry_number": "K5001", "loebe_nr": 2, "file": "K5001fd.csv", "line": 3})]
+    assert result.copies.empty  # a possible copy is left to the reviewer, not marked
+
+
 def test_the_crosscheck_command_and_the_clean_table(population, tmp_path):
     folder, key, result = population
     died = int(result.clean["KBF"][0]["DOED_FOER_CPR"].notna().sum())

@@ -59,3 +59,17 @@ def test_short_given_names_get_an_expansion_beside_them(tmp_path):
     assert (t.at[1, "FORNAVN_UDVIDET"], t.at[1, "FORNAVN"]) == ("Christian Peter", "Chr. Peter")
     assert t.at[4, "FORNAVN_UDVIDET"] == "Hans Christian"
     assert pd.isna(t.at[2, "FORNAVN_UDVIDET"])
+
+
+def test_a_short_name_is_written_out_as_its_own_book_writes_it(tmp_path):
+    """Two books of one run: 'Chr.' is Christen where the priest wrote Christen, though
+    Christian is the more frequent name over both books."""
+    own = [kbf_row(i, i, FORNAVN=name, KOEN="M") for i, name in
+           enumerate(["Christen", "Christen", "Chr. Emil", "Hans"], start=1)]
+    other = [kbf_row(i, i, FORNAVN="Christian", KOEN="M") for i in range(1, 6)]
+    write_delivery(tmp_path / "a", own, entry="K2697")
+    write_delivery(tmp_path / "b", other, entry="K2698")
+    result = run_pipeline([tmp_path / "a", tmp_path / "b"], keep_clean=True)
+    t = pd.concat(result.clean["KBF"], ignore_index=True).set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
+    assert t.at[("K2697", 3), "FORNAVN_UDVIDET"] == "Christen Emil"
+    assert t.at[("K2697", 3), "FORNAVN"] == "Chr. Emil"

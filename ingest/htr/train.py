@@ -334,7 +334,7 @@ def _train_member(field: str, folders: list[Path], out: Path, minutes: float, se
     save_ckpt()
     export_onnx(model, field, out / f"{name}.onnx")
     run = {"file": f"{name}.onnx", "seed": seed, "steps": step, "seconds": round(time.monotonic() - started, 1)}
-    log.info("trained %s: %d steps", name, step)
+    log.info("trained the network of seed %d: %d steps", seed, step)
     return run, (train_s, hold_s, held)
 
 

@@ -282,6 +282,7 @@ def test_letters_replaced_by_question_marks_are_recognised_and_reported(tmp_path
     assert table[["KOEN_REN", "FOEDEAAR_REN"]].values.tolist() == [["M", 1850]]
     lost = [f for f in result.findings_json()["findings"] if f["code"] == "LETTERS_LOST"]
     assert len(lost) == 1 and "k?n" in lost[0]["message"]
+    assert (lost[0]["file"], lost[0]["line"]) == ("aars.csv", 1)  # the header line
 
 
 def test_a_file_with_several_entry_numbers_is_several_deliveries(tmp_path):
@@ -297,8 +298,9 @@ def test_a_file_with_several_entry_numbers_is_several_deliveries(tmp_path):
     assert "1860" in mismatch[0]["message"] and "1880" in mismatch[0]["message"]
     table = pd.concat(result.clean["FT"], ignore_index=True)
     assert set(table["TAELLINGSAAR_REN"]) == {1880}
-    assert sorted(f["entry_number"] for f in findings if f["code"] == "CENSUS_SEVERAL_DELIVERIES") == [
-        "C1111", "C2222"]
+    several = [f for f in findings if f["code"] == "CENSUS_SEVERAL_DELIVERIES"]
+    assert sorted((f["entry_number"], f["file"]) for f in several) == [("C1111", "FT1860.csv"), ("C2222", "FT1860.csv")]
+    assert "the 2 rows of C1111 are one delivery" in next(f["message"] for f in several if f["entry_number"] == "C1111")
     assert {(f["file"], f["field"]) for f in mismatch} == {("FT1860.csv", "TAELLINGSAAR")}
     # each delivery has the census year of its rows, and the parish, district and county of its columns
     for d in result.deliveries:

@@ -182,3 +182,17 @@ def test_known_rename_is_applied_and_reported(tmp_path, clean_rows, monkeypatch)
     renamed = codes_at(result, "KNOWN_RENAME")
     assert len(renamed) == 1 and renamed[0]["severity"] == "info"
     assert codes_at(result, "ENTRY_NUMBER_MISMATCH") == []
+
+
+def test_a_file_of_control_characters_is_refused_and_one_stray_one_is_not():
+    """Binary data without NUL bytes decodes as UTF-8 too: the share of control characters
+    tells it from text (a KIIP export may hold a stray one, pasted into a remark)."""
+    from kiip_import.encoding import decode
+
+    garbage = bytes(range(1, 9)) * 40 + b"LOEBE_NR;FORNAVN\r\n" * 5
+    refused = decode(garbage)
+    assert refused.text is None
+    assert refused.problem == "the file is not text in UTF-8 or Windows-1252 (read as utf-8)"
+    text = b"LOEBE_NR;FORNAVN\r\n" + b"".join(b"%d;Ane\r\n" % i for i in range(1, 60)) + b"60;An\x07e\r\n"
+    kept = decode(text)
+    assert kept.problem is None and "An\x07e" in kept.text

@@ -56,6 +56,13 @@ TESTS = {
 }
 CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's time limit
 INTERNAL_ERROR = "pytest internal error"  # not a failing test: a fault of the run, not caught
+# What mutmut 3.3.1 records for a mutant (the exit code of its test run, or mutmut's own code),
+# read here without importing mutmut.__main__ (whose import sets the multiprocessing start
+# method). pytest's 3 (internal error) is the one departure: mutmut calls it a kill.
+STATUS_BY_EXIT_CODE = {0: "survived", 1: "killed", 2: "check was interrupted by user", 3: INTERNAL_ERROR,
+                       5: "no tests", 33: "no tests", 34: "skipped", 35: "suspicious", 36: "timeout",
+                       -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -11: "segfault",
+                       None: "not checked"}
 
 
 def _copy_tree(repo: Path) -> None:
@@ -215,15 +222,13 @@ def _env(repo: Path) -> dict:
 
 
 def _results(repo: Path, package: str) -> dict[str, str]:
-    from mutmut.__main__ import status_by_exit_code
-
     out: dict[str, str] = {}
     for meta in (repo / "mutants" / package).rglob("*.py.meta"):
         data = json.loads(meta.read_text(encoding="utf-8"))
         for name, code in data["exit_code_by_key"].items():
             # mutmut counts pytest's exit code 3 (an internal error: a hook or plugin failed, no
             # test ran to its end) as a kill; here it is reported apart and not counted caught
-            out[name] = INTERNAL_ERROR if code == 3 else status_by_exit_code.get(code, f"exit {code}")
+            out[name] = STATUS_BY_EXIT_CODE.get(code, f"exit {code}")
     return out
 
 

@@ -326,3 +326,50 @@ def test_utf7_that_cannot_be_decoded_is_refused_with_a_clear_finding(tmp_path):
     assert [f["code"] for f in findings] == ["FILE_UNREADABLE"]
     assert "UTF-7" in findings[0]["message"]
     assert sum(d.rows for d in result.deliveries) == 0
+
+
+def _parish_row(entry: str, n: int, parish: str, place: str = "Vejby By") -> str:
+    return f"{entry}|FT-1880|Aalborg|Aars|{parish}|{n}|Lb. 1|{place}|1|Huus|Jens Hansen|M|40|1|||1840"
+
+
+def test_the_parish_column_wins_over_the_places_and_its_most_common_value_is_taken(tmp_path):
+    # Two of three rows say Haubro; every place name is in Vejby. The file's own column decides.
+    rows = [_parish_row("C1111", 1, "Haubro"), _parish_row("C1111", 2, "Aars"), _parish_row("C1111", 3, "Haubro")]
+    (tmp_path / "haubro.csv").write_text("\n".join([RESEARCH_HEADER, *rows]) + "\n", encoding="utf-8")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    assert [(d.entry_number, d.meta.get("SOGN")) for d in result.deliveries] == [("C1111", "Haubro")]
+    # Without a parish column the places decide, and 'Vejby By' is in Vejby.
+    header = RESEARCH_HEADER.replace("|sogn|", "|x_sogn|")
+    (tmp_path / "haubro.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    assert [(d.entry_number, d.meta.get("SOGN")) for d in result.deliveries] == [("C1111", "Vejby")]
+
+
+def test_rows_without_an_entry_number_are_the_delivery_named_by_the_file(tmp_path):
+    rows = [_parish_row("C1111", 1, "Aars"), _parish_row("", 2, "Aars"), _parish_row("C1111", 3, "Aars")]
+    (tmp_path / "aars_extract.csv").write_text("\n".join([RESEARCH_HEADER, *rows]) + "\n", encoding="utf-8")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    assert [(d.entry_number, d.rows) for d in result.deliveries] == [("C1111", 2), ("aars_extract", 1)]
+
+
+def test_entry_numbers_written_without_their_letter_are_one_kip_number(tmp_path):
+    # '2710' and 'K2710' are the same KIP number; 'k2710b' keeps its sub-letter.
+    rows = [_parish_row("K2710", 1, "Aars"), _parish_row("2710", 2, "Aars"), _parish_row("k2710b", 3, "Aars")]
+    (tmp_path / "aars.csv").write_text("\n".join([RESEARCH_HEADER, *rows]) + "\n", encoding="utf-8")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    assert [(d.entry_number, d.rows) for d in result.deliveries] == [("K2710", 2), ("K2710b", 1)]
+
+
+def test_every_delivery_of_a_split_file_keeps_the_files_extra_columns(tmp_path):
+    from kiip_import.delivery import load_loose_file
+    from kiip_import.discovery import LooseFile
+
+    header = RESEARCH_HEADER + "|trossamfund"
+    rows = [_parish_row("C1111", 1, "Aars") + "|folkekirken", _parish_row("C2222", 1, "Aars") + "|katolsk"]
+    path = tmp_path / "aars.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    deliveries = load_loose_file(LooseFile(path))
+    # amt, herred and sogn make the delivery's metadata and are kept as read too
+    extra = ["amt", "herred", "sogn", "trossamfund"]
+    assert [(d.entry_number, d.extra_columns) for d in deliveries] == [("C1111", extra), ("C2222", extra)]
+    assert [d.table.column("trossamfund").to_pylist() for d in deliveries] == [["folkekirken"], ["katolsk"]]

@@ -196,3 +196,59 @@ def test_a_file_of_control_characters_is_refused_and_one_stray_one_is_not():
     text = b"LOEBE_NR;FORNAVN\r\n" + b"".join(b"%d;Ane\r\n" % i for i in range(1, 60)) + b"60;An\x07e\r\n"
     kept = decode(text)
     assert kept.problem is None and "An\x07e" in kept.text
+
+
+def test_a_stray_quote_after_a_quoted_word_is_read_not_refused(tmp_path, clean_rows):
+    # '"Født" hjemme': KIIP wrote the quotes the transcriber typed; the row is read as it stands.
+    rows = [dict(r) for r in clean_rows]
+    rows[4]["ANMAERKNINGER"] = '"Født" hjemme'
+    write_delivery(tmp_path, rows)
+    result = run_pipeline([tmp_path], keep_clean=True)
+    assert codes_at(result, "FILE_UNREADABLE") == [] and result.deliveries[0].rows == 10
+    assert result.clean["KBF"][0]["ANMAERKNINGER"].tolist()[4] == "Født hjemme"
+
+
+def test_a_trailer_without_the_definition_file_is_still_the_trailer(tmp_path, clean_rows):
+    _, data = write_delivery(tmp_path, clean_rows)
+    lines = data.read_bytes().decode("cp1252").split("\r\n")
+    # the trailer's header and row, without their last column (DEFINITIONSFIL)
+    lines[-3], lines[-2] = lines[-3].rsplit(";", 1)[0], lines[-2].rsplit(";", 1)[0]
+    assert lines[-3].endswith("ANTAL_POSTER")
+    data.write_bytes("\r\n".join(lines).encode("cp1252"))
+    result = run_pipeline([tmp_path])
+    assert result.deliveries[0].rows == 10
+    assert [f["code"] for f in result.findings_json()["findings"] if f["severity"] != "info"] == []
+
+
+def test_a_plain_file_with_blank_lines_is_read_by_the_fast_reader(tmp_path, monkeypatch):
+    from kiip_import import reader
+
+    path = tmp_path / "plain.csv"
+    path.write_bytes(b"A;B\r\n1;2\r\n\r\n3;4\r\n\n5;6\r\n")
+
+    def slow(*args, **kwargs):
+        raise AssertionError("a file without quotes needs no csv-module reading")
+
+    monkeypatch.setattr(reader, "_exact_table", slow)
+    raw = reader.read_data_file(path)
+    assert raw.table.to_pydict() == {"0": ["1", "3", "5"], "1": ["2", "4", "6"]}
+    assert raw.lines.tolist() == [2, 4, 6]
+
+
+def test_each_file_is_recorded_with_its_sha256(tmp_path, clean_rows):
+    import hashlib
+
+    dok, data = write_delivery(tmp_path, clean_rows)
+    result = run_pipeline([tmp_path])
+    assert sorted((f["name"], f["sha256"]) for f in result.deliveries[0].files) == sorted(
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in (dok, data))
+
+
+def test_a_metadata_file_the_csv_reader_cannot_parse_names_its_line(tmp_path, clean_rows):
+    dok, _ = write_delivery(tmp_path, clean_rows)
+    head, row = dok.read_bytes().decode("cp1252").split("\r\n")[:2]
+    dok.write_bytes(f"{head}\r\n{row}{'x' * 1_000_001}\r\n".encode("cp1252"))  # a field past the limit
+    result = run_pipeline([tmp_path])
+    unreadable = codes_at(result, "FILE_UNREADABLE")
+    assert [(f["file"], f["severity"]) for f in unreadable] == [("K2697dok.csv", "error")]
+    assert "cannot be parsed at line 2" in unreadable[0]["message"]

@@ -3,6 +3,7 @@
 
     python benchmarks/bench_mutation.py [--package validators] [--sample 300] [--seed 7]
                                          [--work DIR] [--json FILE] [--jobs 2]
+                                         [--recheck FILE | --import-time FILE]
 
 mutmut changes one thing at a time in a package's code (``<`` for ``<=``, a constant, a
 string, a dropped argument...), and for each such mutant runs the tests that call the
@@ -20,6 +21,14 @@ per package, mutants, killed, survived, without a covering test, timed out, and 
 caught of those that ran (killed + timed out over all but the skipped), then the survivors'
 names (``mutmut show NAME`` in the work folder shows each change).
 
+A function that runs while a module is imported (``check_name = make_name_checker(...)``)
+ran in mutmut's parent process before it forked a child for each mutant, so its mutants never
+take effect there and survive whatever the tests check. The survivors of such functions (found
+by importing the mutated copy once) are run again, each in a fresh Python that imports the copy
+anew, against the package's whole test list; the printout names them with their new status.
+``--import-time FILE`` does only that for the survivors of an earlier run (its ``--json``), with
+the tests of that run, so its figure stays an unbiased estimate.
+
 ``--recheck FILE`` runs again, in the same ``--work`` folder, only the survivors that an
 earlier run wrote to ``FILE`` (its ``--json``), after copying the project's tests into the
 copy again: the check of tests written for those survivors. Tests new since the run are
@@ -36,10 +45,12 @@ import math
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,9 +174,11 @@ def pytest_sessionstart(session):
 
     for _name, _module in list(_sys.modules.items()):
         if _name.split(".")[0] in ("validators", "kiip_import", "ingest", "webentry"):
-            for _value in list(vars(_module).values()):
+            for _attr, _value in list(vars(_module).items()):
                 if type(_value) is _functools._lru_cache_wrapper:
                     _value.cache_clear()
+                elif _attr == "_DEFAULT" and type(_value) is dict:
+                    _value.clear()  # the parish register and the name database, read once per process
 
 
 def pytest_sessionfinish(session):
@@ -237,6 +250,85 @@ def _mutmut(repo: Path, names: list[str], log, jobs: int = 1) -> int:
     return subprocess.run(cmd, cwd=repo, env=_env(repo), stdout=log, stderr=subprocess.STDOUT).returncode
 
 
+# A function called while a module is imported (``check_name = make_name_checker(...)`` at
+# module level) ran in mutmut's parent process, before the fork of each mutant's child: the
+# child finds the module imported, the mutant never takes effect, and it survives whatever the
+# tests check. mutmut also credits such a function to whichever test ran first. So a survivor of
+# a function that runs at import is run again in a fresh Python, which imports the mutated copy
+# anew, against the package's whole test list.
+IMPORT_PROBE = """
+import importlib, json, pkgutil
+import mutmut
+for top in ("validators", "kiip_import", "ingest", "webentry"):
+    for info in pkgutil.walk_packages(importlib.import_module(top).__path__, top + "."):
+        try:
+            importlib.import_module(info.name)
+        except Exception:  # the Alembic env modules run only under Alembic
+            pass
+print(json.dumps(sorted(mutmut._stats)))
+"""
+
+
+def _import_time_functions(repo: Path) -> set[str]:
+    """The mutated functions that run while the project's modules are imported."""
+    proc = subprocess.run([sys.executable, "-c", IMPORT_PROBE], cwd=repo / "mutants",
+                          env={**_env(repo), "MUTANT_UNDER_TEST": "stats"}, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"importing the mutated copy in {repo} failed:\n{proc.stderr[-2000:]}")
+    return set(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _function_of(mutant: str) -> str:
+    return mutant.rsplit("__mutmut_", 1)[0]
+
+
+def _fresh_run(repo: Path, package: str, mutant: str, limit: float | None) -> tuple[str, float]:
+    """One mutant's (or, with ``none``, the unmutated copy's) run of the package's tests in a new
+    Python: its status and seconds. The whole process group is stopped at ``limit``."""
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+           "--rootdir=.", *TESTS[package]]
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=repo / "mutants", env={**_env(repo), "MUTANT_UNDER_TEST": mutant},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        code = proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return "timeout", time.monotonic() - started
+    return STATUS_BY_EXIT_CODE.get(code, f"exit {code}"), time.monotonic() - started
+
+
+def judge_import_time(repo: Path, package: str, survivors: list[str], jobs: int = 1) -> dict[str, str]:
+    """The survivors whose function runs at import, each judged again in a fresh Python."""
+    at_import = _import_time_functions(repo)
+    names = [n for n in survivors if _function_of(n) in at_import]
+    if not names:
+        return {}
+    status, seconds = _fresh_run(repo, package, "none", None)
+    if status != "survived":
+        raise SystemExit(f"the unmutated copy's tests fail in a fresh Python ({status}) in {repo}")
+    limit = 2 * seconds + 60  # a caught mutant stops at its first failing test (-x)
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        verdicts = pool.map(lambda n: _fresh_run(repo, package, n, limit)[0], names)
+        return dict(zip(names, verdicts))
+
+
+def _tally(results: dict[str, str], sampled: bool) -> dict:
+    counts: dict[str, int] = {}
+    for status in results.values():
+        counts[status] = counts.get(status, 0) + 1
+    ran = sum(v for k, v in counts.items() if k not in ("skipped", "not checked"))
+    caught = sum(counts.get(k, 0) for k in CAUGHT)
+    share = caught / ran if ran else float("nan")
+    half = 1.96 * math.sqrt(share * (1 - share) / ran) if sampled and ran else 0.0
+    return {"mutants": len(results), "counts": counts, "ran": ran, "caught": caught, "share_caught": share,
+            "interval95": half,
+            "survivors": sorted(n for n, s in results.items() if s == "survived"),
+            "no_tests": sorted(n for n, s in results.items() if s == "no tests"),
+            "internal_errors": sorted(n for n, s in results.items() if s == INTERNAL_ERROR)}
+
+
 def run_package(work: Path, package: str, sample: int | None, seed: int, jobs: int = 1) -> dict:
     repo = work / package
     if not repo.exists():
@@ -260,19 +352,10 @@ def run_package(work: Path, package: str, sample: int | None, seed: int, jobs: i
     results = _results(repo, package)
     if names:
         results = {n: results.get(n, "not checked") for n in names}
-    counts: dict[str, int] = {}
-    for status in results.values():
-        counts[status] = counts.get(status, 0) + 1
-    ran = sum(v for k, v in counts.items() if k not in ("skipped", "not checked"))
-    caught = sum(counts.get(k, 0) for k in CAUGHT)
-    share = caught / ran if ran else float("nan")
-    half = 1.96 * math.sqrt(share * (1 - share) / ran) if sample and ran else 0.0
-    return {"package": package, "mutants": len(results), "counts": counts, "ran": ran, "caught": caught,
-            "share_caught": share, "interval95": half, "sampled": bool(sample), "seed": seed,
-            "seconds": round(time.monotonic() - started),
-            "survivors": sorted(n for n, s in results.items() if s == "survived"),
-            "no_tests": sorted(n for n, s in results.items() if s == "no tests"),
-            "internal_errors": sorted(n for n, s in results.items() if s == INTERNAL_ERROR)}
+    fresh = judge_import_time(repo, package, [n for n, s in results.items() if s == "survived"], jobs)
+    results.update(fresh)
+    return {"package": package, **_tally(results, bool(sample)), "sampled": bool(sample), "seed": seed,
+            "seconds": round(time.monotonic() - started), "import_time": fresh}
 
 
 def _refresh_tests(repo: Path) -> None:
@@ -288,26 +371,45 @@ def _refresh_tests(repo: Path) -> None:
         fh.write(TIMING_HOOKS)
 
 
-def recheck(work: Path, earlier: dict, jobs: int) -> dict:
+def recheck(work: Path, earlier: dict, jobs: int, new_tests: bool = True) -> dict:
+    """An earlier run's survivors judged again in its work folder: with ``new_tests``, by mutmut
+    after the project's tests are copied in again (the figure is then no longer an unbiased
+    estimate); in any case those of a function that runs at import, in a fresh Python."""
     package = earlier["package"]
     repo = work / package
     if not (repo / "mutants" / "mutmut-stats.json").is_file():
-        raise SystemExit(f"{repo} holds no finished run of {package}: --recheck needs the earlier --work folder")
-    _refresh_tests(repo)
+        raise SystemExit(f"{repo} holds no finished run of {package}: this needs the earlier --work folder")
     names = earlier["survivors"]
     started = time.monotonic()
-    with open(work / f"{package}.log", "a", encoding="utf-8") as log:
-        _mutmut(repo, names, log, jobs)
-    now = _results(repo, package)
-    after = {n: now.get(n, "not checked") for n in names}
+    after = dict.fromkeys(names, "survived")
+    if new_tests:
+        _refresh_tests(repo)
+        with open(work / f"{package}.log", "a", encoding="utf-8") as log:
+            _mutmut(repo, names, log, jobs)
+        now = _results(repo, package)
+        after = {n: now.get(n, "not checked") for n in names}
+    fresh = judge_import_time(repo, package, [n for n, s in after.items() if s == "survived"], jobs)
+    after.update(fresh)
     caught_now = sorted(n for n, s in after.items() if s in CAUGHT)
     caught = earlier["caught"] + len(caught_now)
     share = caught / earlier["ran"]
-    return {**earlier, "rechecked": names, "caught_on_recheck": caught_now,
+    return {**earlier, "rechecked": names, "caught_on_recheck": caught_now, "new_tests": new_tests,
+            "import_time": {**earlier.get("import_time", {}), **fresh},
             "survivors": sorted(n for n, s in after.items() if s == "survived"),
             "internal_errors": sorted(n for n, s in after.items() if s == INTERNAL_ERROR),
             "caught": caught, "share_caught": share, "recheck_seconds": round(time.monotonic() - started),
             "interval95": 1.96 * math.sqrt(share * (1 - share) / earlier["ran"])}
+
+
+def _print_names(f: dict) -> None:
+    for name, status in sorted(f.get("import_time", {}).items()):
+        print(f"  runs at import, judged in a fresh Python: {name}: {status}")
+    for name in f["survivors"]:
+        print(f"  survived: {name}")
+    for name in f.get("no_tests", ()):
+        print(f"  no test calls it: {name}")
+    for name in f["internal_errors"]:
+        print(f"  pytest stopped with an internal error (counted as not caught): {name}")
 
 
 def main(argv=None) -> int:
@@ -321,6 +423,9 @@ def main(argv=None) -> int:
                    help="mutants checked at once (default 1; each gets the time limit on its own clock)")
     p.add_argument("--recheck", type=Path, metavar="FILE",
                    help="run again only the survivors listed in FILE (an earlier --json) in the same --work folder")
+    p.add_argument("--import-time", type=Path, metavar="FILE",
+                   help="judge again, in a fresh Python, the survivors in FILE (an earlier --json) whose function "
+                        "runs at import; the tests stay those of the run")
     a = p.parse_args(argv)
     if shutil.which("mutmut") is None:
         print("mutmut is not installed: python -m pip install 'mutmut==3.3.1'", file=sys.stderr)
@@ -328,20 +433,21 @@ def main(argv=None) -> int:
     if not SHARED.is_dir():
         print(f"{SHARED} is missing: the answer-key tests need it", file=sys.stderr)
         return 2
-    if a.recheck:
+    earlier_file = a.recheck or a.import_time
+    if earlier_file:
         if a.work is None:
-            print("--recheck needs the --work folder of the earlier run", file=sys.stderr)
+            print("--recheck and --import-time need the --work folder of the earlier run", file=sys.stderr)
             return 2
-        figures = [recheck(a.work, f, a.jobs) for f in json.loads(a.recheck.read_text(encoding="utf-8"))
+        figures = [recheck(a.work, f, a.jobs, new_tests=a.recheck is not None)
+                   for f in json.loads(earlier_file.read_text(encoding="utf-8"))
                    if not a.package or f["package"] in a.package]
         for f in figures:
+            how = ("after tests written for its survivors: no longer an unbiased estimate" if f["new_tests"]
+                   else f"± {f['interval95']:.1%} (95%, the same tests)")
             print(f"{f['package']}: {len(f['rechecked'])} survivors checked again, {len(f['caught_on_recheck'])} "
                   f"now caught; the sample's share caught {f['caught']} of {f['ran']} = {f['share_caught']:.1%} "
-                  f"(after tests written for its survivors); {f['recheck_seconds']} s", flush=True)
-            for name in f["survivors"]:
-                print(f"  survived: {name}")
-            for name in f["internal_errors"]:
-                print(f"  pytest stopped with an internal error (counted as not caught): {name}")
+                  f"({how}); {f['recheck_seconds']} s", flush=True)
+            _print_names(f)
         if a.json:
             a.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
         return 0
@@ -355,12 +461,7 @@ def main(argv=None) -> int:
         est = f" ± {f['interval95']:.1%} (95%, a sample of {f['mutants']})" if f["sampled"] else ""
         print(f"{package}: {f['mutants']} mutants ({counts}); caught {f['caught']} of {f['ran']} that ran "
               f"(killed or timeout) = {f['share_caught']:.1%}{est}; {f['seconds']} s", flush=True)
-        for name in f["survivors"]:
-            print(f"  survived: {name}")
-        for name in f["no_tests"]:
-            print(f"  no test calls it: {name}")
-        for name in f["internal_errors"]:
-            print(f"  pytest stopped with an internal error (counted as not caught): {name}")
+        _print_names(f)
     print(f"work folder: {work} (mutmut show NAME there shows a mutant)")
     if a.json:
         a.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")

@@ -10,6 +10,7 @@ import collections
 import functools
 import importlib.util
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def cached_module(monkeypatch):
         return value.upper()
 
     module.classify = classify
+    module._DEFAULT = {"parishes.csv:1": object()}  # a read-once register, as places.py keeps it
     module.current_app = flask.current_app  # raises on any attribute outside an app context
     module.calls = calls
     monkeypatch.setitem(sys.modules, "validators._bench_probe", module)
@@ -62,6 +64,7 @@ def test_session_start_empties_project_caches_beside_flask_proxies(cached_module
     _hooks()["pytest_sessionstart"](None)
 
     assert cached_module.classify.cache_info().currsize == 0
+    assert cached_module._DEFAULT == {}
     cached_module.classify("far")
     assert cached_module.calls == ["far", "far"]  # answered by the code, not the cache
 
@@ -132,3 +135,69 @@ def test_outside_the_statistics_run_fixtures_are_left_alone(monkeypatch):
         wrapper.send(None)
     hooks["pytest_sessionfinish"](None)
     assert fake._stats == {"a"} and not fake.tests_by_mangled_function_name
+
+
+NAME_CHECKER = "validators.fields.x_make_name_checker"
+
+
+def test_only_survivors_of_functions_run_at_import_are_judged_again_in_a_fresh_python(monkeypatch, tmp_path):
+    """check_name = make_name_checker(...) runs at import, in mutmut's parent process: its
+    mutants never take effect in the forked children and must be run in a new Python."""
+    bench = _bench()
+    runs = []
+
+    def fresh_run(repo, package, mutant, limit):
+        runs.append((mutant, limit))
+        return {"none": ("survived", 100.0), NAME_CHECKER + "__mutmut_1": ("killed", 3.0)}.get(mutant, ("survived", 90.0))
+
+    monkeypatch.setattr(bench, "_import_time_functions", lambda repo: {NAME_CHECKER})
+    monkeypatch.setattr(bench, "_fresh_run", fresh_run)
+    survivors = [NAME_CHECKER + "__mutmut_1", NAME_CHECKER + "__mutmut_2", "validators.set_rules.x_run__mutmut_3"]
+    verdicts = bench.judge_import_time(tmp_path, "validators", survivors)
+    assert verdicts == {NAME_CHECKER + "__mutmut_1": "killed", NAME_CHECKER + "__mutmut_2": "survived"}
+    # the unmutated copy first, without a limit; then each mutant, limited by that run's time
+    assert runs == [("none", None), (NAME_CHECKER + "__mutmut_1", 260.0), (NAME_CHECKER + "__mutmut_2", 260.0)]
+
+    monkeypatch.setattr(bench, "_fresh_run", lambda *a: ("killed", 5.0))
+    with pytest.raises(SystemExit, match="unmutated"):
+        bench.judge_import_time(tmp_path, "validators", survivors)
+    assert bench.judge_import_time(tmp_path, "validators", survivors[2:]) == {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")  # a zombie is dead, only not yet reaped
+
+
+def test_a_fresh_run_sees_its_mutant_and_is_stopped_whole_at_its_limit(monkeypatch, tmp_path):
+    bench = _bench()
+    mutants = tmp_path / "validators" / "mutants"
+    mutants.mkdir(parents=True)
+    pid_file = tmp_path / "grandchild.pid"
+    (mutants / "test_probe.py").write_text(f"""
+import os, pathlib, subprocess, sys, time
+
+def test_mutant():
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    assert mutant != "bad"
+    if mutant == "slow":
+        # a grandchild that would outlive a kill of pytest alone
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        pathlib.Path({str(pid_file)!r}).write_text(str(child.pid))
+        time.sleep(120)
+""", encoding="utf-8")
+    monkeypatch.setitem(bench.TESTS, "validators", ["test_probe.py"])
+    repo = tmp_path / "validators"
+    assert bench._fresh_run(repo, "validators", "none", None)[0] == "survived"
+    assert bench._fresh_run(repo, "validators", "bad", None)[0] == "killed"
+    status, seconds = bench._fresh_run(repo, "validators", "slow", 5)
+    assert status == "timeout" and seconds < 60
+    grandchild = int(pid_file.read_text())
+    for _ in range(100):  # SIGKILL is delivered at once; its exit is seen within moments
+        if not _alive(grandchild):
+            break
+        time.sleep(0.05)
+    assert not _alive(grandchild)  # it went with the process group

@@ -655,6 +655,9 @@ CHECK_COLUMNS = ("INDTASTNINGSNUMMER", "LOEBE_NR", "KILDEFIL", "LINJE", "FOEDSEL
                  "DOEDSSTED_SOGNEKODE", "ALDER_VED_DOED", "TIL_LINKAGE", "KOPI_AF")
 
 
+ROWS_PER_PIECE = 200_000  # rows of a written table rewritten at a time (a national table has millions)
+
+
 def _add_columns(path, extra: pd.DataFrame, parquet: bool) -> None:
     """Set or add ``extra``'s columns (one value per row, in order) in a written table,
     row group by row group (Parquet) or in chunks (CSV), replacing the file at the end."""
@@ -669,7 +672,7 @@ def _add_columns(path, extra: pd.DataFrame, parquet: bool) -> None:
         at = 0
         writer = None
         try:
-            for batch in source.iter_batches(batch_size=200_000):
+            for batch in source.iter_batches(batch_size=ROWS_PER_PIECE):
                 table = pa.Table.from_batches([batch])
                 piece = extra.iloc[at:at + table.num_rows]
                 at += table.num_rows
@@ -692,7 +695,7 @@ def _add_columns(path, extra: pd.DataFrame, parquet: bool) -> None:
     else:
         first = True
         at = 0
-        for chunk in pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, chunksize=200_000):
+        for chunk in pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, chunksize=ROWS_PER_PIECE):
             piece = extra.iloc[at:at + len(chunk)].set_index(chunk.index)
             at += len(chunk)
             for column in piece.columns:

@@ -138,6 +138,7 @@ def test_spellings_are_counted_per_source(tmp_path):
     assert first.at["CHRISTIAN", "occurrences"] == 2
     assert first.at["CHRISTIAN", "grundnavn"] == "KRISTIAN"
     assert first.at["ÅGE", "occurrences"] == 2
+    assert sorted(first.at["ÅGE", "forms"].split("|")) == ["AAGE", "ÅGE"]  # the keyed forms behind it
     last = counts[counts["kind"] == "efternavn"].set_index("spelling")
     assert last.at["NIELSEN", "occurrences"] == 1  # the struck-out part counts as a spelling met
     assert set(counts["source"]) == {"KBF"}

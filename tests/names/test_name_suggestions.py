@@ -152,3 +152,22 @@ def test_names_suggest_reads_the_database_it_is_given(tmp_path):
                        "--db", str(own)]) == 0
     assert "KRISTJAN" in set(pd.read_csv(with_project, sep=";")["variant"])
     assert pd.read_csv(with_own, sep=";").empty
+
+
+def test_without_the_database_the_commonest_spelling_is_proposed_as_grundnavn():
+    out = suggest_name_groups({"Carl": 20, "Karl": 30}, EMPTY_DB)
+    assert out[["variant", "grundnavn"]].values.tolist() == [["KARL", "KARL"], ["CARL", "KARL"]]
+
+
+def test_a_group_the_database_settles_does_not_hide_the_groups_after_it():
+    counts = {"Christian": 50, "Kristian": 40, "Marie": 30, "Maria": 3, "Mette": 20, "Mete": 2, "Søren": 9,
+              "Sören": 2}
+    shown = _groups(suggest_name_groups(counts, load_name_database()))
+    assert {"CHRISTIAN", "KRISTIAN"} not in shown  # settled: the database says both are Kristian
+    assert {"METTE", "METE"} in shown
+
+
+def test_a_table_with_name_and_count_columns_is_read_as_first_names():
+    table = pd.DataFrame({"name": ["Karl", "Carl"], "count": [30, 20]})
+    out = suggest_name_groups(table, EMPTY_DB)
+    assert out[["kind", "variant", "occurrences"]].values.tolist() == [["fornavn", "KARL", 30], ["fornavn", "CARL", 20]]

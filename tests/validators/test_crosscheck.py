@@ -193,3 +193,45 @@ def test_the_crosscheck_command_and_the_clean_table(population, tmp_path):
     assert kbf["DOED_FOER_CPR"].dropna().str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
     findings = json.loads((tmp_path / "t" / "findings.json").read_text(encoding="utf-8"))["findings"]
     assert sum(f["code"] == "BIRTH_NOT_KEYED_KBD" for f in findings) == len(key["birth_not_keyed"])
+
+
+def _written(result, folder, parquet: bool):
+    """The clean KBF and KBD tables as ``mgr-ingest clean`` writes them."""
+    folder.mkdir()
+    paths = []
+    for source in ("KBF", "KBD"):
+        table = pd.concat(result.clean[source], ignore_index=True)
+        path = folder / f"{source.lower()}.{'parquet' if parquet else 'csv'}"
+        table.to_parquet(path, index=False) if parquet else table.to_csv(path, sep=";", index=False)
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("parquet", [True, False], ids=["parquet", "csv"])
+def test_a_table_rewritten_in_pieces_gets_each_rows_own_marks(population, tmp_path, monkeypatch, parquet):
+    """A national table is rewritten 200,000 rows at a time; here 7 at a time, and every row
+    must get the same marks as when the whole table is one piece."""
+    from validators import crosscheck as cc
+
+    _, _, result = population
+    whole_kbf, whole_kbd = _written(result, tmp_path / "whole", parquet)
+    cc.crosscheck_files(whole_kbf, whole_kbd)
+    monkeypatch.setattr(cc, "ROWS_PER_PIECE", 7)
+    kbf, kbd = _written(result, tmp_path / "pieces", parquet)
+    cc.crosscheck_files(kbf, kbd)
+    read = pd.read_parquet if parquet else (lambda p: pd.read_csv(p, sep=";", dtype=str, keep_default_na=False))
+    whole, pieces = read(whole_kbf), read(kbf)
+    assert len(pieces) == len(whole) > 7 * 3
+    assert whole["DOED_FOER_CPR"].replace("", None).notna().sum() > 0
+    pd.testing.assert_frame_equal(pieces, whole)
+
+
+def test_without_births_the_deaths_are_not_checked_and_the_tables_stay_as_written(population, tmp_path):
+    from validators.crosscheck import crosscheck_files
+
+    _, _, result = population
+    kbf, kbd = _written(result, tmp_path / "t", parquet=True)
+    pd.concat(result.clean["KBF"], ignore_index=True).head(0).to_parquet(kbf, index=False)
+    before = kbf.read_bytes(), kbd.read_bytes()
+    assert crosscheck_files(kbf, kbd) is None
+    assert (kbf.read_bytes(), kbd.read_bytes()) == before

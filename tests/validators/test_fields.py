@@ -23,6 +23,8 @@ def codes(checked: f.Checked) -> list[str]:
     ("19230229", None, "DATE_INVALID", None, False),
     ("19211301", None, "DATE_INVALID", "19210113", False),  # day and month swapped
     ("12-3-1921", "19210312", "DATE_MALFORMED", "19210312", True),
+    ("1921-03-12", "19210312", "DATE_MALFORMED", "19210312", True),  # ISO, as a spreadsheet writes it
+    ("1921-02-30", None, "DATE_MALFORMED", None, False),  # no such day: nothing to suggest
     ("12. marts 1921", "19210312", "DATE_MALFORMED", "19210312", True),
     ("11-jan", "????0111", "DATE_MALFORMED", "????0111", True),
     ("25 jan??", "????0125", "DATE_MALFORMED", "????0125", True),

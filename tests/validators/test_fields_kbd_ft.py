@@ -156,6 +156,13 @@ def test_death_rules(tmp_path, death_rows):
     }
 
 
+def test_a_death_before_the_birth_in_the_same_year_is_found_by_the_dates(tmp_path, death_rows):
+    died = death_rows[1]["DOEDSDATO"]
+    death_rows[1].update(FOEDSELSDATO=died[:4] + "1231", ALDER="0")  # born later in the year of the death
+    _, found = run_deaths(tmp_path, death_rows)
+    assert ("DEATH_BEFORE_BIRTH", 2, "DOEDSDATO") in found
+
+
 def test_what_the_death_rules_tell_the_reviewer(tmp_path, death_rows):
     death_rows[2].update(ALDER="60")  # born 4 February 1851, died 4 March 1921: 70
     death_rows[3].update(BEGRAVELSESDAG="19210301")  # died 5 March

@@ -162,3 +162,10 @@ def test_a_wrong_subcommand_names_the_command_it_was_given_to(command, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"mgr-ingest {command}: argument ") and "invalid choice: 'frobnicate'" in err
     assert err.rstrip().endswith("(see --help)")
+
+
+def test_places_without_a_subcommand_says_what_is_missing_and_exits_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        places_main([])
+    assert stop.value.code == 2
+    assert "required: command" in capsys.readouterr().err

@@ -103,6 +103,8 @@ def test_a_death_registered_twice(population):
     _measured("DUPLICATE_DEATH_ACROSS_DELIVERIES", found, wanted,
               "deaths at a hospital registered where they died and where they were buried")
     assert all(f["source"] == "KBD" and f["other"]["source"] == "KBD" for f in findings)
+    assert all(f["message"].startswith(f"the same death as {f['other']['entry_number']} running number ")
+               for f in findings)
     kbd = result.clean["KBD"][0].set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
     for e in key["duplicate_death_across_deliveries"]:
         copy = (e["copy"]["entry_number"], e["copy"]["loebe_nr"])
@@ -117,6 +119,9 @@ def test_children_in_the_census_with_no_birth_are_found(population):
     wanted = {(e["kbf_book"], e["ft"]["entry_number"], e["ft"]["loebe_nr"]) for e in key["birth_not_keyed_ft"]}
     _measured("BIRTH_NOT_KEYED_FT", found, wanted, "planted")
     assert all(f["other"]["source"] == "FT" and f["loebe_nr"] is None for f in findings)
+    # the census child is named where it stands: its file and line
+    assert all(f["other"]["file"] == f"{f['other']['entry_number']}ft.csv" and f["other"]["line"] > 1
+               for f in findings)
 
 
 def test_the_report_has_a_section_for_them(population):
@@ -155,6 +160,14 @@ def test_a_score_near_the_threshold_goes_to_review_not_to_a_decision():
     # The same names exactly: decided, and the child died before CPR.
     exact = crosscheck(*_frames("ELLEN"))
     assert exact.findings == [] and exact.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
+
+
+def test_a_death_whose_birthday_was_keyed_with_day_and_month_swapped_still_finds_the_birth():
+    kbf, kbd = _frames("ELLEN")
+    kbd["FOEDSELSDATO_NOEGLE"] = "1925-04-05"  # 4 May keyed as 5 April
+    result = crosscheck(kbf, kbd)
+    assert result.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
+    assert result.findings == []
 
 
 def test_a_birth_that_may_be_keyed_twice_names_both_records_where_they_are_in_their_files():

@@ -221,3 +221,16 @@ def test_the_name_a_person_is_known_by_has_single_spaces(tmp_path):
                                    person("Barn", "M", "19200101", FORNAVN="Ole", EFTERNAVN="Hansen")])
     assert t.loc[1, "NAVN_SAMLET"] == "Jens Peter Hansen"
     assert kids.loc[3, "FAR_NAVN_SAMLET"] == "Jens Peter Hansen"
+
+
+def test_unnamed_twins_are_no_duplicate_but_a_person_keyed_twice_is(tmp_path):
+    _, _, findings = census(
+        tmp_path,
+        [person("Husfader", "M", "19000101", "Gift"), person("Hustru", "K", "19020202", "Gift"),
+         person("Barn", "K", "19300115", FORNAVN="Udøbt Pigebarn"),
+         person("Barn", "K", "19300115", FORNAVN="Udøbt Pigebarn"),
+         person("Barn", "M", "19250505", FORNAVN="Jens"),
+         person("Barn", "M", "19250505", FORNAVN="Jens")])
+    assert codes(findings, "DUPLICATE_RECORD") == [(6, None)]
+    (dup,) = [f for f in findings if f["code"] == "DUPLICATE_RECORD"]
+    assert dup["message"].startswith("same person as line 6 (LOEBE_NR 5)")

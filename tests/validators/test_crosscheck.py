@@ -157,6 +157,9 @@ def test_a_score_near_the_threshold_goes_to_review_not_to_a_decision():
     assert result.died_before_cpr.empty
     assert [f["code"] for f in result.findings] == ["CROSSCHECK_REVIEW"]
     assert result.findings[0]["other"]["entry_number"] == "K6001"
+    # the reviewer sees the score the weights give, to four places
+    expected = r.weights["first"] * JaroWinkler.similarity("ELLEN", first) + 1 - r.weights["first"]
+    assert result.findings[0]["score"] == round(expected, 4)
     # The same names exactly: decided, and the child died before CPR.
     exact = crosscheck(*_frames("ELLEN"))
     assert exact.findings == [] and exact.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]

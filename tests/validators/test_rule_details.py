@@ -1,6 +1,7 @@
 """Details of findings a reviewer relies on, which mutation testing
 (``benchmarks/bench_mutation.py``) showed no other test held: the field a running-number jump
-is reported on and the number it expected, and the message of an empty sex."""
+is reported on and the number it expected, the message of an empty sex, of a gap in the entry
+numbers, of a child keyed twice and of an overfull page."""
 
 from __future__ import annotations
 
@@ -45,3 +46,23 @@ def test_only_children_of_the_parish_s_own_count_go_to_the_linkage(tmp_path):
     kbf = run_pipeline([tmp_path], keep_clean=True).clean["KBF"][0]
     assert kbf["KILDE_LOEBE_NR"].tolist() == ["1", "2", "2a", "0", "3"]
     assert kbf["TIL_LINKAGE"].tolist() == [True, True, False, False, True]
+
+
+def test_a_missing_entry_number_says_which_between_which_and_in_which_section(tmp_path):
+    rows = [kbf_row(n, e) for n, e in ((1, 1), (2, 2), (3, 3), (4, 5), (5, 6))]  # entry 4 was never keyed
+    found = _findings(tmp_path, rows, "KILDE_LOEBE_NR_GAP")
+    assert [(f["line"], f["field"], f["message"]) for f in found] == [
+        (5, "KILDE_LOEBE_NR", "entry numbers 4 missing between 3 and 5 (1921, M)")]
+
+
+def test_a_child_keyed_twice_names_the_first_keying_and_how_alike_they_are(tmp_path):
+    rows = [kbf_row(n, n) for n in range(1, 6)]
+    rows[4].update({k: rows[1][k] for k in ("FORNAVN", "EFTERNAVN", "FOEDSELSDATO")})  # the second child again
+    found = _findings(tmp_path, rows, "DUPLICATE_RECORD")
+    assert [(f["line"], f["message"]) for f in found] == [(6, "same child as line 3 (LOEBE_NR 2), similarity 1.00")]
+
+
+def test_an_overfull_page_says_how_many_entries_and_how_many_the_form_holds(tmp_path):
+    rows = [kbf_row(n, n) for n in range(1, 11)] + [kbf_row(n, n, KILDE_SIDE="3") for n in range(11, 19)]
+    found = _findings(tmp_path, rows, "PAGE_OVERFULL")
+    assert [(f["field"], f["message"]) for f in found] == [("KILDE_SIDE", "page 3 carries 8 entries; the form holds 5")]

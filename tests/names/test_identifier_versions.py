@@ -73,3 +73,13 @@ def test_a_short_name_is_written_out_as_its_own_book_writes_it(tmp_path):
     t = pd.concat(result.clean["KBF"], ignore_index=True).set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
     assert t.at[("K2697", 3), "FORNAVN_UDVIDET"] == "Christen Emil"
     assert t.at[("K2697", 3), "FORNAVN"] == "Chr. Emil"
+
+
+def test_a_short_name_is_written_out_as_a_name_of_the_childs_sex(tmp_path):
+    """'Chr.' for a girl is Christine, though the book holds Christian more often."""
+    names = [("Christian", "M"), ("Christian", "M"), ("Christian", "M"), ("Christine", "K"), ("Chr. Marie", "K")]
+    rows = [kbf_row(i, i, FORNAVN=name, KOEN=sex) for i, (name, sex) in enumerate(names, start=1)]
+    write_delivery(tmp_path, rows, entry="K2697")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    t = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
+    assert (t.at[5, "FORNAVN_UDVIDET"], t.at[5, "FORNAVN"]) == ("Christine Marie", "Chr. Marie")

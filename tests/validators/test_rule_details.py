@@ -48,6 +48,13 @@ def test_only_children_of_the_parish_s_own_count_go_to_the_linkage(tmp_path):
     assert kbf["TIL_LINKAGE"].tolist() == [True, True, False, False, True]
 
 
+def test_an_empty_birth_date_says_so(tmp_path):
+    rows = [kbf_row(n, n) for n in (1, 2, 3)]
+    rows[2]["FOEDSELSDATO"] = ""
+    found = [f for f in _findings(tmp_path, rows, "REQUIRED_MISSING") if f["field"] == "FOEDSELSDATO"]
+    assert [(f["line"], f["loebe_nr"], f["message"]) for f in found] == [(4, 3, "birth date is empty")]
+
+
 def test_a_missing_entry_number_says_which_between_which_and_in_which_section(tmp_path):
     rows = [kbf_row(n, e) for n, e in ((1, 1), (2, 2), (3, 3), (4, 5), (5, 6))]  # entry 4 was never keyed
     found = _findings(tmp_path, rows, "KILDE_LOEBE_NR_GAP")

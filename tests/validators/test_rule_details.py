@@ -73,3 +73,9 @@ def test_an_overfull_page_says_how_many_entries_and_how_many_the_form_holds(tmp_
     rows = [kbf_row(n, n) for n in range(1, 11)] + [kbf_row(n, n, KILDE_SIDE="3") for n in range(11, 19)]
     found = _findings(tmp_path, rows, "PAGE_OVERFULL")
     assert [(f["field"], f["message"]) for f in found] == [("KILDE_SIDE", "page 3 carries 8 entries; the form holds 5")]
+
+
+def test_a_space_after_the_book_reference_does_not_start_a_new_section(tmp_path):
+    rows = [kbf_row(n, n) for n in range(1, 7)]
+    rows[5]["KILDEANGIVELSE"] += " "  # keyed with a trailing space: the same book
+    assert _findings(tmp_path, rows, "KILDE_LOEBE_NR_GAP") == []

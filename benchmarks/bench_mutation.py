@@ -76,16 +76,21 @@ STATUS_BY_EXIT_CODE = {0: "survived", 1: "killed", 2: "check was interrupted by 
                        None: "not checked"}
 
 
-def _copy_tree(repo: Path) -> None:
-    """The tracked and untracked (not ignored) files of the working tree, copied into ``repo``."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")
+def _copy_files(repo: Path, *under: str) -> None:
+    """The tracked and untracked (not ignored) files of the working tree (those ``under`` the
+    folders given, if any), copied into ``repo``."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *under],
+                           cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():
             dst = repo / name
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
+
+
+def _copy_tree(repo: Path) -> None:
+    _copy_files(repo)
     (repo / "shared").symlink_to(SHARED)  # the tests run in repo/mutants and look for ../shared
 
 
@@ -361,12 +366,7 @@ def run_package(work: Path, package: str, sample: int | None, seed: int, jobs: i
 def _refresh_tests(repo: Path) -> None:
     """The project's tests copied into the work copy again, with the hooks appended."""
     shutil.rmtree(repo / "tests")
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "tests"],
-                           cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, repo / name)
+    _copy_files(repo, "tests")
     with open(repo / "tests" / "conftest.py", "a", encoding="utf-8") as fh:
         fh.write(TIMING_HOOKS)
 

@@ -367,34 +367,39 @@ def expand_abbreviations(given: pd.Series, books: pd.Series, sex: pd.Series | No
     expanded = pd.Series(pd.NA, index=given.index, dtype="string")
     if not short.any():
         return flags, expanded
-    # How often each single first name occurs per book and over the table (counted per
-    # distinct book and text, then split into single names).
-    counts = pd.DataFrame({"book": books.astype(str).to_numpy(), "text": text.fillna("").to_numpy()}).value_counts()
-    per_book: dict[tuple[str, str], int] = {}
-    overall: dict[str, int] = {}
+    # How often each single first name occurs per book and over the table, for the records of
+    # each sex and for all records (sex None), counted per distinct book, sex and text, then
+    # split into single names: a girl's 'Chr.' is read among the girls' names of her book.
+    sexes = sex.astype("string") if sex is not None else pd.Series(pd.NA, index=given.index, dtype="string")
+    sexes = sexes.where(sexes.isin(["M", "K"]))
+    counts = pd.DataFrame({"book": books.astype(str).to_numpy(), "sex": sexes.fillna("").to_numpy(),
+                           "text": text.fillna("").to_numpy()}).value_counts()
+    per_book: dict[tuple[str, str | None, str], int] = {}
+    overall: dict[tuple[str | None, str], int] = {}
     singles_of = {t: rules.single_names(rules.normalise(t) or "") if t else []
                   for t in counts.index.get_level_values("text").unique()}
-    for (book, t), n_rows in counts.items():
+    for (book, sx, t), n_rows in counts.items():
         for n in singles_of[t]:
-            per_book[(book, n)] = per_book.get((book, n), 0) + n_rows
-            overall[n] = overall.get(n, 0) + n_rows
+            for s_ in {sx or None, None}:
+                per_book[(book, s_, n)] = per_book.get((book, s_, n), 0) + n_rows
+                overall[(s_, n)] = overall.get((s_, n), 0) + n_rows
     known = {(sx, v) for (kind, sx, v) in db.lookup if kind == "fornavn"}
     # The short forms themselves (CHR, JOH) are no candidates for what they stand for.
     shorts = {(rules.normalise(m) or "").replace(" ", "") for t in text[short].dropna().unique()
               for m in _ABBREVIATION.findall(str(t))}
-    overall = {n: c for n, c in overall.items() if n not in shorts}
+    overall = {k: c for k, c in overall.items() if k[1] not in shorts}
 
     def best(prefix: str, book: str, sx) -> str | None:
         prefix = (rules.normalise(prefix) or "").replace(" ", "")
         names = {v for s_, v in known if v.startswith(prefix) and len(v) > len(prefix)
-                 and (s_ in ("", sx) or sx not in ("M", "K"))}
-        names |= {n for n in overall if n.startswith(prefix) and len(n) > len(prefix)}
+                 and (s_ in ("", sx) or sx is None)}
+        names |= {n for s_, n in overall if s_ == sx and n.startswith(prefix) and len(n) > len(prefix)}
         if not names:
             return None
         db_names = {v for _, v in known}
-        return max(sorted(names), key=lambda n: (per_book.get((book, n), 0), overall.get(n, 0), n in db_names))
+        return max(sorted(names), key=lambda n: (per_book.get((book, sx, n), 0), overall.get((sx, n), 0),
+                                                 n in db_names))
 
-    sexes = sex.astype("string") if sex is not None else pd.Series(pd.NA, index=given.index, dtype="string")
     for i in given.index[short.to_numpy()]:
         book, sx = str(books.at[i]), sexes.at[i]
         sx = None if pd.isna(sx) else sx

@@ -79,3 +79,56 @@ def test_a_space_after_the_book_reference_does_not_start_a_new_section(tmp_path)
     rows = [kbf_row(n, n) for n in range(1, 7)]
     rows[5]["KILDEANGIVELSE"] += " "  # keyed with a trailing space: the same book
     assert _findings(tmp_path, rows, "KILDE_LOEBE_NR_GAP") == []
+
+
+def test_a_dash_or_a_lone_letter_for_an_entry_number_gets_the_sub_entry_it_most_likely_is(tmp_path):
+    entries = [1, 2, "-", 3, "3a", "-", 4, "b"]
+    rows = [kbf_row(n, e) for n, e in enumerate(entries, start=1)]
+    found = _findings(tmp_path, rows, "KILDE_LOEBE_NR_NONSTANDARD")
+    assert [(f["line"], f["field"], f["severity"], f["suggestion"]) for f in found] == [
+        (4, "KILDE_LOEBE_NR", "warning", "2a"),  # '-' after 2
+        (7, "KILDE_LOEBE_NR", "warning", "3b"),  # '-' after 3a: the next letter
+        (9, "KILDE_LOEBE_NR", "warning", "4b"),  # a lone 'b' after 4 keeps its letter
+    ]
+    assert found[0]["message"] == "entry number '-' is not a number"
+
+
+def test_the_page_capacity_option_decides_when_a_page_is_overfull(tmp_path):
+    rows = [kbf_row(n, n, KILDE_SIDE="1") for n in range(1, 6)]  # five entries: full on the default form
+    write_delivery(tmp_path, rows, entry="K2697")
+    assert not [f for f in run_pipeline([tmp_path]).findings_json()["findings"] if f["code"] == "PAGE_OVERFULL"]
+    result = run_pipeline([tmp_path], options={"page_capacity": 3})
+    found = [f for f in result.findings_json()["findings"] if f["code"] == "PAGE_OVERFULL"]
+    assert [f["message"] for f in found] == ["page 1 carries 5 entries; the form holds 3"]
+
+
+def test_a_page_number_keyed_with_its_digits_swapped_gets_the_page_between_its_neighbours(tmp_path):
+    rows = [kbf_row(n, n, KILDE_SIDE=p) for n, p in enumerate(["12", "12", "31", "13", "13", "14"], start=1)]
+    found = _findings(tmp_path, rows, "PAGE_SEQUENCE")
+    assert [(f["line"], f["field"], f["suggestion"]) for f in found] == [(4, "KILDE_SIDE", "13")]
+    assert found[0]["message"] == "page 31 between pages 12 and 13 while the entries go forward"
+
+
+def test_a_missing_sub_entry_is_reported_on_the_entry_number(tmp_path):
+    rows = [kbf_row(n, e) for n, e in enumerate([1, 2, "2a", "2c", 3], start=1)]
+    found = _findings(tmp_path, rows, "KILDE_LOEBE_NR_GAP")
+    assert [(f["line"], f["field"], f["message"]) for f in found] == [
+        (5, "KILDE_LOEBE_NR", "entry 2b missing before 2c (1921, M)")]
+
+
+def test_a_birth_date_out_of_order_names_its_neighbours(tmp_path):
+    dates = ["19210105", "19210210", "19210105", "19210320", "19210401"]
+    rows = [kbf_row(n, n, FOEDSELSDATO=d) for n, d in enumerate(dates, start=1)]
+    found = _findings(tmp_path, rows, "DATE_ORDER")
+    assert [(f["line"], f["field"], f["message"]) for f in found] == [
+        (4, "FOEDSELSDATO", "date 1921-01-05 out of order between 1921-02-10 and 1921-03-20 (1921, M)")]
+
+
+def test_a_child_keyed_twice_with_a_slip_after_the_first_letter_of_a_name_is_still_found(tmp_path):
+    # each keying sits at its own entry number, so only the blocks on names and date can pair them
+    for slip in ({"FORNAVN": "Kuroline"}, {"EFTERNAVN": "Jansen"}):
+        rows = [kbf_row(n, n) for n in range(1, 6)]
+        rows[1].update(FORNAVN="Karoline", EFTERNAVN="Jensen")
+        rows[4].update({"FORNAVN": "Karoline", "EFTERNAVN": "Jensen", "FOEDSELSDATO": rows[1]["FOEDSELSDATO"]} | slip)
+        found = _findings(tmp_path / next(iter(slip)), rows, "DUPLICATE_RECORD")
+        assert [(f["line"], f["message"][:33]) for f in found] == [(6, "same child as line 3 (LOEBE_NR 2)")], slip

@@ -296,8 +296,9 @@ def death_parishes(d: pd.DataFrame) -> dict[str, str]:
 def _duplicates(b: pd.DataFrame, r: Rules, finding, source: str,
                 extra_keys: tuple[str, ...] = (), context: Context | None = None) -> tuple[list[dict], pd.DataFrame]:
     """Records of one source registered in two deliveries (see ``duplicate_births``)."""
-    noun, code, home = {"KBF": ("child", "DUPLICATE_ACROSS_DELIVERIES", "the birth parish"),
-                        "KBD": ("death", "DUPLICATE_DEATH_ACROSS_DELIVERIES", "the parish of death")}[source]
+    noun, nouns, code, home = {
+        "KBF": ("child", "children", "DUPLICATE_ACROSS_DELIVERIES", "the birth parish"),
+        "KBD": ("death", "deaths", "DUPLICATE_DEATH_ACROSS_DELIVERIES", "the parish of death")}[source]
     b = b[(b["date"] >= 0) & (b["sex"] > 0)].copy()
     known = {(c, o) for s, c, o in (context.twice if context is not None else ()) if s == source}
     copies: dict[int, str] = {}
@@ -335,7 +336,7 @@ def _duplicates(b: pd.DataFrame, r: Rules, finding, source: str,
     for e1, e2 in sorted(twice - known):
         original, copy = sorted((e1, e2))
         n = int(shared[(e1, e2)])
-        findings.append(finding("BOOK_DELIVERED_TWICE", f"{copy} holds the same {noun}s as {original} ({n} of "
+        findings.append(finding("BOOK_DELIVERED_TWICE", f"{copy} holds the same {nouns} as {original} ({n} of "
                                 f"{int(sizes[copy])} records): the same book delivered twice; {original} is used",
                                 {"entry_number": copy, "loebe_nr": None, "file": None, "line": None, "source": source},
                                 {"source": source, "entry_number": original, "loebe_nr": None, "file": None,

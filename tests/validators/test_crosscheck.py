@@ -4,6 +4,7 @@ truth was written when its cases were planted (fixtures/generator_population.py)
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -251,3 +252,72 @@ def test_without_births_the_deaths_are_not_checked_and_the_tables_stay_as_writte
     before = kbf.read_bytes(), kbd.read_bytes()
     assert crosscheck_files(kbf, kbd) is None
     assert (kbf.read_bytes(), kbd.read_bytes()) == before
+
+
+def test_the_findings_table_names_the_other_registration_of_each_cross_finding(population, tmp_path):
+    """``mgr-ingest tables`` appends the cross findings to its findings table; a reviewer reading
+    that table sees in each message which registration the finding is about."""
+    from validators.crosscheck import crosscheck_files
+    from validators.findings import FINDING_COLUMNS
+
+    _, key, result = population
+    kbf, kbd = _written(result, tmp_path / "t", parquet=True)
+    findings = tmp_path / "t" / "findings.parquet"
+    pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS}).to_parquet(findings, index=False)
+    crosscheck_files(kbf, kbd, findings)
+    rows = pd.read_parquet(findings)
+    twice = rows[rows["code"] == "BOOK_DELIVERED_TWICE"]
+    assert len(twice) == len(key["book_delivered_twice"]) > 0
+    for (original, copy), message in zip(sorted(key["book_delivered_twice"]), twice["message"]):
+        assert re.fullmatch(rf"{copy} holds the same children as {original} \(\d+ of \d+ records\): the same book "
+                            rf"delivered twice; {original} is used \[other: KBF {original}; score [0-9.]+; rules \S+\]",
+                            message), message
+    dup = rows[rows["code"] == "DUPLICATE_ACROSS_DELIVERIES"]
+    assert len(dup) > 0
+    assert dup["message"].str.fullmatch(r"the same child as (K\d+) running number (\d+) .*\[other: KBF \1 \2; "
+                                        r"score [0-9.]+; rules \S+\]").all()
+
+
+def test_every_cross_finding_has_the_fields_of_a_finding(population):
+    _, _, result = population
+    keys = {"code", "severity", "source", "field", "page", "message", "suggestion", "auto_fix", "entry_number",
+            "loebe_nr", "file", "line", "other", "score", "rule_version"}
+    assert result.cross_findings and all(set(f) == keys for f in result.cross_findings)
+    assert all(set(f["other"]) == {"source", "entry_number", "loebe_nr", "file", "line"} for f in result.cross_findings)
+
+
+def _deaths(first_row_book: str) -> pd.DataFrame:
+    """A man who died in hospital in parish S009, registered both in that parish's book of
+    deaths (K6002) and in the book of the parish he was buried in (K6001); two more deaths in
+    each book make each book's parish."""
+    def death(book, n, first, died_in, born="1880-02-03", died="1926-01-02"):
+        return {"INDTASTNINGSNUMMER": book, "LOEBE_NR": n, "KILDEFIL": f"{book}dd.csv", "LINJE": n + 1,
+                "KOEN_REN": "M", "FOEDSELSDATO_NOEGLE": born, "FORNAVN_GRUNDNAVN": first,
+                "EFTERNAVN_GRUNDNAVN": "HANSEN", "FADERS_NAVN_GRUNDNAVN": "", "MODERS_NAVN_GRUNDNAVN": "",
+                "DOEDSDATO_ISO": died, "DOEDSSTED_SOGNEKODE": died_in, "FOEDESTED_SOGNEKODE": "S001",
+                "ALDER_VED_DOED": 45}
+    books = {"K6001": [death("K6001", 1, "NIELS", "S001", "1850-03-04", "1926-02-01"),
+                       death("K6001", 2, "PETER", "S001", "1860-05-06", "1926-03-01")],
+             "K6002": [death("K6002", 1, "JENS", "S009", "1870-07-08", "1926-04-01"),
+                       death("K6002", 2, "ANDERS", "S009", "1855-09-10", "1926-05-01")]}
+    books["K6001"].append(death("K6001", 3, "KARL", "S009"))
+    books["K6002"].append(death("K6002", 3, "KARL", "S009"))
+    other = "K6002" if first_row_book == "K6001" else "K6001"
+    return pd.DataFrame(books[first_row_book] + books[other])
+
+
+@pytest.mark.parametrize("first_row_book", ["K6001", "K6002"])
+@pytest.mark.parametrize("with_context", [False, True], ids=["whole", "store_context"])
+def test_a_death_registered_twice_is_linked_through_the_book_of_the_parish_of_death(first_row_book, with_context):
+    from validators.crosscheck import Context, book_spans
+
+    kbf, _ = _frames("ELLEN")
+    kbd = _deaths(first_row_book)
+    context = Context(spans=book_spans(kbf), death_parishes={"K6001": "S001", "K6002": "S009"},
+                      sizes={("KBD", "K6001"): 3, ("KBD", "K6002"): 3, ("KBF", "K5001"): 1}) if with_context else None
+    result = crosscheck(kbf, kbd, context=context)
+    found = [f for f in result.findings if f["code"] == "DUPLICATE_DEATH_ACROSS_DELIVERIES"]
+    assert [(f["entry_number"], f["loebe_nr"], f["other"]["entry_number"], f["other"]["loebe_nr"]) for f in found] \
+        == [("K6001", 3, "K6002", 3)]
+    copy_row = int(kbd.index[(kbd["INDTASTNINGSNUMMER"] == "K6001") & (kbd["LOEBE_NR"] == 3)][0])
+    assert dict(zip(result.death_copies.iloc[:, 0], result.death_copies["KOPI_AF"])) == {copy_row: "K6002:3"}

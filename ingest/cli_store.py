@@ -113,7 +113,7 @@ def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
                                                              "corrections and findings")
     tb.add_argument("--source", action="append", choices=("KBF", "KBD", "FT"),
                     help="only this source (repeat for several; default all)")
-    tb.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    tb.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="table format (default parquet)")
     _store_options(tb)
 
     wd = subparsers.add_parser("withdraw", help="take a delivery back: its current version leaves the tables, the QA "

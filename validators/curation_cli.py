@@ -289,7 +289,8 @@ def names_main(argv: list[str] | None = None) -> int:
                    help="families a pair of spellings must be seen in (one person written both ways) to join "
                         "a group whatever its sound (default 1)")
     i = sub.add_parser("import", help="add accepted variant;grundnavn;kind;sex rows to the database")
-    i.add_argument("csv", type=Path)
+    i.add_argument("csv", type=Path, help="the accepted rows (variant;grundnavn;kind;sex, as names suggest --out "
+                                          "writes them)")
     i.add_argument("--db", type=Path, help="the database file to add to (default: the project's names.csv)")
     i.add_argument("--check", action="store_true", help="only check the file; change nothing")
     args = p.parse_args(argv)
@@ -313,7 +314,7 @@ def places_main(argv: list[str] | None = None) -> int:
     u.add_argument("--register", type=Path, help="parish register CSV (default: the project's)")
     i = sub.add_parser("import", help="check a sognekode;sogn;herred;amt;varianter file or a DigDag parish "
                                       "table (STEDNR,SOGN,HERRED,AMT,…) and install it")
-    i.add_argument("csv", type=Path)
+    i.add_argument("csv", type=Path, help="the register file to check and install")
     i.add_argument("--replace", action="store_true",
                    help="make it the register in use ($MGR_PARISH_REGISTER, else the project's sample file)")
     i.add_argument("--to", type=Path, help="write the register to this file (then set $MGR_PARISH_REGISTER to it)")

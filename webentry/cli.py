@@ -51,18 +51,20 @@ def register(subparsers) -> dict[str, Callable[[argparse.Namespace], int]]:
     user = subparsers.add_parser("user", help="manage web users: mgr-ingest user add|passwd|unlock NAME")
     sub = user.add_subparsers(dest="user_command", required=True)
     add = sub.add_parser("add", help="add a user (asks for the password unless --password-file is given)")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=("admin", "reviewer", "transcriber"))
+    add.add_argument("name", help="the user name to log in with")
+    add.add_argument("--role", required=True, choices=("admin", "reviewer", "transcriber"),
+                     help="transcriber: keys the books assigned to them; reviewer: every book, approves "
+                          "books and works the QA queue; admin: everything, users and books too")
     add.add_argument("--password-file", type=Path,
                      help="read the password from the first line of this file (for scripts)")
     _common(add)
     pw = sub.add_parser("passwd", help="set a user's password (ends their sessions and clears the log-in delay)")
-    pw.add_argument("name")
+    pw.add_argument("name", help="the user whose password is set")
     pw.add_argument("--password-file", type=Path,
                     help="read the password from the first line of this file (for scripts)")
     _common(pw)
     unlock = sub.add_parser("unlock", help="clear the log-in delay that failed attempts put on a user's name")
-    unlock.add_argument("name")
+    unlock.add_argument("name", help="the user to unlock")
     _common(unlock)
     return {"serve": _one_line(cmd_serve), "user": _one_line(cmd_user)}
 

@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
                                 description="Read handwritten entry-number or birth-date cells with the trained "
                                             "recognisers; a folder is the rows of one page section, in order.")
     p.add_argument("paths", nargs="+", type=Path, help="cell images, or folders of them (one section each)")
-    p.add_argument("--field", choices=("entry_number", "birth_date"), required=True)
+    p.add_argument("--field", choices=("entry_number", "birth_date"), required=True, help="what the cells hold")
     p.add_argument("--json", type=Path, required=True, dest="json_out", help="file to write the readings to")
     p.add_argument("--year", type=int, help="the section's year from the book heading (birth dates)")
     p.add_argument("--models", type=Path, help="folder with other trained models (default: the shipped ones)")

@@ -364,20 +364,21 @@ def main(argv: list[str]) -> int:
                                 description="Train a handwriting recogniser for one field on the CPU and "
                                             "export it to ONNX with its prefill threshold.")
     p.add_argument("folders", nargs="+", type=Path, help="training folders (images + labels.csv)")
-    p.add_argument("--field", choices=("entry_number", "birth_date"), required=True)
+    p.add_argument("--field", choices=("entry_number", "birth_date"), required=True,
+                   help="the recogniser to train")
     p.add_argument("--out", type=Path, required=True, help="folder for the model, checkpoint and calibration")
     p.add_argument("--minutes", type=float, default=40.0, help="time budget (default 40)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (for a quick check)")
     p.add_argument("--seed", default="7",
                    help="random seed (default 7); several, comma-separated (7,11), train one network each "
                         "side by side, averaged into one model")
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=int, default=64, help="cells per training step (default 64)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
     p.add_argument("--holdout-books", help="comma-separated book entry numbers kept out of training")
     p.add_argument("--resume", action="store_true", help="go on from the checkpoint in --out")
     p.add_argument("--base-model", type=Path, help="a checkpoint (.ckpt) to fine-tune from")
     p.add_argument("--cache", type=Path, help="folder to cache prepared image arrays in")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     p.add_argument("--calibrate-only", action="store_true",
                    help="train nothing: set the prefill threshold of the model in --out again, on the "
                         "calibration books its <field>.train.json names (after a change to how cells are read)")

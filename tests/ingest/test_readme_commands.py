@@ -60,3 +60,41 @@ def test_the_options_the_readme_names_are_in_the_help(row):
         shown = _help(*sub[:2]) if sub[0] in ("ocr", "names", "places", "user") and len(sub) > 1 else _help(sub[0])
         missing = [o for o in options if o not in shown]
         assert missing == [], f"'mgr-ingest {' '.join(sub)}' --help does not show {missing}"
+
+
+HELP_COMMANDS = [["validate"], ["clean"], ["crosscheck"], ["demo"], ["import"], ["run"], ["schedule"], ["tables"],
+                 ["withdraw"], ["status"], ["stats"], ["backup"], ["restore"], ["serve"], ["user"], ["names"],
+                 ["places"], ["ocr"], ["ocr", "cells"], ["ocr", "train"], ["ocr", "export-training"],
+                 ["ocr", "--book", "x"]]
+
+
+def test_every_argument_of_every_command_says_what_it_is_for(monkeypatch, capsys):
+    """``--help`` of a command builds its whole parser (subcommands included); no argument of
+    any of them may be shown without a description."""
+    import argparse
+
+    from ingest import cli
+
+    program = set(re.search(r"\{([a-z,-]+)\}", _help()).group(1).split(","))
+    assert program == {words[0] for words in HELP_COMMANDS}  # a new command joins the list
+    undescribed, seen = set(), set()
+    add_argument = argparse.ArgumentParser.add_argument
+
+    def recording(parser, *args, **kwargs):
+        action = add_argument(parser, *args, **kwargs)
+        name = (parser.prog, tuple(action.option_strings) or (action.dest,))
+        seen.add(name)
+        if action.help is None and not isinstance(action, argparse._SubParsersAction):
+            undescribed.add(name)
+        return action
+
+    monkeypatch.setattr(argparse.ArgumentParser, "add_argument", recording)
+    for words in HELP_COMMANDS:
+        try:
+            code = cli.main([*words, "--help"])  # some commands turn argparse's exit into their exit code
+        except SystemExit as stop:
+            code = stop.code
+        assert code in (0, None), words
+    capsys.readouterr()
+    assert ("mgr-ingest user add", ("--role",)) in seen and ("mgr-ingest ocr train", ("--batch",)) in seen
+    assert sorted(undescribed) == []

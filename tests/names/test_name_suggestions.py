@@ -171,3 +171,35 @@ def test_a_table_with_name_and_count_columns_is_read_as_first_names():
     table = pd.DataFrame({"name": ["Karl", "Carl"], "count": [30, 20]})
     out = suggest_name_groups(table, EMPTY_DB)
     assert out[["kind", "variant", "occurrences"]].values.tolist() == [["fornavn", "KARL", 30], ["fornavn", "CARL", 20]]
+
+
+def test_an_import_adds_every_new_row_also_after_one_the_database_has(tmp_path, capsys):
+    db_file = tmp_path / "names.csv"
+    before = ("# our parish's names\nvariant;grundnavn;kind;sex\nChristian;Kristian;fornavn;M\n"
+              "Kristian;Kristian;fornavn;M\n")
+    db_file.write_text(before, encoding="utf-8")
+    accepted = tmp_path / "accepted.csv"
+    accepted.write_text("variant;grundnavn;kind;sex\nChristian;Kristian;fornavn;M\nKristjan;Kristian;fornavn;M\n"
+                        "Krestian;Kristian;fornavn;M\n", encoding="utf-8")
+    assert names_main(["import", str(accepted), "--db", str(db_file)]) == 0
+    assert db_file.read_text(encoding="utf-8") == before + "Kristjan;Kristian;fornavn;M\nKrestian;Kristian;fornavn;M\n"
+    assert capsys.readouterr().out.startswith("2 spellings added to ")
+
+
+def test_names_count_reads_a_table_whose_file_name_does_not_say_its_source(tmp_path, capsys):
+    from ingest.cli import main
+
+    rows = [kbf_row(i, i) for i in range(1, 5)]
+    for row in rows:
+        row["FORNAVN"] = "Kristjan"
+    write_delivery(tmp_path / "d", rows)
+    assert main(["clean", str(tmp_path / "d"), "--out", str(tmp_path / "t")]) == 0
+    table = (tmp_path / "t" / "kbf.parquet").rename(tmp_path / "t" / "births.parquet")
+    capsys.readouterr()
+    assert names_main(["count", str(table), "--source", "KBF", "--min-count", "1"]) == 0
+    assert "KRISTJAN" in capsys.readouterr().out
+
+
+def test_names_count_of_a_path_that_is_not_there_says_so(tmp_path, capsys):
+    assert names_main(["count", str(tmp_path / "nowhere.parquet")]) == 2
+    assert capsys.readouterr().err.strip() == f"mgr-ingest names: {tmp_path / 'nowhere.parquet'}: no such file or folder"

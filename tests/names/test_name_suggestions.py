@@ -201,5 +201,6 @@ def test_names_count_reads_a_table_whose_file_name_does_not_say_its_source(tmp_p
 
 
 def test_names_count_of_a_path_that_is_not_there_says_so(tmp_path, capsys):
-    assert names_main(["count", str(tmp_path / "nowhere.parquet")]) == 2
+    write_delivery(tmp_path / "d", [kbf_row(i, i) for i in range(1, 4)])  # beside a delivery that is there
+    assert names_main(["count", str(tmp_path / "d"), str(tmp_path / "nowhere.parquet")]) == 2
     assert capsys.readouterr().err.strip() == f"mgr-ingest names: {tmp_path / 'nowhere.parquet'}: no such file or folder"

@@ -273,18 +273,26 @@ def _read_digdag(text: str) -> list[dict[str, str]]:
 
 def skipped_digdag(text: str) -> list[str]:
     """The names of a DigDag table's rows that have no parish number (left out)."""
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    if not all(c in first.split(",") for c in DIGDAG_COLUMNS):
+    lines = _content_lines(text)
+    if not _is_digdag(lines):
         return []
-    return [(r.get("SOGN") or "?").strip() for r in csv.DictReader(io.StringIO(text))
+    return [(r.get("SOGN") or "?").strip() for r in csv.DictReader(io.StringIO("\n".join(lines)))
             if not (r.get("STEDNR") or "").strip()]
 
 
+def _content_lines(text: str) -> list[str]:
+    """A register file's lines without blank and comment (``#``) lines."""
+    return [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def _is_digdag(lines: list[str]) -> bool:
+    return bool(lines) and all(c in lines[0].split(",") for c in DIGDAG_COLUMNS)
+
+
 def _read(text: str) -> list[dict[str, str]]:
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
-    if all(c in first.split(",") for c in DIGDAG_COLUMNS):
-        return _read_digdag(text)
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = _content_lines(text)
+    if _is_digdag(lines):
+        return _read_digdag("\n".join(lines))
     reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=";")
     missing = [c for c in PARISH_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:

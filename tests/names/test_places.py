@@ -20,6 +20,7 @@ from validators.places import (
     ParishRegisterError,
     import_parishes,
     load_parish_register,
+    skipped_digdag,
     unresolved_places,
 )
 
@@ -169,3 +170,25 @@ def test_places_without_a_subcommand_says_what_is_missing_and_exits_2(capsys):
         places_main([])
     assert stop.value.code == 2
     assert "required: command" in capsys.readouterr().err
+
+
+def test_a_digdag_table_with_a_comment_line_first_is_read_as_digdag(tmp_path):
+    path = tmp_path / "parishes.csv"
+    path.write_text("# exported from DigDag for the two parishes we key\nSTEDNR,SOGN,HERRED,AMT,GIS_ID,long,lat\n"
+                    "30308,Soderup,Merloese,Holbaek,0,11.8,55.6\n80213,Orte,Baag,Odense,1,10.1,55.4\n"
+                    ",Lemvig,Skodborg,Ringkoebing,2,8.3,56.5\n", encoding="utf-8")
+    register = import_parishes(path)
+    assert sorted(register.parishes) == ["30308", "80213"]
+    assert skipped_digdag(path.read_text(encoding="utf-8")) == ["Lemvig"]  # no number: left out, and said so
+    assert (register.parishes["30308"].herred, register.parishes["30308"].amt) == ("Merløse", "Holbæk")
+
+
+def test_a_deliverys_own_parish_is_its_sogn_herred_and_amt():
+    from types import SimpleNamespace
+
+    from validators.places import parish_of_deliveries
+
+    deliveries = [SimpleNamespace(entry_number="K1", meta={"SOGN": "Vejby ", "HERRED": "Holbo", "AMT": "Frederiksborg"}),
+                  SimpleNamespace(entry_number="K2", meta={"SOGN": "Valby", "HERRED": "", "AMT": "Frederiksborg"}),
+                  SimpleNamespace(entry_number="K3", meta={"SOGN": "", "HERRED": "Holbo", "AMT": "Frederiksborg"})]
+    assert parish_of_deliveries(deliveries) == {"K1": "Vejby, Holbo, Frederiksborg", "K2": "Valby, Frederiksborg"}

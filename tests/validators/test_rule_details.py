@@ -132,3 +132,11 @@ def test_a_child_keyed_twice_with_a_slip_after_the_first_letter_of_a_name_is_sti
         rows[4].update({"FORNAVN": "Karoline", "EFTERNAVN": "Jensen", "FOEDSELSDATO": rows[1]["FOEDSELSDATO"]} | slip)
         found = _findings(tmp_path / next(iter(slip)), rows, "DUPLICATE_RECORD")
         assert [(f["line"], f["message"][:33]) for f in found] == [(6, "same child as line 3 (LOEBE_NR 2)")], slip
+
+
+def test_a_birth_outside_the_books_years_says_when_and_which_years(tmp_path):
+    rows = [kbf_row(n, n) for n in range(1, 5)]
+    rows[2].update(FOEDSELSDATO="19300412", KALENDERAAR="1930")
+    found = _findings(tmp_path, rows, "DATE_OUT_OF_RANGE")
+    assert [(f["line"], f["field"], f["message"]) for f in found] == [
+        (4, "FOEDSELSDATO", "born 1930, outside the book's years 1921-1925")]

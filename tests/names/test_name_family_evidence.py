@@ -121,3 +121,18 @@ def test_the_written_tables_give_the_same_groups_as_the_deliveries(tmp_path, fmt
     assert {"KIRSTINE", "KJERSTINE"} in groups and {"METHE", "METTE"} in groups
     assert sorted(map(sorted, groups)) == sorted(
         map(sorted, _groups(pd.read_csv(from_deliveries, sep=";", dtype=str, keep_default_na=False))))
+
+
+def test_a_spelling_in_several_family_pairs_counts_all_their_families():
+    from validators.names import build_name_database, suggest_name_groups
+
+    families = pd.DataFrame([
+        {"kind": "fornavn", "spelling_a": "KIRSTINE", "spelling_b": "KJERSTINE", "families": 2,
+         "evidence": "census child", "examples": "K5001:1=K3801:3 K5001:7=K3801:9"},
+        {"kind": "fornavn", "spelling_a": "KERSTINE", "spelling_b": "KIRSTINE", "families": 1,
+         "evidence": "siblings' mother", "examples": "K5001:4=K5001:5"}])
+    out = suggest_name_groups({"Kirstine": 9, "Kjerstine": 3, "Kerstine": 2}, build_name_database([]),
+                              families=families).set_index("variant")
+    assert out["families"].astype(int).to_dict() == {"KIRSTINE": 3, "KJERSTINE": 2, "KERSTINE": 1}
+    assert out.at["KIRSTINE", "family_examples"].split() == [
+        "K5001:1=K3801:3", "K5001:7=K3801:9", "K5001:4=K5001:5"]

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from validators.names.transforms import (
@@ -17,6 +18,7 @@ from validators.names.transforms import (
     name_rules,
     phonetic_rules,
     place_rules,
+    to_arrow_strings,
 )
 
 # rule name -> (keyed text, what that rule alone makes of it).  Every rule of the files
@@ -201,3 +203,10 @@ def test_map_distinct_gives_what_the_function_gives_per_row():
     expected = [rules.normalise(v) if v is not None and not pd.isna(v) else None for v in values]
     assert [None if pd.isna(v) else v for v in out] == expected
     assert list(out.index) == list(values.index)
+
+
+@pytest.mark.parametrize("arrow_type", [pa.string(), pa.large_string()], ids=["string", "large_string"])
+def test_arrow_backed_text_columns_become_arrow_strings_without_losing_values(arrow_type):
+    values = pd.Series(["Åge", None, "Karen"], dtype=pd.ArrowDtype(arrow_type), index=[4, 5, 6])
+    out = to_arrow_strings(values)
+    assert out.type == pa.large_string() and out.to_pylist() == ["Åge", None, "Karen"]

@@ -83,3 +83,15 @@ def test_a_short_name_is_written_out_as_a_name_of_the_childs_sex(tmp_path):
     result = run_pipeline([tmp_path], keep_clean=True)
     t = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
     assert (t.at[5, "FORNAVN_UDVIDET"], t.at[5, "FORNAVN"]) == ("Christine Marie", "Chr. Marie")
+
+
+def test_a_short_name_its_own_book_never_writes_out_is_written_as_the_other_books_write_it(tmp_path):
+    """No name of K2697 starts with CHR: the run's other book decides, not the database's
+    first match (the database holds Christen and Christoffer too, found in no book)."""
+    own = [kbf_row(i, i, FORNAVN=name, KOEN="M") for i, name in enumerate(["Hans", "Chr. Emil", "Peter"], start=1)]
+    other = [kbf_row(i, i, FORNAVN="Christian", KOEN="M") for i in range(1, 4)]
+    write_delivery(tmp_path / "a", own, entry="K2697")
+    write_delivery(tmp_path / "b", other, entry="K2698")
+    result = run_pipeline([tmp_path / "a", tmp_path / "b"], keep_clean=True)
+    t = pd.concat(result.clean["KBF"], ignore_index=True).set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
+    assert t.at[("K2697", 2), "FORNAVN_UDVIDET"] == "Christian Emil"

@@ -26,6 +26,9 @@ def test_sex_written_as_pige_or_dreng_is_read_and_the_child_stays_linkable(tmp_p
     corrections = corrections_frame(result)
     sex = corrections[corrections["field"] == "KOEN"].set_index("LOEBE_NR")
     assert sex.loc[[1, 2], "new_value"].tolist() == ["K", "M"] and 3 not in sex.index
+    # what a reviewer reads in the corrections table: what was keyed, where, by which rule and when
+    assert sex.loc[1, ["INDTASTNINGSNUMMER", "line", "old_value", "rule", "who", "when"]].tolist() == [
+        "K2697", 2, "pige", "KOEN_INVALID", "rule", result.started]
 
 
 def test_dates_the_book_years_make_unique_are_read(tmp_path):

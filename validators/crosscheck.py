@@ -414,15 +414,14 @@ def census_children(ft_children: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dict] | None = None,
+def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None,
                duplicates: bool = True, ft_children: pd.DataFrame | None = None,
                context: Context | None = None) -> CrossResult:
     """Check clean KBF and KBD tables (with their match keys) against each other, and the
     census children (``ft_children``) against the births when given.
 
-    ``books``: KBF entry number -> {"parish": parish code} for the books whose missing
-    births are looked for (default: every KBF book, its parish the most common birth-parish
-    code of its records).  ``duplicates`` False leaves out the births compared with each
+    Missing births are looked for in every KBF book, its parish the most common birth-parish
+    code of its records.  ``duplicates`` False leaves out the births compared with each
     other (an incremental check of a delivery of deaths).  ``context``: the whole store's
     books when the tables given are only the birth days a check has to read (``Context``)."""
     from validators.catalogue import CATALOGUE
@@ -446,9 +445,6 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None, books: dict[str, dic
     twice = {f["entry_number"] for f in dup_findings if f["code"] == "BOOK_DELIVERED_TWICE"}
     twice |= {copy for source, copy, _ in (context.twice if context is not None else ()) if source == "KBF"}
     covered = spans[~spans["book"].isin(twice)]
-    if books is not None:
-        covered = covered[covered["book"].isin(list(books))].copy()
-        covered["parish"] = covered["book"].map(lambda e: books[e].get("parish")).fillna(covered["parish"])
     birth_days = set(pd.unique(_column(kbf, "FOEDSELSDATO_NOEGLE")))
     keep_out = kbf.index.isin(copies["b_row"].to_numpy())  # a copy is not a second child
     died_before = pd.DataFrame(columns=["b_row", "DOED_FOER_CPR", "DOED_FOER_CPR_KILDE", "score"])

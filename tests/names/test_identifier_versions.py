@@ -61,16 +61,19 @@ def test_short_given_names_get_an_expansion_beside_them(tmp_path):
     assert pd.isna(t.at[2, "FORNAVN_UDVIDET"])
 
 
+def _two_books(tmp_path, own_names: list[str], other_names: list[str]) -> pd.DataFrame:
+    """Boys' given names in two books of one run (K2697 and K2698): their clean table."""
+    for folder, entry, names in (("a", "K2697", own_names), ("b", "K2698", other_names)):
+        write_delivery(tmp_path / folder, [kbf_row(i, i, FORNAVN=name, KOEN="M") for i, name in enumerate(names, start=1)],
+                       entry=entry)
+    result = run_pipeline([tmp_path / "a", tmp_path / "b"], keep_clean=True)
+    return pd.concat(result.clean["KBF"], ignore_index=True).set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
+
+
 def test_a_short_name_is_written_out_as_its_own_book_writes_it(tmp_path):
     """Two books of one run: 'Chr.' is Christen where the priest wrote Christen, though
     Christian is the more frequent name over both books."""
-    own = [kbf_row(i, i, FORNAVN=name, KOEN="M") for i, name in
-           enumerate(["Christen", "Christen", "Chr. Emil", "Hans"], start=1)]
-    other = [kbf_row(i, i, FORNAVN="Christian", KOEN="M") for i in range(1, 6)]
-    write_delivery(tmp_path / "a", own, entry="K2697")
-    write_delivery(tmp_path / "b", other, entry="K2698")
-    result = run_pipeline([tmp_path / "a", tmp_path / "b"], keep_clean=True)
-    t = pd.concat(result.clean["KBF"], ignore_index=True).set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
+    t = _two_books(tmp_path, ["Christen", "Christen", "Chr. Emil", "Hans"], ["Christian"] * 5)
     assert t.at[("K2697", 3), "FORNAVN_UDVIDET"] == "Christen Emil"
     assert t.at[("K2697", 3), "FORNAVN"] == "Chr. Emil"
 
@@ -88,10 +91,5 @@ def test_a_short_name_is_written_out_as_a_name_of_the_childs_sex(tmp_path):
 def test_a_short_name_its_own_book_never_writes_out_is_written_as_the_other_books_write_it(tmp_path):
     """No name of K2697 starts with CHR: the run's other book decides, not the database's
     first match (the database holds Christen and Christoffer too, found in no book)."""
-    own = [kbf_row(i, i, FORNAVN=name, KOEN="M") for i, name in enumerate(["Hans", "Chr. Emil", "Peter"], start=1)]
-    other = [kbf_row(i, i, FORNAVN="Christian", KOEN="M") for i in range(1, 4)]
-    write_delivery(tmp_path / "a", own, entry="K2697")
-    write_delivery(tmp_path / "b", other, entry="K2698")
-    result = run_pipeline([tmp_path / "a", tmp_path / "b"], keep_clean=True)
-    t = pd.concat(result.clean["KBF"], ignore_index=True).set_index(["INDTASTNINGSNUMMER", "LOEBE_NR"])
+    t = _two_books(tmp_path, ["Hans", "Chr. Emil", "Peter"], ["Christian"] * 3)
     assert t.at[("K2697", 2), "FORNAVN_UDVIDET"] == "Christian Emil"

@@ -95,6 +95,10 @@ def test_one_parish_for_the_whole_table_and_kbd_digit_fixes():
                         "FADERS_NAVN": ["Jens Chr. Axelsen", ""], "DOEDSDATO": ["19250101", "19251301"]},
                        dtype="string")
     out = add_match_keys(kbd, "KBD", "Tibirke")
+    # a later piece of a table (its index does not start at 0) gets each row's own keys
+    piece = add_match_keys(kbd.set_axis([200_000, 200_001]), "KBD", "Tibirke")
+    assert piece.index.tolist() == [200_000, 200_001]
+    pd.testing.assert_frame_equal(piece.reset_index(drop=True), out)
     assert out.at[0, "NAVN_NOEGLE"] == "BOLVIGAXELSEN"
     assert out.at[1, "NAVN_NOEGLE"] == "HANSEN"  # UOP read as empty by the clean layer
     assert out.at[0, "FOEDSELSDATO_NOEGLE"] == "1901-02-03" and pd.isna(out.at[1, "FOEDSELSDATO_NOEGLE"])

@@ -141,7 +141,9 @@ def calibrate(field: str, onnx_path: Path, samples, out: Path, train_info: dict 
                     "CTC path probability of the best label (prefix beam search)") + ", after the sequence prior"
                    if field == "entry_number" else
                    "product of the day and month softmax at a fitted temperature, averaged over the cell "
-                   "read at the offsets in shifts (section year given), after the sequence prior"),
+                   "read at the offsets in shifts" + (f" by each of the {len(reader.sessions)} networks"
+                                                      if len(reader.sessions) > 1 else "")
+                   + " (section year given), after the sequence prior"),
         "temperature": temperature,
         "shifts": [list(d) for d in reader.shifts],
         "target_precision": TARGET[field],
@@ -154,7 +156,8 @@ def calibrate(field: str, onnx_path: Path, samples, out: Path, train_info: dict 
         "calibration_books": sorted({s.book for s in samples}),
     }
     if train_info:
-        info["training"] = {k: train_info[k] for k in ("steps", "seconds", "seed", "train_cells") if k in train_info}
+        info["training"] = {k: train_info[k] for k in ("steps", "seconds", "seed", "train_cells", "members")
+                            if k in train_info}
     out.write_text(json.dumps(info, indent=1), encoding="utf-8")
     log.info("calibrated %s: threshold %.3f, precision %s, coverage %.3f", field, threshold, precision, coverage)
     reader.threshold = threshold

@@ -11,10 +11,11 @@ probability each:
   the mean of their probabilities for it, so a value only one network believes in loses
   confidence;
 * birth dates: the day, month, year and century heads' softmax, at the temperature set on
-  held-out books, averaged over the cell read five times, as it is and moved two pixels up,
-  down, left and right (the network's answer should not hang on where the writing sits in
-  the cut); a candidate date's probability is the product of its parts (the year part is
-  left out when the section's year is given).
+  held-out books, averaged over the networks of the model (two, trained alike from two
+  seeds) and over the cell read three times, as it is and moved two pixels left and right
+  (the answer should not hang on where the writing sits in the cut); a candidate date's
+  probability is the product of its parts (the year part is left out when the section's
+  year is given).
 
 Then the sequence prior (``apply_prior``) re-ranks the candidates of consecutive rows of one
 page section: entry numbers run on (n+1, or a sub-entry such as 24a after 24) and dates rise.
@@ -44,7 +45,7 @@ BEAM = 8
 TOP = 5
 # Each cell is read at these offsets (dy, dx in pixels) and the heads' probabilities averaged;
 # the calibration file records the offsets its threshold was set with, and the reader uses those.
-SHIFTS = {"entry_number": ((0, 0),), "birth_date": ((0, 0), (2, 0), (-2, 0), (0, 2), (0, -2))}
+SHIFTS = {"entry_number": ((0, 0),), "birth_date": ((0, 0), (0, 2), (0, -2))}
 
 
 class ModelMissing(RuntimeError):

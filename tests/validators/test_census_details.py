@@ -1,0 +1,31 @@
+"""Details of the census checks a reviewer or a linker relies on, which mutation testing
+(``benchmarks/bench_mutation.py``) showed no other test held."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import ft_row, write_delivery
+
+from ingest.pipeline import run_pipeline
+from validators.sources import FT
+
+
+def _run(tmp_path, rows):
+    write_delivery(tmp_path, rows, entry="K3801", source=FT)
+    return run_pipeline([tmp_path], keep_clean=True)
+
+
+def test_a_person_born_after_the_census_is_reported_and_one_without_a_birth_date_is_not(tmp_path):
+    rows = [ft_row(1, "Husfader", FOEDSELSDAG="18900101"), ft_row(2, "Husmoder", KOEN="K", FOEDSELSDAG=""),
+            ft_row(3, "Barn", FOEDSELSDAG="19310506")]
+    result = _run(tmp_path, rows)
+    found = [f for f in result.findings_json()["findings"] if f["code"] == "DATE_OUT_OF_RANGE"]
+    assert [(f["loebe_nr"], f["field"], f["message"]) for f in found] == [
+        (3, "FOEDSELSDAG", "born 19310506, after the census of 1930")]
+
+
+def test_the_whole_name_holds_the_middle_names(tmp_path):
+    rows = [ft_row(1, "Husfader", FORNAVN="Hans", MELLEMNAVNE="Peter Holm", EFTERNAVN="Jensen"),
+            ft_row(2, "Husmoder", KOEN="K", FORNAVN="Ane", EFTERNAVN="Jensen")]
+    ft = pd.concat(_run(tmp_path, rows).clean["FT"], ignore_index=True).set_index("LOEBE_NR")
+    assert ft.loc[[1, 2], "NAVN_SAMLET"].tolist() == ["Hans Peter Holm Jensen", "Ane Jensen"]

@@ -192,3 +192,31 @@ def test_a_deliverys_own_parish_is_its_sogn_herred_and_amt():
                   SimpleNamespace(entry_number="K2", meta={"SOGN": "Valby", "HERRED": "", "AMT": "Frederiksborg"}),
                   SimpleNamespace(entry_number="K3", meta={"SOGN": "", "HERRED": "Holbo", "AMT": "Frederiksborg"})]
     assert parish_of_deliveries(deliveries) == {"K1": "Vejby, Holbo, Frederiksborg", "K2": "Valby, Frederiksborg"}
+
+
+def test_a_register_saved_in_the_windows_code_page_is_read(tmp_path):
+    path = tmp_path / "parishes.csv"
+    path.write_bytes("sognekode;sogn;herred;amt;varianter\n1001;Tikøb;Lynge-Kronborg;Frederiksborg;Tikjøb\n"
+                     .encode("cp1252"))
+    parish = import_parishes(path).parishes["1001"]
+    assert (parish.name, parish.variants) == ("Tikøb", ("Tikjøb",))
+
+
+def test_places_import_replace_installs_the_register_and_a_broken_one_changes_nothing(tmp_path, monkeypatch, capsys):
+    from validators.places import REGISTER_ENV
+
+    target = tmp_path / "in_use.csv"
+    monkeypatch.setenv(REGISTER_ENV, str(target))
+    good = tmp_path / "good.csv"
+    good.write_text(REGISTER, encoding="utf-8")
+    assert places_main(["import", str(good), "--replace"]) == 0
+    assert sorted(import_parishes(target).parishes) == sorted(import_parishes(good).parishes)
+    assert f"{target} written" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sognekode;sogn;herred;amt;varianter\n1;Vejby;;;\n1;Tibirke;;;\n;Helsinge;;;\n", encoding="utf-8")
+    before = target.read_bytes()
+    assert places_main(["import", str(bad), "--replace"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and all(line.startswith("mgr-ingest places: ") for line in err), err  # each problem named
+    assert err[-1] == "mgr-ingest places: nothing was imported"
+    assert target.read_bytes() == before

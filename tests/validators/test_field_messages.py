@@ -49,6 +49,8 @@ CASES = [
     (F.check_date, "19210230", None, [("DATE_INVALID", "19210230 is not a date", None, False)]),
     (F.check_date, "19?1?3??", "19?1?3??", []),  # unknown digits where digits may be
     (F.check_date, "19?21399", None, [("DATE_INVALID", "19?21399 is not a date", None, False)]),
+    (F.check_date, "12.3.", "????0312", [("DATE_MALFORMED", "date '12.3.' is not YYYYMMDD", "????0312", True)]),
+    (F.check_date, "31.2.", None, [("DATE_MALFORMED", "date '31.2.' is not YYYYMMDD", None, False)]),
     (F.check_date, "????1924", "1924????", [("DATE_WILDCARD_MISPLACED", "unknown-digit marks in the wrong place "
                                             "in ????1924", "1924????", True)]),
     (F.check_date, "9. juli 1921", "19210709", [("DATE_MALFORMED", "date '9. juli 1921' is not YYYYMMDD",
@@ -78,6 +80,8 @@ CASES = [
     (F.check_name, "UOP", None, [("NAME_PLACEHOLDER", "placeholder 'UOP' means empty", "", True)]),
     (F.check_name, "Ma1ie", "Ma1ie", [("NAME_INVALID_CHARS", "digits or symbols in a name", "Maiie", False)]),
     (F.check_name, "J0HAN", "J0HAN", [("NAME_INVALID_CHARS", "digits or symbols in a name", "JOHAN", False)]),
+    # a digit read as a letter still leaves a symbol: no suggestion that is no name either
+    (F.check_name, "J0han #", "J0han #", [("NAME_INVALID_CHARS", "digits or symbols in a name", None, False)]),
     (F.check_name, "Hans [Peter]", "Hans Peter", [("NAME_STRUCK_PART", "name holds a struck-out part in brackets",
                                                   None, False)]),
     # censuses

@@ -140,3 +140,12 @@ def test_a_birth_outside_the_books_years_says_when_and_which_years(tmp_path):
     found = _findings(tmp_path, rows, "DATE_OUT_OF_RANGE")
     assert [(f["line"], f["field"], f["message"]) for f in found] == [
         (4, "FOEDSELSDATO", "born 1930, outside the book's years 1921-1925")]
+
+
+def test_a_registration_year_keyed_as_its_last_digit_gets_the_birth_year_or_the_next(tmp_path):
+    rows = [kbf_row(n, n) for n in range(1, 5)]
+    rows[1].update(KALENDERAAR="1")  # born in 1921
+    rows[2].update(KALENDERAAR="2", FOEDSELSDATO="19211230")  # registered in the new year
+    found = _findings(tmp_path, rows, "KALENDERAAR_INCONSISTENT")
+    assert [(f["line"], f["field"], f["suggestion"]) for f in found] == [
+        (3, "KALENDERAAR", "1921"), (4, "KALENDERAAR", "1922")]

@@ -480,9 +480,12 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
             return None
         return rules.key(rules.normalise(str(text), source, WITHOUT_STRUCK), source) or None
 
-    given = clean["FORNAVN_REN"] if "FORNAVN_REN" in clean else clean.get("FORNAVN")
-    surname = clean["EFTERNAVN_REN"] if "EFTERNAVN_REN" in clean else clean.get("EFTERNAVN")
-    middle = next((clean[c] for c in ("MELLEMNAVNE_UDEN_KLAMMER", "MELLEMNAVNE_REN", "MELLEMNAVNE") if c in clean), None)
+    def col(name: str | None) -> pd.Series | None:
+        """A name field without its struck-out part (``_UDEN_KLAMMER``), else cleaned, else as keyed."""
+        return next((clean[c] for c in (f"{name}_UDEN_KLAMMER", f"{name}_REN", name) if name and c in clean), None)
+
+    # The versions leave out what the priest struck out: it is not the person's name.
+    given, surname, middle = col("FORNAVN"), col("EFTERNAVN"), col("MELLEMNAVNE")
     if given is not None:
         out["FORNAVN_FOERSTE_NOEGLE"] = map_distinct(given, first_name)
         out["FORNAVNE_NOEGLE"] = all_given(given, middle)
@@ -496,18 +499,12 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = pd.Series(keys[codes], index=clean.index).astype("string")
     if surname is not None:
         out["EFTERNAVN_STAMME"] = map_distinct(surname, lambda t: patronymic_stem(key_of(t)))
-        plain = clean["EFTERNAVN_UDEN_KLAMMER"] if "EFTERNAVN_UDEN_KLAMMER" in clean else surname
-        out["EFTERNAVN_NOEGLE"] = map_distinct(plain, surname_key)
+        out["EFTERNAVN_NOEGLE"] = map_distinct(surname, surname_key)
     # The parents (KBF), where the book has their names in fields of their own: the same
     # name versions, with the parent's prefix (FADERS_FORNAVN_FOERSTE_NOEGLE ...)
     for person in PERSONS.get(source, ()):
         if person.prefix not in ("FADERS_", "MODERS_") or not person.first or person.first not in clean:
             continue
-
-        def col(name):
-            return next((clean[c] for c in (f"{name}_UDEN_KLAMMER", f"{name}_REN", name) if name and c in clean),
-                        None)
-
         p_given, p_middle, p_last = col(person.first), col(person.middle), col(person.last)
         out[f"{person.prefix}FORNAVN_FOERSTE_NOEGLE"] = map_distinct(p_given, first_name)
         out[f"{person.prefix}FORNAVNE_NOEGLE"] = all_given(p_given, p_middle)

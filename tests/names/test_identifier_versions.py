@@ -93,3 +93,16 @@ def test_a_short_name_its_own_book_never_writes_out_is_written_as_the_other_book
     first match (the database holds Christen and Christoffer too, found in no book)."""
     t = _two_books(tmp_path, ["Hans", "Chr. Emil", "Peter"], ["Christian"] * 3)
     assert t.at[("K2697", 2), "FORNAVN_UDVIDET"] == "Christian Emil"
+
+
+def test_the_versions_leave_out_what_the_priest_struck_out(tmp_path):
+    """'Karl [Peter]': Peter was struck out, so it is none of the child's names; the full
+    key keeps it, as keyed, and the versions for the linkage's later stages leave it out."""
+    rows = [kbf_row(i, i) for i in range(1, 4)]
+    rows[0].update(FORNAVN="Karl [Peter]", MELLEMNAVNE="Emil [Hans]", EFTERNAVN="Holm [Jensen]")
+    write_delivery(tmp_path, rows, entry="K2697")
+    t = pd.concat(run_pipeline([tmp_path], keep_clean=True).clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
+    versions = ["FORNAVN_FOERSTE_NOEGLE", "FORNAVNE_NOEGLE", "NAVN_UDEN_MELLEMNAVNE_NOEGLE", "EFTERNAVN_STAMME",
+                "EFTERNAVN_NOEGLE"]
+    assert t.loc[1, versions].tolist() == ["KARL", "KARL EMIL", "KARLHOLM", "HOLM", "HOLM"]
+    assert t.at[1, "NAVN_NOEGLE"] == "KARLPETEREMILHANSHOLMJENSEN"

@@ -321,3 +321,18 @@ def test_a_death_registered_twice_is_linked_through_the_book_of_the_parish_of_de
         == [("K6001", 3, "K6002", 3)]
     copy_row = int(kbd.index[(kbd["INDTASTNINGSNUMMER"] == "K6001") & (kbd["LOEBE_NR"] == 3)][0])
     assert dict(zip(result.death_copies.iloc[:, 0], result.death_copies["KOPI_AF"])) == {copy_row: "K6002:3"}
+
+
+def test_a_book_of_deaths_belongs_to_the_parish_most_of_its_deaths_were_in_the_first_by_code_on_a_tie():
+    from validators.crosscheck import death_parishes
+
+    d = pd.DataFrame({"entry": pd.Categorical(["K6001"] * 4 + ["K6002"] * 3),
+                      "parish": pd.Categorical(["S002", "S001", "S002", "S001", "S009", "S003", "S009"])})
+    assert death_parishes(d) == {"K6001": "S001", "K6002": "S009"}
+
+
+def test_a_check_without_the_births_compared_with_each_other_still_gives_the_copies_table():
+    kbf, kbd = _frames("ELLEN")
+    result = crosscheck(kbf, kbd, duplicates=False)  # the incremental check of a delivery of deaths
+    assert list(result.copies.columns) == ["b_row", "KOPI_AF"] and result.copies.empty
+    assert result.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]

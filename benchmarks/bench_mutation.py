@@ -62,7 +62,8 @@ _PIPELINE = ["tests/ingest/test_clean_table.py", "tests/ingest/test_report.py",
 TESTS = {
     "validators": ["tests/validators", "tests/fixtures", "tests/kiip_import", "tests/names", *_PIPELINE,
                    "tests/store/test_crosscheck_store.py", "tests/store/test_crosscheck_incremental.py",
-                   "tests/web/test_web_cross_decisions.py"],
+                   "tests/web/test_web_cross_decisions.py",
+                   "tests/ingest/test_readme_commands.py"],  # the curation commands' help, read in-process
     "kiip_import": ["tests/kiip_import", "tests/validators", "tests/fixtures", *_PIPELINE],
 }
 CAUGHT = {"killed", "timeout"}  # a test failed, or the mutant ran past mutmut's time limit

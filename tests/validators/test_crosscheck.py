@@ -336,3 +336,23 @@ def test_a_check_without_the_births_compared_with_each_other_still_gives_the_cop
     result = crosscheck(kbf, kbd, duplicates=False)  # the incremental check of a delivery of deaths
     assert list(result.copies.columns) == ["b_row", "KOPI_AF"] and result.copies.empty
     assert result.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
+
+
+def _census_child(surname: str, first: str = "ELLEN") -> pd.DataFrame:
+    """The ft_children table's columns for one census child of 1930, born 4 May 1925 in S001."""
+    return pd.DataFrame([{"INDTASTNINGSNUMMER": "K3801", "BARN_LOEBE_NR": 3, "KILDEFIL": "K3801ft.csv", "LINJE": 4,
+                          "BARN_FOEDSELSDATO_NOEGLE": "1925-05-04", "BARN_KOEN": "K", "BARN_FORNAVN_GRUNDNAVN": first,
+                          "BARN_EFTERNAVN_UDLEDT_GRUNDNAVN": surname, "FAR_FORNAVN_GRUNDNAVN": "JENS",
+                          "MOR_FORNAVN_GRUNDNAVN": "ANE", "BARN_FOEDESTED_SOGNEKODE": "S001",
+                          "BARN_ALDER_BEREGNET": 5}])
+
+
+def test_a_census_child_is_found_among_the_births_by_its_surname_too():
+    kbf, _ = _frames("ELLEN")
+    others = pd.DataFrame([{**kbf.iloc[0].to_dict(), "LOEBE_NR": n, "LINJE": n + 1, "FORNAVN_GRUNDNAVN": name,
+                            "FOEDSELSDATO_NOEGLE": f"1925-0{n}-1{n}"} for n, name in ((2, "KAREN"), (3, "ANNA"))])
+    kbf = pd.concat([kbf, others], ignore_index=True)  # three births of 1925: the book covers the year
+    assert [f["code"] for f in crosscheck(kbf, None, ft_children=_census_child("HANSEN")).findings] == []
+    found = crosscheck(kbf, None, ft_children=_census_child("PEDERSEN", first="ELLY")).findings
+    assert [(f["code"], f["other"]["entry_number"], f["other"]["line"]) for f in found] == [
+        ("BIRTH_NOT_KEYED_FT", "K3801", 4)]

@@ -136,3 +136,21 @@ def test_a_spelling_in_several_family_pairs_counts_all_their_families():
     assert out["families"].astype(int).to_dict() == {"KIRSTINE": 3, "KJERSTINE": 2, "KERSTINE": 1}
     assert out.at["KIRSTINE", "family_examples"].split() == [
         "K5001:1=K3801:3", "K5001:7=K3801:9", "K5001:4=K5001:5"]
+
+
+def test_a_father_spelled_two_ways_in_the_births_and_the_deaths_is_a_pair_with_its_evidence(tmp_path):
+    from ingest.pipeline import run_pipeline
+    from validators.names.families import family_pairs
+
+    births = [kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN="Kirstine", EFTERNAVN="Holm",
+                      FADERS_FORNAVN="Jens", FADERS_EFTERNAVN="Holm", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Holm")]
+    write_delivery(tmp_path / "kbf", births, entry="K5001")
+    deaths = [kbd_row(1, 1, DOEDSDATO="19220105", BEGRAVELSESDAG="19220112", FOEDSELSDATO="19210304", ALDER="0",
+                      CIVILSTAND="Ugift", KOEN="K", FORNAVN="Kirstine", EFTERNAVN="Holm",
+                      FADERS_NAVN="Jenns Holm", MODERS_NAVN="Ane Holm")]
+    write_delivery(tmp_path / "kbd", deaths, entry="K2750", source=KBD)
+    result = run_pipeline([tmp_path / "kbf", tmp_path / "kbd"], keep_clean=True)
+    pairs = family_pairs({s: pd.concat(result.clean[s], ignore_index=True) for s in ("KBF", "KBD")})
+    father = pairs[pairs["evidence"].str.contains("death father")]
+    assert [({r.spelling_a, r.spelling_b}, int(r.families), r.examples) for r in father.itertuples()] == [
+        ({"JENS", "JENNS"}, 1, "K5001:1=K2750:1")]

@@ -88,6 +88,8 @@ CASES = [
     (F.check_census_year, "FT-1890", 1890, []),
     (F.check_census_year, "1x90", None, [("DATE_MALFORMED", "census year '1x90' is not a year", None, False)]),
     (F.check_census_date, "00-00-1890", "1890????", []),
+    (F.check_census_date, "18900500", "189005??", []),  # the day not known: 00 as the census forms have it
+    (F.check_census_date, "18900005", None, [("DATE_INVALID", "18900005 is not a date", None, False)]),
     (F.check_census_date, "31-02-1890", None, [("DATE_INVALID", "31-02-1890 is not a date", None, False)]),
     (F.check_age_census, "under et aar", 0, [("AGE_MALFORMED", "age 'under et aar' read as 0 (under one year)",
                                               "0", True)]),

@@ -88,14 +88,20 @@ def test_a_pair_needs_the_families_asked_for(tmp_path):
     assert {"KIRSTINE", "KJERSTINE"} not in _groups(out)  # seen in one family only
 
 
-def test_a_child_found_again_in_the_death_book_joins_its_two_spellings(tmp_path):
-    births = [kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN="Kjerstine", EFTERNAVN="Holm",
+def _child_born_and_dead(tmp_path, born_as: str, died_as: str, father_in_deaths: str = "Jens") -> None:
+    """A girl in the births (K5001) and again in the deaths (K2750), her own name and her
+    father's written as given."""
+    births = [kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN=born_as, EFTERNAVN="Holm",
                       FADERS_FORNAVN="Jens", FADERS_EFTERNAVN="Holm", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Holm")]
     write_delivery(tmp_path / "kbf", births, entry="K5001")
     deaths = [kbd_row(1, 1, DOEDSDATO="19220105", BEGRAVELSESDAG="19220112", FOEDSELSDATO="19210304", ALDER="0",
-                      CIVILSTAND="Ugift", KOEN="K", FORNAVN="Kirstine", EFTERNAVN="Holm",
-                      FADERS_NAVN="Jens Holm", MODERS_NAVN="Ane Holm")]
+                      CIVILSTAND="Ugift", KOEN="K", FORNAVN=died_as, EFTERNAVN="Holm",
+                      FADERS_NAVN=f"{father_in_deaths} Holm", MODERS_NAVN="Ane Holm")]
     write_delivery(tmp_path / "kbd", deaths, entry="K2750", source=KBD)
+
+
+def test_a_child_found_again_in_the_death_book_joins_its_two_spellings(tmp_path):
+    _child_born_and_dead(tmp_path, "Kjerstine", "Kirstine")
     out_csv = tmp_path / "groups.csv"
     assert main(["names", "suggest", str(tmp_path / "kbf"), str(tmp_path / "kbd"), "--min-count", "1",
                  "--out", str(out_csv)]) == 0
@@ -142,13 +148,7 @@ def test_a_father_spelled_two_ways_in_the_births_and_the_deaths_is_a_pair_with_i
     from ingest.pipeline import run_pipeline
     from validators.names.families import family_pairs
 
-    births = [kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN="Kirstine", EFTERNAVN="Holm",
-                      FADERS_FORNAVN="Jens", FADERS_EFTERNAVN="Holm", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Holm")]
-    write_delivery(tmp_path / "kbf", births, entry="K5001")
-    deaths = [kbd_row(1, 1, DOEDSDATO="19220105", BEGRAVELSESDAG="19220112", FOEDSELSDATO="19210304", ALDER="0",
-                      CIVILSTAND="Ugift", KOEN="K", FORNAVN="Kirstine", EFTERNAVN="Holm",
-                      FADERS_NAVN="Jenns Holm", MODERS_NAVN="Ane Holm")]
-    write_delivery(tmp_path / "kbd", deaths, entry="K2750", source=KBD)
+    _child_born_and_dead(tmp_path, "Kirstine", "Kirstine", father_in_deaths="Jenns")
     result = run_pipeline([tmp_path / "kbf", tmp_path / "kbd"], keep_clean=True)
     pairs = family_pairs({s: pd.concat(result.clean[s], ignore_index=True) for s in ("KBF", "KBD")})
     father = pairs[pairs["evidence"].str.contains("death father")]

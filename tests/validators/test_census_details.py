@@ -29,3 +29,14 @@ def test_the_whole_name_holds_the_middle_names(tmp_path):
             ft_row(2, "Husmoder", KOEN="K", FORNAVN="Ane", EFTERNAVN="Jensen")]
     ft = pd.concat(_run(tmp_path, rows).clean["FT"], ignore_index=True).set_index("LOEBE_NR")
     assert ft.loc[[1, 2], "NAVN_SAMLET"].tolist() == ["Hans Peter Holm Jensen", "Ane Jensen"]
+
+
+def test_young_people_without_a_surname_are_not_taken_for_the_couples_children_by_it(tmp_path):
+    """Rule 3 places an unplaced young person with the married couple's surname as their
+    child; no surname on either side is no shared surname."""
+    rows = [ft_row(1, "", KOEN="M", AEGTESKABELIG_STILLING="Gift", FOEDSELSDAG="18900101", FORNAVN="", EFTERNAVN=""),
+            ft_row(2, "", KOEN="K", AEGTESKABELIG_STILLING="Gift", FOEDSELSDAG="18920101", FORNAVN="", EFTERNAVN=""),
+            ft_row(3, "", KOEN="M", FOEDSELSDAG="19200101", FORNAVN="", EFTERNAVN="")]
+    ft = pd.concat(_run(tmp_path, rows).clean["FT"], ignore_index=True).set_index("LOEBE_NR")
+    assert ft["FAMILIEROLLE"].tolist()[:2] == ["Far", "Mor"]
+    assert pd.isna(ft.at[3, "FAMILIEROLLE"]) and pd.isna(ft.at[3, "ROLLE_REGEL"])

@@ -13,6 +13,9 @@ How it is done (written into ``<field>.calibration.json`` with the figures):
 3. The threshold is the lowest confidence at which the values read at or above it are at
    least ``TARGET`` right (98% entry numbers, 97% dates), with a margin of half a point and at
    least 50 values above it. Below the threshold a value is offered, never filled in.
+4. A calibration file that says ``"prefill": false`` (a person switched prefill off, for
+   example after the values fell short of the target on other books) keeps saying so when
+   the threshold is set again; only a person switches it on.
 
 Nothing here trains the network; the threshold is never lowered to gain coverage.
 """
@@ -158,6 +161,12 @@ def calibrate(field: str, onnx_path: Path, samples, out: Path, train_info: dict 
     if train_info:
         info["training"] = {k: train_info[k] for k in ("steps", "seconds", "seed", "train_cells", "members")
                             if k in train_info}
+    earlier = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    if earlier.get("prefill") is False:
+        # Prefill switched off by a person (its precision fell short on other books) stays off
+        # until a person switches it on again: a new threshold is no new evidence on those books.
+        info["prefill"] = False
+        info["prefill_note"] = earlier.get("prefill_note", "switched off before this calibration")
     out.write_text(json.dumps(info, indent=1), encoding="utf-8")
     log.info("calibrated %s: threshold %.3f, precision %s, coverage %.3f", field, threshold, precision, coverage)
     reader.threshold = threshold

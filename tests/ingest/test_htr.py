@@ -347,6 +347,9 @@ def test_dates_are_read_at_the_offsets_their_threshold_was_set_with(tmp_path):
     samples = _labelled_folder(cells, BIRTHDATE / "easy", "birth_date", 60)
     books = sorted({s.book for s in samples})
     (models / "birth_date.train.json").write_text(json.dumps({"calibration_books": books}), encoding="utf-8")
+    # prefill switched off by a person stays off when the threshold is set again
+    (models / "birth_date.calibration.json").write_text(json.dumps({"threshold": 0.5, "prefill": False,
+                                                                    "prefill_note": "off: 91% on K9999"}))
     run = subprocess.run([sys.executable, "-m", "ingest.cli", "ocr", "train", "--field", "birth_date", str(cells),
                           "--out", str(models), "--calibrate-only"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
@@ -354,6 +357,7 @@ def test_dates_are_read_at_the_offsets_their_threshold_was_set_with(tmp_path):
     assert said["calibration_cells"] == len(samples) and said["shifts"] == [list(d) for d in SHIFTS["birth_date"]]
     reader = CellReader("birth_date", models)
     assert reader.shifts == list(SHIFTS["birth_date"]) and len(reader.shifts) > 1
+    assert (reader.prefills, reader.threshold, reader.calibration["prefill_note"]) == (False, 1.01, "off: 91% on K9999")
     x = cell_images.load_arrays(samples[:3], "birth_date").astype(np.float32)[:, None] / 255.0
     read = reader.read(x[:, 0], given_year=1921)
     outs = [reader.session.run(None, {"image": shifted(x, dy, dx)}) for dy, dx in reader.shifts]

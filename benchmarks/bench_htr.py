@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest.htr import images as cell_images  # noqa: E402
-from ingest.htr.calibrate import read_runs, truth  # noqa: E402
+from ingest.htr.calibrate import read_runs, reordered_sections, truth  # noqa: E402
 from ingest.htr.runtime import MODELS, CellReader  # noqa: E402
 
 CROPS = ROOT.parent / "shared" / "realdata" / "mgr-crops"
@@ -51,26 +51,11 @@ def measure(reader, samples, field: str) -> dict:
            "prefill_coverage": float(pre.mean()) if len(read) else 0.0,
            "prefill_precision": float(right[pre].mean()) if pre.any() else float("nan"),
            "prefilled": int(pre.sum()), "prefilled_wrong": int((pre & ~right).sum()),
-           "prefilled_wrong_on_reordered_pages": _on_reordered_pages(read, pre & ~right, field)}
+           "prefilled_wrong_on_reordered_pages": int((pre & ~right & reordered_sections(read, field)).sum())}
     if field == "birth_date":
         dm = np.array([c.value is not None and c.value[4:] == truth(field, s.label)[4:] for s, c in read])
         out["day_month_top1"] = float(dm.mean()) if len(read) else float("nan")
     return out
-
-
-def _on_reordered_pages(read, wrong: np.ndarray, field: str) -> int:
-    """How many of the ``wrong`` cells sit on a page section whose labels are exactly the values
-    read, in another order (labels likely attached to the wrong rows). Still counted wrong."""
-    by_run: dict[str, list[int]] = {}
-    for i, (s, _c) in enumerate(read):
-        by_run.setdefault(s.run, []).append(i)
-    count = 0
-    for idx in by_run.values():
-        labels = sorted(truth(field, read[i][0].label) for i in idx)
-        values = sorted(read[i][1].value or "" for i in idx)
-        if labels == values:
-            count += int(wrong[idx].sum())
-    return count
 
 
 def latency(reader, samples, field: str, n: int = 300) -> dict:

@@ -371,3 +371,54 @@ def test_dates_are_read_at_the_offsets_their_threshold_was_set_with(tmp_path):
                             "--out", str(tmp_path / "none"), "--calibrate-only"], capture_output=True, text=True,
                            timeout=120)
     assert empty.returncode == 2 and "birth_date.onnx" in empty.stderr
+
+
+def test_a_section_whose_labels_are_the_values_read_in_another_order_is_flagged():
+    from ingest.htr.calibrate import reordered_sections
+    from ingest.htr.images import Sample
+    from ingest.htr.runtime import Cell
+
+    def section(run, labels, values):
+        out = []
+        for row, (label, value) in enumerate(zip(labels, values)):
+            cell = Cell([(value, 0.99)] if value else [])
+            cell.choose()
+            out.append((Sample(Path(f"{run}_{row}.jpg"), label, "K1", run, row), cell))
+        return out
+
+    read = (section("K1_a", ["30", "31", "32"], ["30", "31", "32"])      # all right
+            + section("K1_b", ["33", "31", "30"], ["30", "31", "33"])    # labels on the wrong rows
+            + section("K1_c", ["40", "41"], ["40", "47"])                # a real misreading
+            + section("K1_d", ["50", "51"], ["51", None]))               # one read, one not
+    assert reordered_sections(read, "entry_number").tolist() == [False] * 3 + [True] * 3 + [False] * 4
+
+
+def test_calibration_leaves_out_sections_whose_labels_are_on_the_wrong_rows(tmp_path):
+    """Swapping the labels of one section the networks read right must not move the threshold:
+    those cells are left out of the calibration and counted in ``left_out_reordered``."""
+    import dataclasses
+
+    from ingest.htr.calibrate import calibrate, choose_threshold, reordered_sections
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for p in MODELS.glob("entry_number*"):
+        shutil.copy(p, models)
+    samples = [s for s in cell_images.read_folder(ROW_ID / "easy") if truth("entry_number", s.label)][:150]
+    arrays = cell_images.load_arrays(samples, "entry_number").astype(np.float32) / 255.0
+    read = read_runs(CellReader("entry_number", models), samples, arrays, "entry_number")
+    by_run: dict[str, list] = {}
+    for s, c in read:
+        by_run.setdefault(s.run, []).append((s, c))
+    run = next(r for r, rows in by_run.items()
+               if len({c.value for _s, c in rows}) > 1 and all(c.value == truth("entry_number", s.label) for s, c in rows))
+    moved = {s.path: lbl for (s, _c), lbl in zip(by_run[run], [s.label for s, _c in by_run[run]][::-1])}
+    swapped = [dataclasses.replace(s, label=moved.get(s.path, s.label)) for s in samples]
+
+    info = calibrate("entry_number", models / "entry_number.onnx", swapped, models / "entry_number.calibration.json")
+    assert info["left_out_reordered"] == len(by_run[run]) and info["calibration_cells"] == len(samples)
+    confs = np.array([c.confidence for _s, c in read])
+    right = np.array([c.value == truth("entry_number", s.label) for s, c in read], dtype=float)
+    keep = np.array([s.run != run for s, _c in read])
+    assert info["threshold"] == choose_threshold(confs[keep], right[keep], 0.98)[0]
+    assert not reordered_sections(read, "entry_number").any()  # with the labels as published

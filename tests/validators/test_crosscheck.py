@@ -356,3 +356,38 @@ def test_a_census_child_is_found_among_the_births_by_its_surname_too():
     found = crosscheck(kbf, None, ft_children=_census_child("PEDERSEN", first="ELLY")).findings
     assert [(f["code"], f["other"]["entry_number"], f["other"]["line"]) for f in found] == [
         ("BIRTH_NOT_KEYED_FT", "K3801", 4)]
+
+
+def test_a_birth_two_deaths_fit_is_marked_once_with_the_death_that_fits_best():
+    """A child buried twice over (two books of deaths, one with a slip in the first name): the
+    birth gets one ``DOED_FOER_CPR``, from the registration that fits it best, whatever order
+    the deaths come in."""
+    from validators.crosscheck import add_died_before_cpr
+
+    r = rules()
+    hi = r.threshold + r.band
+    slip = next(n for n in ("ELLENE", "ELLAN", "ELLIN", "ELLEM", "ELEN")
+                if hi <= r.weights["first"] * JaroWinkler.similarity("ELLEN", n) + 1 - r.weights["first"] < 1)
+    kbf, exact = _frames("ELLEN")
+    _, slipped = _frames(slip)
+    slipped = slipped.assign(INDTASTNINGSNUMMER="K6002", DOEDSDATO_ISO="1926-01-03", KILDEFIL="y.csv")
+    for kbd in (pd.concat([exact, slipped], ignore_index=True), pd.concat([slipped, exact], ignore_index=True)):
+        result = crosscheck(kbf, kbd)
+        assert result.died_before_cpr["b_row"].tolist() == [0]
+        table = add_died_before_cpr(kbf, result)
+        assert (table["DOED_FOER_CPR"].tolist(), table["DOED_FOER_CPR_KILDE"].tolist()) == (["1926-01-02"], ["K6001:1"])
+
+
+def test_a_child_death_without_a_sex_is_not_called_a_birth_never_keyed():
+    """A child's death keyed without its sex cannot be matched to its birth (the blocks need
+    the sex), so it must not be reported as a birth the book lacks either."""
+    kbf, kbd = _frames("ELLEN")
+    others = pd.DataFrame([{**kbf.iloc[0].to_dict(), "LOEBE_NR": n, "LINJE": n + 1, "FORNAVN_GRUNDNAVN": name,
+                            "FOEDSELSDATO_NOEGLE": f"1925-0{n}-1{n}"} for n, name in ((2, "KAREN"), (3, "ANNA"))])
+    kbf = pd.concat([kbf, others], ignore_index=True)  # three births of 1925: the book covers the year
+    stranger = kbd.assign(FORNAVN_GRUNDNAVN="OLGA", EFTERNAVN_GRUNDNAVN="PEDERSEN", FOEDSELSDATO_NOEGLE="1925-06-20",
+                          MODERS_NAVN_GRUNDNAVN="KAREN PEDERSEN", FADERS_NAVN_GRUNDNAVN="OLE PEDERSEN")
+    # with a sex, the stranger is a birth the book lacks; without one, nothing is said
+    assert [f["code"] for f in crosscheck(kbf, stranger).findings] == ["BIRTH_NOT_KEYED_KBD"]
+    assert crosscheck(kbf, stranger.assign(KOEN_REN=None)).findings == []
+    assert crosscheck(kbf, stranger.assign(KOEN_REN="")).findings == []

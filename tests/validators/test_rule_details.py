@@ -149,3 +149,26 @@ def test_a_registration_year_keyed_as_its_last_digit_gets_the_birth_year_or_the_
     found = _findings(tmp_path, rows, "KALENDERAAR_INCONSISTENT")
     assert [(f["line"], f["field"], f["suggestion"]) for f in found] == [
         (3, "KALENDERAAR", "1921"), (4, "KALENDERAAR", "1922")]
+
+
+def test_unnamed_twins_in_a_book_of_births_are_not_one_child_keyed_twice(tmp_path):
+    """Stillborn twins, neither named, born the same day to the same mother: a missing name
+    blocks nothing, so they are never compared as one child keyed twice."""
+    rows = [kbf_row(n, n) for n in range(1, 7)]
+    for row in rows[2:4]:
+        row.update(FORNAVN="", EFTERNAVN="", FOEDSELSDATO=rows[2]["FOEDSELSDATO"])
+    assert _findings(tmp_path, rows, "DUPLICATE_RECORD") == []
+
+
+def test_two_keyings_without_a_birth_date_are_not_taken_for_the_same_date(tmp_path):
+    """A child keyed twice is one whose two keyings agree on the date: two records at the same
+    place in the book, alike in every name but neither with a date, are left to the
+    entry-number check, not called one child."""
+    rows = [kbf_row(n, n) for n in range(1, 6)]
+    rows[3].update(KILDE_LOEBE_NR="3", KILDE_SIDE=rows[2]["KILDE_SIDE"],
+                   **{k: rows[2][k] for k in ("FORNAVN", "EFTERNAVN")})
+    for row in rows[2:4]:
+        row["FOEDSELSDATO"] = ""
+    assert _findings(tmp_path, rows, "DUPLICATE_RECORD") == []
+    rows[2]["FOEDSELSDATO"] = rows[3]["FOEDSELSDATO"] = "19210305"  # with the date they are one child
+    assert [f["line"] for f in _findings(tmp_path / "dated", rows, "DUPLICATE_RECORD")] == [5]

@@ -284,10 +284,10 @@ def _key_codes(values: pd.Series) -> np.ndarray:
 
 
 def _derived_codes(values: pd.Series, derive) -> np.ndarray:
-    """``_key_codes(derive(values))``, with ``derive`` run on the distinct values only."""
-    codes, uniques = pd.factorize(values, sort=False)
-    derived = _key_codes(derive(pd.Series(uniques, dtype=values.dtype)))
-    return np.where(codes >= 0, derived[codes] if len(derived) else -1, -1).astype(np.int64)
+    """``_key_codes(derive(values))``, with ``derive`` run on the distinct values only; a
+    missing value is taken as empty (it blocks nothing)."""
+    codes, uniques = pd.factorize(values.fillna(""), sort=False)
+    return _key_codes(derive(pd.Series(uniques, dtype=values.dtype)))[codes]
 
 
 def _candidate_pairs(frame: pd.DataFrame, keys: list[np.ndarray]) -> pd.DataFrame:
@@ -326,7 +326,7 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
     # date, the section's sex, the names upper-cased and their initials, the place in the
     # book (page and entry number) and the section's year.
     delivery, day, sex = _key_codes(frame["_delivery"]), _key_codes(frame[date]), _key_codes(frame["_SEX"])
-    first_name, last_name = frame["FORNAVN_REN"].fillna(""), frame["EFTERNAVN_REN"].fillna("")
+    first_name, last_name = frame["FORNAVN_REN"], frame["EFTERNAVN_REN"]
     page = _key_codes(frame["KILDE_SIDE_REN"])
     entry = _key_codes(frame["KILDE_LOEBE_NR_REN"].fillna("").astype(str))
     entry[entry < 0] = len(entry)  # an empty entry number still makes a place ("12/")

@@ -164,7 +164,7 @@ def ages(frame: pd.DataFrame, fb, census: pd.Series) -> None:
     hi, lo = exact.fillna(apart), exact.fillna(apart - 1)
     stated = frame["ALDER_REN"] if "ALDER_REN" in frame else pd.Series(pd.NA, index=frame.index, dtype="Int64")
 
-    after = ((born > census).fillna(False) | (birth_year > frame["_CENSUS_YEAR"]).fillna(False))
+    after = (born > census) | (birth_year > frame["_CENSUS_YEAR"]).fillna(False)  # NaT > a day is False
     idx = frame.index[after.to_numpy(dtype=bool)]
     if len(idx):
         fb.at(idx, "DATE_OUT_OF_RANGE", "born " + frame.loc[idx, "FOEDSELSDAG_REN"].astype(str)

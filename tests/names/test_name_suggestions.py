@@ -204,3 +204,24 @@ def test_names_count_of_a_path_that_is_not_there_says_so(tmp_path, capsys):
     write_delivery(tmp_path / "d", [kbf_row(i, i) for i in range(1, 4)])  # beside a delivery that is there
     assert names_main(["count", str(tmp_path / "d"), str(tmp_path / "nowhere.parquet")]) == 2
     assert capsys.readouterr().err.strip() == f"mgr-ingest names: {tmp_path / 'nowhere.parquet'}: no such file or folder"
+
+
+def test_counts_are_taken_in_every_form_a_curator_may_have_them():
+    """The same counts as a mapping, a Series, (name, count) pairs, or a table with the
+    columns of ``names count`` or of an archive's own sheet (navn/antal, name/count,
+    variant/records) give the same proposal; a table's ``kind`` column is kept."""
+    expected = suggest_name_groups(COUNTS, EMPTY_DB)
+    pairs = list(COUNTS.items())
+    forms = {"mapping": COUNTS, "series": pd.Series(COUNTS), "pairs": pairs}
+    for name_col, count_col in (("spelling", "occurrences"), ("navn", "antal"), ("name", "count"),
+                                ("variant", "records")):
+        forms[name_col] = pd.DataFrame({name_col: [n for n, _ in pairs], count_col: [str(c) for _, c in pairs]})
+    for what, counts in forms.items():
+        pd.testing.assert_frame_equal(suggest_name_groups(counts, EMPTY_DB), expected, obj=what)
+    surnames = pd.DataFrame({"kind": "efternavn", "spelling": ["Hansen", "Hanssen"], "occurrences": [40, 3]})
+    out = suggest_name_groups(surnames, EMPTY_DB)
+    assert set(out["kind"]) == {"efternavn"} and set(out["variant"]) == {"HANSEN", "HANSSEN"}
+    assert dict(zip(out["variant"], out["occurrences"])) == {"HANSEN": 40, "HANSSEN": 3}
+    # the keyed forms behind a spelling (``count_spellings``' forms column) are the spellings shown
+    keyed = pd.DataFrame({"kind": "fornavn", "spelling": ["ÅGE"], "occurrences": [30], "forms": ["AAGE|Åge"]})
+    assert suggest_name_groups(keyed, EMPTY_DB)[["variant", "spellings"]].values.tolist() == [["ÅGE", "Aage|Åge"]]

@@ -225,3 +225,24 @@ def test_counts_are_taken_in_every_form_a_curator_may_have_them():
     # the keyed forms behind a spelling (``count_spellings``' forms column) are the spellings shown
     keyed = pd.DataFrame({"kind": "fornavn", "spelling": ["ÅGE"], "occurrences": [30], "forms": ["AAGE|Åge"]})
     assert suggest_name_groups(keyed, EMPTY_DB)[["variant", "spellings"]].values.tolist() == [["ÅGE", "Aage|Åge"]]
+
+
+def test_names_that_differ_only_in_a_final_e_or_a_are_never_joined_without_a_person():
+    from validators.names.suggest import ending_only
+
+    assert ending_only("ANNE", "ANNA") and ending_only("KRISTINA", "KRISTINE") and ending_only("MARIE", "MARIA")
+    # three letters are too short to say; other endings, other lengths and other stems are no such pair
+    assert not any(ending_only(a, b) for a, b in (("ANE", "ANA"), ("KAREN", "KARIN"), ("HANNE", "JOHANNA"),
+                                                  ("INGE", "ANNA"), ("HANNE", "HANNE"), ("META", "RITA")))
+    out = suggest_name_groups({"Anne": 40, "Anna": 30, "Kristine": 20, "Kristina": 10}, EMPTY_DB, jw_min=0.5,
+                              typo_min=0.5)
+    assert out.empty or all(len(g) == 1 for g in _groups(out))
+
+
+def test_one_family_that_writes_both_spellings_is_enough_by_default():
+    families = pd.DataFrame([{"kind": "fornavn", "spelling_a": "INGER", "spelling_b": "INGEBORG", "families": 1,
+                              "evidence": "census child", "examples": "K5001:1=K3801:3"}])
+    counts = {"Inger": 20, "Ingeborg": 15}
+    assert _groups(suggest_name_groups(counts, EMPTY_DB)) == []  # they do not sound alike
+    assert _groups(suggest_name_groups(counts, EMPTY_DB, families=families)) == [{"INGER", "INGEBORG"}]
+    assert _groups(suggest_name_groups(counts, EMPTY_DB, families=families, family_min=2)) == []

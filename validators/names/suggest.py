@@ -127,7 +127,7 @@ def suggest_name_groups(names_with_counts, db: NameDatabase | None = None, *, jw
     counts["norm"] = [rules.normalise(n) for n in counts["name"]]
     counts = counts.dropna(subset=["norm"])
     out_parts = []
-    for kind, part in counts.groupby("kind", sort=True):
+    for kind, part in counts.groupby("kind"):  # the output is ordered below, whatever the order here
         occ = part.groupby("norm")["count"].sum()
         raw_spellings: dict[str, Counter] = defaultdict(Counter)
         forms = part["forms"] if "forms" in part else part["name"]

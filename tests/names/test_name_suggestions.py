@@ -246,3 +246,27 @@ def test_one_family_that_writes_both_spellings_is_enough_by_default():
     assert _groups(suggest_name_groups(counts, EMPTY_DB)) == []  # they do not sound alike
     assert _groups(suggest_name_groups(counts, EMPTY_DB, families=families)) == [{"INGER", "INGEBORG"}]
     assert _groups(suggest_name_groups(counts, EMPTY_DB, families=families, family_min=2)) == []
+
+
+def test_the_spellings_behind_a_name_are_shown_commonest_first():
+    for counts, shown in (({"Aage": 30, "Åge": 20}, "Aage|Åge"), ({"Aage": 3, "Åge": 20, "AAGE": 4}, "Åge|Aage")):
+        out = suggest_name_groups(counts, EMPTY_DB, include_settled=True)
+        assert out.set_index("variant").at["ÅGE", "spellings"] == shown, counts
+
+
+def test_spellings_that_sound_alike_join_at_the_similarity_asked_for_and_not_below():
+    from rapidfuzz.distance import JaroWinkler
+
+    counts = {"Karl": 30, "Carl": 20}
+    exact = JaroWinkler.similarity("KARL", "CARL")
+    assert _groups(suggest_name_groups(counts, EMPTY_DB, jw_min=exact)) == [{"KARL", "CARL"}]
+    assert _groups(suggest_name_groups(counts, EMPTY_DB, jw_min=0.99)) == []
+
+
+def test_a_slip_is_one_letter_in_a_name_of_five_or_more_with_the_same_first_letter():
+    # a rare transposition of a common name of five letters is a slip
+    assert _groups(suggest_name_groups({"Marie": 50, "Marei": 2}, EMPTY_DB)) == [{"MARIE", "MAREI"}]
+    # the first letter is never the slip: these are two names
+    assert _groups(suggest_name_groups({"Bertholine": 40, "Mertholine": 2}, EMPTY_DB)) == []
+    # two common spellings one letter apart are passed over, and the rare slip after them still found
+    assert {"KAREN", "KARNE"} in _groups(suggest_name_groups({"Karen": 60, "Karin": 50, "Karne": 2}, EMPTY_DB))

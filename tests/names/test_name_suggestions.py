@@ -271,3 +271,30 @@ def test_a_slip_is_one_letter_in_a_name_of_five_or_more_with_the_same_first_lett
     assert _groups(suggest_name_groups({"Bertholine": 40, "Mertholine": 2}, EMPTY_DB)) == []
     # two common spellings one letter apart are passed over, and the rare slip after them still found
     assert {"KAREN", "KARNE"} in _groups(suggest_name_groups({"Karen": 60, "Karin": 50, "Karne": 2}, EMPTY_DB))
+
+
+def test_a_slip_must_be_rare_under_five_or_a_tenth_of_the_name():
+    def joined(common, rare):
+        return _groups(suggest_name_groups({"Marie": common, "Marei": rare}, EMPTY_DB)) == [{"MARIE", "MAREI"}]
+
+    assert joined(40, 4)  # under five: a slip however common the name
+    assert not joined(40, 5)  # five or more and over a tenth of the name: two spellings in use
+    assert joined(50, 5)  # a tenth exactly: still a slip
+    # between a common name and its slip, a longer name in the list does not stop the search
+    assert {"KAREN", "KARNE"} in _groups(suggest_name_groups({"Karen": 60, "Karentine": 10, "Karne": 2}, EMPTY_DB))
+
+
+def test_a_slip_joins_at_the_similarity_asked_for_and_not_below():
+    from rapidfuzz.distance import JaroWinkler
+
+    counts = {"Marie": 50, "Marei": 2}
+    exact = JaroWinkler.similarity("MARIE", "MAREI")
+    assert _groups(suggest_name_groups(counts, EMPTY_DB, typo_min=exact)) == [{"MARIE", "MAREI"}]
+    assert _groups(suggest_name_groups(counts, EMPTY_DB, typo_min=0.99)) == []
+
+
+def test_a_family_pair_whose_other_spelling_was_not_counted_is_passed_over():
+    families = pd.DataFrame([{"kind": "fornavn", "spelling_a": "INGER", "spelling_b": "INGERT", "families": 3,
+                              "evidence": "census child", "examples": "K5001:1=K3801:3"}])
+    out = suggest_name_groups({"Inger": 20, "Ingeborg": 15}, EMPTY_DB, families=families)
+    assert _groups(out) == []

@@ -260,7 +260,11 @@ def test_spellings_that_sound_alike_join_at_the_similarity_asked_for_and_not_bel
 
     counts = {"Karl": 30, "Carl": 20}
     exact = JaroWinkler.similarity("KARL", "CARL")
-    assert _groups(suggest_name_groups(counts, EMPTY_DB, jw_min=exact)) == [{"KARL", "CARL"}]
+    out = suggest_name_groups(counts, EMPTY_DB, jw_min=exact)
+    assert _groups(out) == [{"KARL", "CARL"}]
+    # each spelling shows how close it is to the group's grundnavn (the commonest, KARL), to four places
+    assert dict(zip(out["variant"], out["jw_to_grundnavn"])) == {"KARL": 1.0, "CARL": round(exact, 4)}
+    assert round(exact, 4) != exact
     assert _groups(suggest_name_groups(counts, EMPTY_DB, jw_min=0.99)) == []
 
 

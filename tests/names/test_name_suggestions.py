@@ -302,3 +302,26 @@ def test_a_family_pair_whose_other_spelling_was_not_counted_is_passed_over():
                               "evidence": "census child", "examples": "K5001:1=K3801:3"}])
     out = suggest_name_groups({"Inger": 20, "Ingeborg": 15}, EMPTY_DB, families=families)
     assert _groups(out) == []
+
+
+def test_rows_come_group_by_group_commonest_spelling_first_then_by_letter():
+    out = suggest_name_groups({**COUNTS, "Carla": 5, "Karla": 5}, EMPTY_DB)
+    assert out["group"].tolist() == sorted(out["group"])
+    rows = list(zip(out["group"], out["occurrences"], out["variant"]))
+    assert rows == sorted(rows, key=lambda r: (r[0], -r[1], r[2]))
+    assert [v for g, _o, v in rows if v in ("CARLA", "KARLA")] == ["CARLA", "KARLA"]  # a tie: by letter
+
+
+def test_a_spelling_shows_at_most_three_family_examples():
+    examples = "K5001:1=K3801:3 K5001:7=K3801:9 K5002:2=K3802:4 K5003:5=K3803:1"
+    families = pd.DataFrame([{"kind": "fornavn", "spelling_a": "INGER", "spelling_b": "INGEBORG", "families": 4,
+                              "evidence": "census child", "examples": examples}])
+    out = suggest_name_groups({"Inger": 20, "Ingeborg": 15}, EMPTY_DB, families=families).set_index("variant")
+    assert out.at["INGER", "family_examples"] == " ".join(examples.split()[:3])
+
+
+def test_a_proposal_the_database_already_holds_gives_an_empty_table_with_its_columns():
+    db = build_name_database([{"variant": "Karl", "grundnavn": "Karl", "kind": "fornavn", "sex": "M"},
+                              {"variant": "Carl", "grundnavn": "Karl", "kind": "fornavn", "sex": "M"}])
+    rows = suggestions_as_database_rows(suggest_name_groups({"Karl": 30, "Carl": 20}, db, include_settled=True))
+    assert rows.empty and list(rows.columns) == ["variant", "grundnavn", "kind", "sex"]

@@ -206,9 +206,8 @@ def suggest_name_groups(names_with_counts, db: NameDatabase | None = None, *, jw
     if not out_parts:
         return pd.DataFrame(columns=SUGGESTION_COLUMNS)
     out = pd.DataFrame(out_parts)
-    order = (out.groupby("_root")["group_occurrences"].first().sort_values(ascending=False, kind="stable"))
-    rank = {root: i + 1 for i, root in enumerate(
-        sorted(order.index, key=lambda r: (-int(order[r]), r)))}
+    order = out.groupby("_root")["group_occurrences"].first()
+    rank = {root: i + 1 for i, root in enumerate(sorted(order.index, key=lambda r: (-int(order[r]), r)))}
     out["group"] = out["_root"].map(rank)
     out = out.sort_values(["group", "occurrences", "variant"], ascending=[True, False, True], ignore_index=True)
     return out[SUGGESTION_COLUMNS]

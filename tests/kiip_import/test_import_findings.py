@@ -34,7 +34,8 @@ def test_a_file_name_without_its_k(tmp_path, clean_rows):
     data.rename(tmp_path / "2703fd.csv")
     result = run_pipeline([tmp_path])
     (f,) = [f for f in result.findings_json()["findings"] if f["code"] == "FILE_NAME_NONSTANDARD"]
-    assert (f["severity"], f["message"]) == ("info", "2703fd.csv does not start with K; read as K2703")
+    assert (f["severity"], f["file"], f["message"]) == ("info", "2703fd.csv", "2703fd.csv does not start with K; "
+                                                                             "read as K2703")
     assert [(d.entry_number, d.rows) for d in result.deliveries] == [("K2703", 10)]
 
 

@@ -180,7 +180,7 @@ def test_known_rename_is_applied_and_reported(tmp_path, clean_rows, monkeypatch)
         discovery.known_renames.cache_clear()
     assert [d.entry_number for d in result.deliveries] == ["K2706"]
     renamed = codes_at(result, "KNOWN_RENAME")
-    assert len(renamed) == 1 and renamed[0]["severity"] == "info"
+    assert len(renamed) == 1 and renamed[0]["severity"] == "info" and renamed[0]["file"] == "K2705dok.csv"
     assert codes_at(result, "ENTRY_NUMBER_MISMATCH") == []
 
 

@@ -130,3 +130,13 @@ def test_an_unknown_census_layout_is_reported_on_the_header_line(tmp_path):
         encoding="utf-8")
     (found,) = delivery.load_loose_file(discovery.LooseFile(Path(tmp_path / "FT1880_aars.csv")))
     assert [(f["code"], f["file"], f["line"]) for f in found.findings] == [("LAYOUT_UNKNOWN", "FT1880_aars.csv", 1)]
+
+
+def test_a_dok_file_with_kiip_s_short_metadata_headers_is_read(tmp_path, clean_rows):
+    """Some KIIP versions head the metadata Indtastningsnr, Antal, Fra, Til."""
+    dok, _data = write_delivery(tmp_path, clean_rows, entry="K2697", trailer=False)
+    header, row = dok.read_text(encoding="cp1252").splitlines()
+    short = {"INDTASTNINGSNUMMER": "Indtastningsnr", "ANTAL_POSTER": "Antal", "FRA_AAR": "Fra", "TIL_AAR": "Til"}
+    dok.write_text(";".join(short.get(c, c) for c in header.split(";")) + "\r\n" + row + "\r\n", encoding="cp1252")
+    (d,) = run_pipeline([tmp_path]).deliveries
+    assert [d.meta.get(k) for k in short] == ["K2697", str(len(clean_rows)), "1921", "1925"]

@@ -234,3 +234,22 @@ def test_unnamed_twins_are_no_duplicate_but_a_person_keyed_twice_is(tmp_path):
     assert codes(findings, "DUPLICATE_RECORD") == [(6, None)]
     (dup,) = [f for f in findings if f["code"] == "DUPLICATE_RECORD"]
     assert dup["message"].startswith("same person as line 6 (LOEBE_NR 5)")
+
+
+def test_a_census_file_with_its_entry_numbers_interleaved_keeps_each_delivery_s_households_apart(tmp_path):
+    """A census file whose rows of two entry numbers are interleaved: each delivery's rows
+    restart its household numbering, so a head of one is never put in a household of the other."""
+    header = ("Indtastningsnr|kilde|amt|herred|sogn|lbnr|kildehenvisning|stednavn|husstnr|matr_nr_adresse|"
+              "navn|køn|alder|civilstkode|erhverv|kommentarer|fødeår")
+
+    def row(entry, n, name, sex, age, role):
+        return f"{entry}|FT-1880|Aalborg|Aars|Aars|{n}|Lb. 1|Aars By|1|Huus|{name}|{sex}|{age}|2|{role}||{1880 - age}"
+
+    rows = [row("C1111", 1, "Jens Hansen", "M", 40, "Husfader"), row("C2222", 1, "Niels Larsen", "M", 50, "Husfader"),
+            row("C1111", 2, "Ane Hansen", "K", 38, "Hans Hustru")]
+    (tmp_path / "FT1880.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    table = pd.concat(result.clean["FT"], ignore_index=True)
+    assert sorted(zip(table["INDTASTNINGSNUMMER"], table["LINJE"], table["HUSSTAND_ID"])) == [
+        ("C1111", 2, "C1111-1"), ("C1111", 4, "C1111-1"), ("C2222", 3, "C2222-1")]
+    assert not [f for f in result.findings_json()["findings"] if f["code"] == "HOUSEHOLD_MANUAL"]

@@ -220,3 +220,18 @@ def test_places_import_replace_installs_the_register_and_a_broken_one_changes_no
     assert len(err) == 3 and all(line.startswith("mgr-ingest places: ") for line in err), err  # each problem named
     assert err[-1] == "mgr-ingest places: nothing was imported"
     assert target.read_bytes() == before
+
+
+def test_every_problem_of_a_register_is_named_not_only_the_first():
+    from validators.places import ParishRegisterError, build_parish_register
+
+    def parish(code, name):
+        return {"sognekode": code, "sogn": name, "herred": "Holbo", "amt": "Frederiksborg", "varianter": ""}
+
+    try:
+        build_parish_register([parish("7001", "Vejby"), parish("7002", ""), parish("7003", "Tibirke"),
+                               parish("7001", "Valby")])
+    except ParishRegisterError as exc:
+        assert exc.problems == ["line 3: a parish needs both a code and a name", "line 5: code 7001 is used twice"]
+    else:
+        raise AssertionError("a broken register was accepted")

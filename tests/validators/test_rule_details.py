@@ -172,3 +172,12 @@ def test_two_keyings_without_a_birth_date_are_not_taken_for_the_same_date(tmp_pa
     assert _findings(tmp_path, rows, "DUPLICATE_RECORD") == []
     rows[2]["FOEDSELSDATO"] = rows[3]["FOEDSELSDATO"] = "19210305"  # with the date they are one child
     assert [f["line"] for f in _findings(tmp_path / "dated", rows, "DUPLICATE_RECORD")] == [5]
+
+
+def test_a_child_who_died_unnamed_is_marked_j_and_every_other_n_in_the_clean_table(tmp_path):
+    rows = [kbf_row(n, n) for n in range(1, 5)]
+    rows[2].update(FORNAVN="Dødfødt Dreng")
+    write_delivery(tmp_path, rows, entry="K2697")
+    table = run_pipeline([tmp_path], keep_clean=True).clean["KBF"][0]
+    assert table["DOED_UDEN_NAVN"].tolist() == ["N", "N", "J", "N"]
+    assert table["TIL_LINKAGE"].tolist() == [True, True, False, True]

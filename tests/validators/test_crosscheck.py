@@ -394,3 +394,10 @@ def test_a_child_death_without_a_sex_is_not_called_a_birth_never_keyed():
                                        "has no birth in K5001 (births 1925-1925)"), found["message"]
     assert crosscheck(kbf, stranger.assign(KOEN_REN=None)).findings == []
     assert crosscheck(kbf, stranger.assign(KOEN_REN="")).findings == []
+
+
+def test_a_boy_s_death_is_never_taken_for_a_girl_s_birth():
+    kbf, kbd = _frames("ELLEN")  # a girl born and a girl buried, alike in every other way
+    assert crosscheck(kbf, kbd).died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
+    boy = crosscheck(kbf, kbd.assign(KOEN_REN="M"))
+    assert boy.died_before_cpr.empty and boy.findings == []

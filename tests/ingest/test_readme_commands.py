@@ -98,3 +98,15 @@ def test_every_argument_of_every_command_says_what_it_is_for(monkeypatch, capsys
     capsys.readouterr()
     assert ("mgr-ingest user add", ("--role",)) in seen and ("mgr-ingest ocr train", ("--batch",)) in seen
     assert sorted(undescribed) == []
+
+
+def test_the_command_reference_is_what_the_program_prints():
+    """``docs/commands.md`` shows every command's help as the program prints it now: a changed
+    option, default or description that the page does not show fails here."""
+    from ingest.command_reference import as_markdown, commands
+
+    listed = commands()
+    assert ["names", "suggest"] in listed and ["places", "import"] in listed and ["user", "add"] in listed
+    assert ["ocr", "train"] in listed and {words[0] for words in listed} == {w[0] for w in HELP_COMMANDS}
+    page = (Path(__file__).resolve().parents[2] / "docs" / "commands.md").read_text(encoding="utf-8")
+    assert page == as_markdown(), "regenerate with: python -m ingest.command_reference > docs/commands.md"

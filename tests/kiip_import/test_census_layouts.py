@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from census_rows import RESEARCH_HEADER, research_row
 
 from fixtures.generator_layouts import LAYOUTS, YEARS, write_all, write_file
 from ingest.pipeline import corrections_frame, run_pipeline
@@ -243,14 +244,6 @@ def test_a_new_census_year_and_a_new_layout_are_added_as_data_only(tmp_path, mon
 
 # --------------------------------------------------------------------- the edges
 
-RESEARCH_HEADER = ("Indtastningsnr|kilde|amt|herred|sogn|lbnr|kildehenvisning|stednavn|husstnr|matr_nr_adresse|"
-                   "navn|køn|alder|civilstkode|erhverv|kommentarer|fødeår")
-
-
-def _research_row(entry: str, year: int, n: int, name: str, sex: str, age: str) -> str:
-    return f"{entry}|FT-{year}|Aalborg|Aars|Aars|{n}|Lb. 1|Aars By|1|Huus|{name}|{sex}|{age}|1|||{year - 30}"
-
-
 def test_a_census_in_an_unknown_layout_is_an_error_naming_the_closest_layout(tmp_path):
     (tmp_path / "FT1880_aars.csv").write_text(
         "Indtastningsnr|kilde|sogn|lbnr|hele_navnet|koenet|alder\nC3349|FT-1880|Aars|1|Jens Hansen|M|40\n",
@@ -275,20 +268,20 @@ def test_a_lone_file_that_is_no_census_exits_1_not_0(tmp_path):
 
 def test_letters_replaced_by_question_marks_are_recognised_and_reported(tmp_path):
     header = RESEARCH_HEADER.replace("køn", "k?n").replace("fødeår", "f?de?r")
-    (tmp_path / "aars.csv").write_text(header + "\n" + _research_row("C3349", 1880, 1, "S?ren Hansen", "M", "40")
+    (tmp_path / "aars.csv").write_text(header + "\n" + research_row("C3349", 1880, 1, "S?ren Hansen", "M", 40)
                                        + "\n", encoding="utf-8")
     result = run_pipeline([tmp_path], keep_clean=True)
     table = pd.concat(result.clean["FT"], ignore_index=True)
-    assert table[["KOEN_REN", "FOEDEAAR_REN"]].values.tolist() == [["M", 1850]]
+    assert table[["KOEN_REN", "FOEDEAAR_REN"]].values.tolist() == [["M", 1840]]
     lost = [f for f in result.findings_json()["findings"] if f["code"] == "LETTERS_LOST"]
     assert len(lost) == 1 and "k?n" in lost[0]["message"]
     assert (lost[0]["file"], lost[0]["line"]) == ("aars.csv", 1)  # the header line
 
 
 def test_a_file_with_several_entry_numbers_is_several_deliveries(tmp_path):
-    rows = [_research_row("C1111", 1880, 1, "Jens Hansen", "M", "40"),
-            _research_row("C1111", 1880, 2, "Ane Hansen", "K", "38"),
-            _research_row("C2222", 1880, 1, "Niels Larsen", "M", "50")]
+    rows = [research_row("C1111", 1880, 1, "Jens Hansen", "M", 40),
+            research_row("C1111", 1880, 2, "Ane Hansen", "K", 38),
+            research_row("C2222", 1880, 1, "Niels Larsen", "M", 50)]
     (tmp_path / "FT1860.csv").write_text("\n".join([RESEARCH_HEADER, *rows]) + "\n", encoding="latin-1")
     result = run_pipeline([tmp_path], keep_clean=True)
     assert [(d.entry_number, d.rows) for d in result.deliveries] == [("C1111", 2), ("C2222", 1)]

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
+from census_rows import RESEARCH_HEADER, research_row
 from conftest import write_delivery
 
 from ingest.pipeline import run_pipeline
@@ -88,16 +89,11 @@ def test_a_rename_row_without_its_entry_number_is_left_out():
     assert discovery.read_known_renames(rows) == {"K2710": ("K2711", "keyed under the wrong number")}
 
 
-RESEARCH_HEADER = ("Indtastningsnr|kilde|amt|herred|sogn|lbnr|kildehenvisning|stednavn|husstnr|matr_nr_adresse|"
-                   "navn|køn|alder|civilstkode|erhverv|kommentarer|fødeår")
-
-
 def test_a_census_file_of_six_entry_numbers_lists_them_all_and_of_seven_cuts_the_list(tmp_path):
     for count in (6, 7):
         folder = tmp_path / str(count)
         folder.mkdir()
-        rows = [f"C{1000 + n}|FT-1880|Aalborg|Aars|Aars|1|Lb. 1|Aars By|1|Huus|Jens Hansen|M|40|1|||1840"
-                for n in range(count)]
+        rows = [research_row(f"C{1000 + n}", 1880, 1, "Jens Hansen", "M", 40) for n in range(count)]
         (folder / "FT1880.csv").write_text("\n".join([RESEARCH_HEADER, *rows]) + "\n", encoding="utf-8")
         result = run_pipeline([folder])
         several = [f["message"] for f in result.findings_json()["findings"] if f["code"] == "CENSUS_SEVERAL_DELIVERIES"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from census_rows import RESEARCH_HEADER, research_row
 from conftest import ft_row, write_delivery
 
 from ingest.pipeline import run_pipeline
@@ -239,15 +240,12 @@ def test_unnamed_twins_are_no_duplicate_but_a_person_keyed_twice_is(tmp_path):
 def test_a_census_file_with_its_entry_numbers_interleaved_keeps_each_delivery_s_households_apart(tmp_path):
     """A census file whose rows of two entry numbers are interleaved: each delivery's rows
     restart its household numbering, so a head of one is never put in a household of the other."""
-    header = ("Indtastningsnr|kilde|amt|herred|sogn|lbnr|kildehenvisning|stednavn|husstnr|matr_nr_adresse|"
-              "navn|køn|alder|civilstkode|erhverv|kommentarer|fødeår")
-
     def row(entry, n, name, sex, age, role):
-        return f"{entry}|FT-1880|Aalborg|Aars|Aars|{n}|Lb. 1|Aars By|1|Huus|{name}|{sex}|{age}|2|{role}||{1880 - age}"
+        return research_row(entry, 1880, n, name, sex, age, position=role, marital="2")
 
     rows = [row("C1111", 1, "Jens Hansen", "M", 40, "Husfader"), row("C2222", 1, "Niels Larsen", "M", 50, "Husfader"),
             row("C1111", 2, "Ane Hansen", "K", 38, "Hans Hustru")]
-    (tmp_path / "FT1880.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    (tmp_path / "FT1880.csv").write_text("\n".join([RESEARCH_HEADER, *rows]) + "\n", encoding="utf-8")
     result = run_pipeline([tmp_path], keep_clean=True)
     table = pd.concat(result.clean["FT"], ignore_index=True)
     assert sorted(zip(table["INDTASTNINGSNUMMER"], table["LINJE"], table["HUSSTAND_ID"])) == [

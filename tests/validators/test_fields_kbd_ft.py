@@ -178,3 +178,12 @@ def test_what_the_death_rules_tell_the_reviewer(tmp_path, death_rows):
         (9, "AGE_IMPLAUSIBLE", "ALDER", "aged 115 at death (more than 110)", None),
     ]
     assert result.clean["KBD"][0]["ALDER_VED_DOED"].tolist()[8] == 115
+
+
+def test_a_death_without_an_age_or_a_birth_date_has_no_age_at_death_and_no_finding_about_it(tmp_path, death_rows):
+    # Neither field is required in a book of deaths: nothing to check, nothing to report.
+    death_rows[4].update(ALDER="", FOEDSELSDATO="")
+    result, found = run_deaths(tmp_path, death_rows)
+    assert found == []
+    ages = result.clean["KBD"][0]["ALDER_VED_DOED"]
+    assert ages.isna().tolist() == [False] * 4 + [True] + [False] * 5 and set(ages.dropna()) == {70}

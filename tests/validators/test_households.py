@@ -146,6 +146,8 @@ def test_unplaced_young_child_with_the_husbands_surname(tmp_path):
     assert t.loc[3, "ROLLE_REGEL"] == "barn_under_15_samme_efternavn" and parents(kids, 3)[:2] == (1, 2)
     assert list(kids.index) == [3]  # 20 years old, or another surname: not placed by the rule
     assert codes(findings, "ROLE_UNKNOWN") == [(4, "STILLING_I_HUSSTANDEN"), (5, "STILLING_I_HUSSTANDEN")]
+    assert {f["message"] for f in findings if f["code"] == "ROLE_UNKNOWN"} == {
+        "no household position keyed and no household rule gives a role"}
 
 
 def test_unknown_position_and_sex_mismatch_leave_the_lone_mother_rule(tmp_path):
@@ -155,6 +157,8 @@ def test_unknown_position_and_sex_mismatch_leave_the_lone_mother_rule(tmp_path):
         person("Hsufader", "M", "18900101", "Gift"), person("Husmoder", "M", "18920101", "Gift"),
         person("Søn", "M", "19200101")])
     assert codes(findings, "ROLE_UNKNOWN") == [(1, "STILLING_I_HUSSTANDEN")]
+    assert [f["message"] for f in findings if f["code"] == "ROLE_UNKNOWN"] == [
+        "household position 'Hsufader' is not in the code table"]
     assert codes(findings, "ROLE_SEX_MISMATCH") == [(2, "KOEN")]
     assert parents(kids, 3) == (None, 2, "eneste_husmoder")
 

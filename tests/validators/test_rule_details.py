@@ -48,6 +48,17 @@ def test_only_children_of_the_parish_s_own_count_go_to_the_linkage(tmp_path):
     assert kbf["TIL_LINKAGE"].tolist() == [True, True, False, False, True]
 
 
+def test_a_child_whose_entry_number_could_not_be_read_is_kept_but_not_linked(tmp_path):
+    # '?' is only a warning (the record stays in the table), but no number in the parish's count
+    rows = [kbf_row(1, 1), kbf_row(2, "?"), kbf_row(3, 3)]
+    write_delivery(tmp_path, rows, entry="K2697")
+    result = run_pipeline([tmp_path], keep_clean=True)
+    kbf = result.clean["KBF"][0]
+    found = [(f["code"], f["severity"], f["line"]) for f in result.findings_json()["findings"] if f["line"] == 3]
+    assert ("KILDE_LOEBE_NR_NONSTANDARD", "warning", 3) in found and not kbf["BLOKERENDE_FEJL"].any()
+    assert kbf["TIL_LINKAGE"].tolist() == [True, False, True]
+
+
 def test_an_empty_birth_date_says_so(tmp_path):
     rows = [kbf_row(n, n) for n in (1, 2, 3)]
     rows[2]["FOEDSELSDATO"] = ""

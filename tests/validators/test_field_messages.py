@@ -113,3 +113,16 @@ def test_a_keyed_value_gets_its_value_and_findings(check, raw, value, issues):
 def test_stated_ages_in_years():
     assert [F.age_in_years(s) for s in ("31", ",500", "2,25", "3 Mdr", "1 Aar 6 Mdr", "14 Dage", "ung", "")] == [
         31.0, 0.5, 2.25, 0.25, 1.5, 0.0383, None, None]
+
+
+@pytest.mark.parametrize("source, field, value, date_field", [
+    ("KBF", "FOEDESTED", "-2+3", "FOEDSELSDATO"), ("KBF", "FADERS_FOEDESTED", "=1+1", "FADERS_FOEDSELSDAG"),
+    ("KBF", "MODERS_FOEDESTED", "@SUM(1)", "MODERS_FOEDSELSDAG"), ("KBD", "DOEDSSTED", "+A1", "DOEDSDATO"),
+    ("FT", "FOEDESTED", "=HYPERLINK(\"x\")", "FOEDSELSDAG")])
+def test_a_birth_or_death_place_is_free_text_so_a_formula_in_it_is_warned_at_entry(source, field, value, date_field):
+    """A place is text the entry screen warns about when a spreadsheet would run it; the date
+    beside it is checked as a date instead (a minus there makes a malformed date)."""
+    from webentry.checks import check_field
+
+    assert [(i["code"], i["severity"]) for i in check_field(source, field, value)] == [("FORMULA_PREFIX", "warning")]
+    assert [i["code"] for i in check_field(source, date_field, "-1")] == ["DATE_MALFORMED"]

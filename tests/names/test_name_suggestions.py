@@ -325,3 +325,23 @@ def test_a_proposal_the_database_already_holds_gives_an_empty_table_with_its_col
                               {"variant": "Carl", "grundnavn": "Karl", "kind": "fornavn", "sex": "M"}])
     rows = suggestions_as_database_rows(suggest_name_groups({"Karl": 30, "Carl": 20}, db, include_settled=True))
     assert rows.empty and list(rows.columns) == ["variant", "grundnavn", "kind", "sex"]
+
+
+def test_names_count_takes_a_delivery_s_files_given_one_by_one(tmp_path, capsys):
+    # a KIIP data file is a .csv too, but not a clean table: it is read as part of its delivery
+    rows = [kbf_row(i, i, FORNAVN="Kristjan") for i in range(1, 4)]
+    dok, data = write_delivery(tmp_path / "d", rows)
+    assert names_main(["count", str(dok), str(data), "--min-count", "1"]) == 0
+    assert "KRISTJAN" in capsys.readouterr().out
+
+
+def test_a_table_whose_name_does_not_say_its_source_needs_the_source_option(tmp_path, capsys):
+    from ingest.cli import main
+
+    write_delivery(tmp_path / "d", [kbf_row(i, i) for i in range(1, 4)])
+    assert main(["clean", str(tmp_path / "d"), "--out", str(tmp_path / "t")]) == 0
+    table = (tmp_path / "t" / "kbf.parquet").rename(tmp_path / "t" / "births.parquet")
+    capsys.readouterr()
+    assert names_main(["count", str(table), "--min-count", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"mgr-ingest names: {table}: cannot tell the source from the file name; give --source KBF|KBD|FT")

@@ -431,7 +431,7 @@ def crosscheck(kbf: pd.DataFrame, kbd: pd.DataFrame | None,
     findings: list[dict] = []
 
     def finding(code: str, message: str, on: dict, other: dict, score: float | None) -> dict:
-        other = other if "source" in other else {"source": "KBD", **other}
+        # on the birth unless ``on`` names another source; ``other`` always names its source
         return {"code": code, "severity": CATALOGUE[code].severity.value, "source": "KBF", "field": None, "page": None,
                 "message": message, "suggestion": None, "auto_fix": False, **on,
                 "other": other, "score": None if score is None or pd.isna(score) else round(float(score), 4),

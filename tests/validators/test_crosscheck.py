@@ -157,7 +157,10 @@ def test_a_score_near_the_threshold_goes_to_review_not_to_a_decision():
     result = crosscheck(kbf, kbd)
     assert result.died_before_cpr.empty
     assert [f["code"] for f in result.findings] == ["CROSSCHECK_REVIEW"]
-    assert result.findings[0]["other"]["entry_number"] == "K6001"
+    (review,) = result.findings
+    assert (review["source"], review["severity"], review["entry_number"], review["loebe_nr"], review["file"],
+            review["line"]) == ("KBF", "warning", "K5001", 1, "x.csv", 2)  # on the birth
+    assert review["other"] == {"source": "KBD", "entry_number": "K6001", "loebe_nr": 1, "file": "x.csv", "line": 2}
     # the reviewer sees the score the weights give, to four places
     expected = r.weights["first"] * JaroWinkler.similarity("ELLEN", first) + 1 - r.weights["first"]
     assert result.findings[0]["score"] == round(expected, 4)
@@ -390,6 +393,9 @@ def test_a_child_death_without_a_sex_is_not_called_a_birth_never_keyed():
     # with a sex, the stranger is a birth the book lacks; without one, nothing is said
     (found,) = crosscheck(kbf, stranger).findings
     assert found["code"] == "BIRTH_NOT_KEYED_KBD"
+    # on the book of births that lacks it; the other side is the death
+    assert (found["source"], found["entry_number"], found["loebe_nr"], found["line"]) == ("KBF", "K5001", None, None)
+    assert found["other"] == {"source": "KBD", "entry_number": "K6001", "loebe_nr": 1, "file": "x.csv", "line": 2}
     assert found["message"].startswith("a child born 1925-06-20 in the parish and buried (K6001 running number 1) "
                                        "has no birth in K5001 (births 1925-1925)"), found["message"]
     assert crosscheck(kbf, stranger.assign(KOEN_REN=None)).findings == []

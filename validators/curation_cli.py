@@ -92,8 +92,7 @@ def _tables(paths: list[Path], source: str | None,
 
 def _write_or_print(frame: pd.DataFrame, out: Path | None, top: int | None = None) -> None:
     if out is not None:
-        if out.parent != Path(""):
-            out.parent.mkdir(parents=True, exist_ok=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, sep=";", index=False, encoding="utf-8")
         print(out)
     else:

@@ -111,8 +111,9 @@ def test_names_suggest_command_on_deliveries(tmp_path, capsys):
                               "Bente", "Benedikte"]):
         rows[i]["FORNAVN"] = name
     write_delivery(tmp_path / "d", rows)
-    out_file = tmp_path / "suggestions.csv"
+    out_file = tmp_path / "curation" / "2026" / "suggestions.csv"  # folders not made yet
     assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--out", str(out_file)]) == 0
+    assert capsys.readouterr().out.strip() == str(out_file)  # where it went
     table = pd.read_csv(out_file, sep=";")
     assert {"KRISTJAN", "KRISTIAN"} <= set(table["variant"])
     assert not ({"BENTE", "BENEDIKTE"} <= set(table["variant"]))

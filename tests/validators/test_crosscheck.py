@@ -15,6 +15,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from fixtures.generator_population import write
 from ingest.pipeline import run_crosscheck, run_pipeline
+from validators.catalogue import CATALOGUE
 from validators.crosscheck import crosscheck, rules
 
 MIN_RECALL = MIN_PRECISION = 0.95
@@ -286,6 +287,11 @@ def test_every_cross_finding_has_the_fields_of_a_finding(population):
     keys = {"code", "severity", "source", "field", "page", "message", "suggestion", "auto_fix", "entry_number",
             "loebe_nr", "file", "line", "other", "score", "rule_version"}
     assert result.cross_findings and all(set(f) == keys for f in result.cross_findings)
+    # a question for a reviewer about two records: nothing fixed, no field or page of its own
+    assert {(f["auto_fix"], f["suggestion"], f["field"], f["page"]) for f in result.cross_findings} == {
+        (False, None, None, None)}
+    assert all(f["severity"] == CATALOGUE[f["code"]].severity.value for f in result.cross_findings)
+    assert {f["source"] for f in result.cross_findings} == {"KBF", "KBD"}
     assert all(set(f["other"]) == {"source", "entry_number", "loebe_nr", "file", "line"} for f in result.cross_findings)
 
 

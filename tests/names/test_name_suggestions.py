@@ -346,3 +346,19 @@ def test_a_table_whose_name_does_not_say_its_source_needs_the_source_option(tmp_
     assert names_main(["count", str(table), "--min-count", "1"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"mgr-ingest names: {table}: cannot tell the source from the file name; give --source KBF|KBD|FT")
+
+
+def test_names_count_uses_the_database_it_is_given_and_leaves_out_counts_under_three(tmp_path):
+    """The count is a table that may leave the secure environment: by default no spelling seen
+    fewer than three times; its grundnavn column comes from the database given with --db."""
+    rows = [kbf_row(i, i, FORNAVN="Kristjan" if i <= 3 else "Bodil") for i in range(1, 6)]
+    write_delivery(tmp_path / "d", rows)
+    db_file = tmp_path / "names.csv"
+    db_file.write_text("variant;grundnavn;kind;sex\nKristjan;Kristoffer;fornavn;M\n", encoding="utf-8")
+    out = tmp_path / "counts.csv"
+    assert names_main(["count", str(tmp_path / "d"), "--db", str(db_file), "--out", str(out)]) == 0
+    counts = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False)
+    given = counts[counts["kind"] == "fornavn"].set_index("spelling")
+    assert "BODIL" not in given.index  # twice only
+    assert given.at["KRISTJAN", "occurrences"] == "3" and given.at["KRISTJAN", "grundnavn"] == "KRISTOFFER"
+    assert (counts["occurrences"].astype(int) >= 3).all()

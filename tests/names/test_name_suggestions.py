@@ -362,3 +362,20 @@ def test_names_count_uses_the_database_it_is_given_and_leaves_out_counts_under_t
     assert "BODIL" not in given.index  # twice only
     assert given.at["KRISTJAN", "occurrences"] == "3" and given.at["KRISTJAN", "grundnavn"] == "KRISTOFFER"
     assert (counts["occurrences"].astype(int) >= 3).all()
+
+
+def test_names_suggest_reads_a_table_named_otherwise_with_its_source_and_needs_records(tmp_path, capsys):
+    from ingest.cli import main
+
+    rows = [kbf_row(i, i, FORNAVN=name) for i, name in enumerate(["Kristjan", "Kristjan", "Kristian"], start=1)]
+    write_delivery(tmp_path / "d", rows)
+    assert main(["clean", str(tmp_path / "d"), "--out", str(tmp_path / "t")]) == 0
+    table = (tmp_path / "t" / "kbf.parquet").rename(tmp_path / "t" / "births.parquet")
+    out = tmp_path / "groups.csv"
+    assert names_main(["suggest", str(table), "--source", "KBF", "--min-count", "1", "--out", str(out)]) == 0
+    assert {"KRISTJAN", "KRISTIAN"} <= set(pd.read_csv(out, sep=";")["variant"])
+    # the census children's table alone holds no spellings to count
+    pd.DataFrame({"BARN_LOEBE_NR": [1]}).to_parquet(tmp_path / "t" / "ft_children.parquet")
+    capsys.readouterr()
+    assert names_main(["suggest", str(tmp_path / "t" / "ft_children.parquet")]) == 2
+    assert capsys.readouterr().err.strip() == "mgr-ingest names: no KBF, KBD or FT records found"

@@ -123,10 +123,10 @@ def _names_suggest(args) -> int:
     db = import_name_database(args.db) if args.db else load_name_database()
     extra: dict[str, list[pd.DataFrame]] = {}
     tables, _ = _tables(args.paths, args.source, extra)
-    parts = [count_spellings(t, code, db, min_count=1) for code, t in tables.items()]
+    parts = [count_spellings(t, code, db) for code, t in tables.items()]
     if not parts:
         raise _CannotRun("no KBF, KBD or FT records found")
-    counts = pd.concat(parts, ignore_index=True)
+    counts = pd.concat(parts)
     # Spellings are pooled over the sources and grouped all together; only then are the
     # rows under --min-count left out (and each group's total counts the rows shown).
     pooled = counts.groupby(["kind", "spelling"], as_index=False)["occurrences"].sum()

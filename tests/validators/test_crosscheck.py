@@ -419,3 +419,16 @@ def test_a_boy_s_death_is_never_taken_for_a_girl_s_birth():
     assert crosscheck(kbf, kbd).died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
     boy = crosscheck(kbf, kbd.assign(KOEN_REN="M"))
     assert boy.died_before_cpr.empty and boy.findings == []
+
+
+def test_without_a_death_table_the_births_are_checked_against_the_census_children_alone(population, tmp_path):
+    _, key, result = population
+    kbf, kbd = _written(result, tmp_path / "t", parquet=True)
+    kbd.unlink()  # a run of births and censuses: no table of deaths was written
+    children = tmp_path / "t" / "ft_children.parquet"
+    pd.concat(result.tables["ft_children"], ignore_index=True).to_parquet(children, index=False)
+    checked = cc.crosscheck_files(kbf, kbd, children_path=children)
+    codes = {f["code"] for f in checked.findings}
+    assert "BIRTH_NOT_KEYED_FT" in codes and not codes & {"BIRTH_NOT_KEYED_KBD", "DUPLICATE_DEATH_ACROSS_DELIVERIES"}
+    assert sum(f["code"] == "BIRTH_NOT_KEYED_FT" for f in checked.findings) == len(key["birth_not_keyed_ft"])
+    assert not kbd.exists() and checked.died_before_cpr.empty

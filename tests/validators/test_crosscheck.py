@@ -249,8 +249,14 @@ def test_a_table_rewritten_in_pieces_gets_each_rows_own_marks(population, tmp_pa
     def values(column: pd.Series) -> list:
         return [None if pd.isna(v) or v == "" else str(v) for v in column]
 
-    marks = values(pd.concat(result.clean["KBF"], ignore_index=True)["DOED_FOER_CPR"])
-    assert any(marks) and values(whole["DOED_FOER_CPR"]) == marks
+    memory = pd.concat(result.clean["KBF"], ignore_index=True)
+    assert any(values(memory["DOED_FOER_CPR"])) and not memory["TIL_LINKAGE"].all()
+    for column in ("DOED_FOER_CPR", "DOED_FOER_CPR_KILDE", "KOPI_AF", "TIL_LINKAGE"):
+        assert values(whole[column]) == values(memory[column]), column
+    deaths, memory = read(whole_kbd), pd.concat(result.clean["KBD"], ignore_index=True)
+    assert any(values(memory["KOPI_AF"]))
+    for column in ("KOPI_AF", "TIL_LINKAGE"):
+        assert values(deaths[column]) == values(memory[column]), column
 
 
 def test_without_births_the_deaths_are_not_checked_and_the_tables_stay_as_written(population, tmp_path):
@@ -421,12 +427,15 @@ def test_a_boy_s_death_is_never_taken_for_a_girl_s_birth():
     assert boy.died_before_cpr.empty and boy.findings == []
 
 
-def test_without_a_death_table_the_births_are_checked_against_the_census_children_alone(population, tmp_path):
+@pytest.mark.parametrize("parquet", [True, False], ids=["parquet", "csv"])
+def test_without_a_death_table_the_births_are_checked_against_the_census_children_alone(population, tmp_path,
+                                                                                         parquet):
     _, key, result = population
-    kbf, kbd = _written(result, tmp_path / "t", parquet=True)
+    kbf, kbd = _written(result, tmp_path / "t", parquet)
     kbd.unlink()  # a run of births and censuses: no table of deaths was written
-    children = tmp_path / "t" / "ft_children.parquet"
-    pd.concat(result.tables["ft_children"], ignore_index=True).to_parquet(children, index=False)
+    table = pd.concat(result.tables["ft_children"], ignore_index=True)
+    children = tmp_path / "t" / f"ft_children.{'parquet' if parquet else 'csv'}"
+    table.to_parquet(children, index=False) if parquet else table.to_csv(children, sep=";", index=False)
     checked = cc.crosscheck_files(kbf, kbd, children_path=children)
     codes = {f["code"] for f in checked.findings}
     assert "BIRTH_NOT_KEYED_FT" in codes and not codes & {"BIRTH_NOT_KEYED_KBD", "DUPLICATE_DEATH_ACROSS_DELIVERIES"}

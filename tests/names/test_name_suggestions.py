@@ -379,3 +379,26 @@ def test_names_suggest_reads_a_table_named_otherwise_with_its_source_and_needs_r
     capsys.readouterr()
     assert names_main(["suggest", str(tmp_path / "t" / "ft_children.parquet")]) == 2
     assert capsys.readouterr().err.strip() == "mgr-ingest names: no KBF, KBD or FT records found"
+
+
+def test_names_suggest_numbers_its_groups_largest_first_with_the_commonest_spelling_first(tmp_path, capsys):
+    """What a curator reads: groups numbered from 1, the group with most records first, each
+    row with its group's total, the commonest spelling of a group on top; printed, the first
+    ``--top`` rows and a line saying how many groups there are."""
+    names = ["Johanne", "Johanne", "Johane"] + ["Kristjan"] * 3 + ["Christjan"] * 2 + ["Kristjann"]
+    write_delivery(tmp_path / "d", [kbf_row(i, i, FORNAVN=n) for i, n in enumerate(names, start=1)])
+    out = tmp_path / "groups.csv"
+    assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--out", str(out)]) == 0
+    table = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False)
+    assert table[["group", "group_occurrences", "variant", "grundnavn", "occurrences"]].values.tolist() == [
+        ["1", "6", "KRISTJAN", "KRISTIAN", "3"], ["1", "6", "CHRISTJAN", "KRISTIAN", "2"],
+        ["1", "6", "KRISTJANN", "KRISTIAN", "1"], ["2", "3", "JOHANNE", "JOHANNE", "2"],
+        ["2", "3", "JOHANE", "JOHANNE", "1"]]
+    assert capsys.readouterr().err == ""  # written to the file: nothing more to say
+    assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--top", "2"]) == 0
+    printed = capsys.readouterr()
+    lines = printed.out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].split()[:4] == ["group", "group_occurrences", "kind", "variant"]
+    assert [line.split()[3] for line in lines[1:]] == ["KRISTJAN", "CHRISTJAN"]
+    assert printed.err.strip() == ("2 proposed groups; largest first (accept rows into a variant;grundnavn;kind;sex "
+                                   "file and run: mgr-ingest names import FILE)")

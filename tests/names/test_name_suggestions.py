@@ -390,6 +390,7 @@ def test_names_suggest_numbers_its_groups_largest_first_with_the_commonest_spell
     out = tmp_path / "groups.csv"
     assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--out", str(out)]) == 0
     table = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False)
+    assert list(table.columns[:3]) == ["group", "group_occurrences", "kind"]  # no row numbers
     assert table[["group", "group_occurrences", "variant", "grundnavn", "occurrences"]].values.tolist() == [
         ["1", "6", "KRISTJAN", "KRISTIAN", "3"], ["1", "6", "CHRISTJAN", "KRISTIAN", "2"],
         ["1", "6", "KRISTJANN", "KRISTIAN", "1"], ["2", "3", "JOHANNE", "JOHANNE", "2"],
@@ -402,3 +403,7 @@ def test_names_suggest_numbers_its_groups_largest_first_with_the_commonest_spell
     assert [line.split()[3] for line in lines[1:]] == ["KRISTJAN", "CHRISTJAN"]
     assert printed.err.strip() == ("2 proposed groups; largest first (accept rows into a variant;grundnavn;kind;sex "
                                    "file and run: mgr-ingest names import FILE)")
+    # a count under --min-count everywhere: nothing to propose, and it says so
+    assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "10"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.strip() == "(nothing)" and printed.err.startswith("0 proposed groups;")

@@ -109,4 +109,5 @@ def test_the_command_reference_is_what_the_program_prints():
     assert ["names", "suggest"] in listed and ["places", "import"] in listed and ["user", "add"] in listed
     assert ["ocr", "train"] in listed and {words[0] for words in listed} == {w[0] for w in HELP_COMMANDS}
     page = (Path(__file__).resolve().parents[2] / "docs" / "commands.md").read_text(encoding="utf-8")
-    assert page == as_markdown(), "regenerate with: python -m ingest.command_reference > docs/commands.md"
+    # word for word; where lines break may differ between Python versions' argparse
+    assert page.split() == as_markdown().split(), "regenerate with: python -m ingest.command_reference > docs/commands.md"

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from conftest import ft_row, write_delivery
 
 from ingest.pipeline import run_pipeline
+from validators import ft_rules
 from validators.sources import FT
 
 
@@ -40,3 +42,12 @@ def test_young_people_without_a_surname_are_not_taken_for_the_couples_children_b
     ft = pd.concat(_run(tmp_path, rows).clean["FT"], ignore_index=True).set_index("LOEBE_NR")
     assert ft["FAMILIEROLLE"].tolist()[:2] == ["Far", "Mor"]
     assert pd.isna(ft.at[3, "FAMILIEROLLE"]) and pd.isna(ft.at[3, "ROLLE_REGEL"])
+
+
+@pytest.mark.parametrize("full_name, surname", [
+    ("Maren Peders Datter", "Pedersdatter"), ("Ane Marie Peders Datter", "Pedersdatter"),
+    ("Niels Ols Søn", "Olssøn"), ("Karen Marie Pedersen F. Jensen", "Pedersen"), ("Karen Jensen født Holm", "Jensen"),
+    ("Jens Hansen", "Hansen"), ("Hansen", "Hansen"), ("", "")])
+def test_the_surname_of_a_name_keyed_in_one_field(full_name, surname):
+    # a patronymic written as two words is one surname; a maiden name after 'f.' or 'født' is not the surname
+    assert ft_rules.surname_of(full_name) == surname

@@ -69,6 +69,8 @@ def test_spellings_written_for_one_person_are_proposed_with_their_families(tmp_p
     groups = _groups(out)
     assert {"KIRSTINE", "KJERSTINE"} in groups  # the census child and the book's child
     assert {"METHE", "METTE"} in groups  # the mother on her two children's entries
+    row = out[out["variant"] == "METHE"].iloc[0]
+    assert int(row["families"]) == 1 and row["family_examples"] == "K5001:5=K5001:4"  # the two entries
     row = out[out["variant"] == "KJERSTINE"].iloc[0]
     assert int(row["families"]) == 1 and row["family_examples"] == "K5001:1=K3801:3"
     # twins: no telling which the census lists (Hanns joins Hans by its sound alone, no family)

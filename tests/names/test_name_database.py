@@ -168,3 +168,16 @@ def test_names_import_refuses_a_conflict_and_changes_nothing(tmp_path, capsys):
     assert names_main(["import", str(bad), "--db", str(db_file)]) == 1
     assert db_file.read_text(encoding="utf-8") == before
     assert "nothing was imported" in capsys.readouterr().err
+
+
+def test_names_import_says_when_a_grundnavn_is_itself_a_variant(tmp_path, capsys):
+    # Kristjan -> Christian, and Christian -> Kristian: Kristjan is read as Kristian, and the
+    # curator is told so before the rows are added
+    db_file = _write(tmp_path, "variant;grundnavn;kind;sex\nKaren;Karen;fornavn;K\n")
+    accepted = _write(tmp_path, "variant;grundnavn;kind;sex\nChristian;Kristian;fornavn;M\n"
+                      "Kristjan;Christian;fornavn;M\n", "accepted.csv")
+    assert names_main(["import", str(accepted), "--db", str(db_file)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["mgr-ingest names: 'KRISTJAN': grundnavn 'CHRISTIAN' is itself a variant of 'KRISTIAN'; "
+                   "using 'KRISTIAN'"]
+    assert import_name_database(db_file).standardise("Kristjan") == "KRISTIAN"

@@ -255,3 +255,16 @@ def test_a_census_file_with_its_entry_numbers_interleaved_keeps_each_delivery_s_
     assert sorted(zip(table["INDTASTNINGSNUMMER"], table["LINJE"], table["HUSSTAND_ID"])) == [
         ("C1111", 2, "C1111-1"), ("C1111", 4, "C1111-1"), ("C2222", 3, "C2222-1")]
     assert not [f for f in result.findings_json()["findings"] if f["code"] == "HOUSEHOLD_MANUAL"]
+
+
+def test_households_are_numbered_per_delivery_and_coded_from_zero_over_the_frame():
+    """A new schedule, a new delivery (its positions restart) or a new file starts a household:
+    ``HUSSTAND_NR`` counts from 1 in each delivery, the codes the rules index by run 0..H-1."""
+    from validators.households import assign_households
+
+    frame = pd.DataFrame({"_pos": [1, 2, 3, 1, 2, 1], "_file": ["a.csv"] * 5 + ["b.csv"],
+                          "_delivery": ["K3801"] * 3 + ["K3802"] * 2 + ["K3803"], "SKEMA_NR": ["1", "1", "2", "1", "1", "1"]})
+    codes = assign_households(frame)
+    assert codes.tolist() == [0, 0, 1, 2, 2, 3]
+    assert frame["HUSSTAND_NR"].tolist() == [1, 1, 2, 1, 1, 1]
+    assert frame["HUSSTAND_ID"].tolist() == ["K3801-1", "K3801-1", "K3801-2", "K3802-1", "K3802-1", "K3803-1"]

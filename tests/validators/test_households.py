@@ -268,3 +268,18 @@ def test_households_are_numbered_per_delivery_and_coded_from_zero_over_the_frame
     assert codes.tolist() == [0, 0, 1, 2, 2, 3]
     assert frame["HUSSTAND_NR"].tolist() == [1, 1, 2, 1, 1, 1]
     assert frame["HUSSTAND_ID"].tolist() == ["K3801-1", "K3801-1", "K3801-2", "K3802-1", "K3802-1", "K3803-1"]
+
+
+@pytest.mark.parametrize("young_first", [True, False], ids=["young couple listed first", "head couple first"])
+def test_a_grandchild_gets_the_younger_married_couple_as_parents_wherever_they_are_listed(tmp_path, young_first):
+    """Rule 6: the head couple are far too old for a child of 1928 keyed as theirs; the
+    household's other married couple (their son and his wife) are its parents, also when the
+    son heads the list."""
+    head = [person("Husfader", "M", "18500101", "Gift", FORNAVN="Jens"),
+            person("Husmoder", "K", "18520101", "Gift", FORNAVN="Ane")]
+    young = [person("Søn", "M", "19000101", "Gift", FORNAVN="Niels"),
+             person("Svigerdatter", "K", "19020101", "Gift", FORNAVN="Karen")]
+    t, kids, _ = census(tmp_path, [*(young + head if young_first else head + young),
+                                   person("Barn", "M", "19280101", FORNAVN="Poul")])
+    son, daughter_in_law = (1, 2) if young_first else (3, 4)
+    assert parents(kids, 5) == (son, daughter_in_law, "yngre_gift_par")

@@ -73,6 +73,15 @@ CASES = [
     (F.check_optional_year, "1890,0", 1890, [("NUMBER_AS_DECIMAL", "year '1890,0' written with decimals; read as "
                                              "1890", "1890", True)]),
     (F.check_optional_year, "90", None, [("DATE_MALFORMED", "year '90' is not a four-digit year", None, False)]),
+    # the bounds of a plausible birth year, 1500 and 2100, written plainly and with decimals
+    (F.check_optional_year, "1500", 1500, []), (F.check_optional_year, "2100", 2100, []),
+    (F.check_optional_year, "1499", None, [("DATE_MALFORMED", "year '1499' is not a four-digit year", None, False)]),
+    (F.check_optional_year, "1500,0", 1500, [("NUMBER_AS_DECIMAL", "year '1500,0' written with decimals; read as "
+                                             "1500", "1500", True)]),
+    (F.check_optional_year, "2100,0", 2100, [("NUMBER_AS_DECIMAL", "year '2100,0' written with decimals; read as "
+                                             "2100", "2100", True)]),
+    (F.check_optional_year, "2101,0", None, [("DATE_MALFORMED", "year '2101,0' is not a four-digit year", None,
+                                              False)]),
     (F.check_age_at_death, "3 mdr", 0, []),
     (F.check_age_at_death, "74 år", 74, [("AGE_MALFORMED", "age '74 år' is not a plain number", "74", True)]),
     # names

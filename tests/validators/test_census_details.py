@@ -51,3 +51,9 @@ def test_young_people_without_a_surname_are_not_taken_for_the_couples_children_b
 def test_the_surname_of_a_name_keyed_in_one_field(full_name, surname):
     # a patronymic written as two words is one surname; a maiden name after 'f.' or 'født' is not the surname
     assert ft_rules.surname_of(full_name) == surname
+
+
+def test_a_census_keyed_in_kiip_is_as_written_not_standardised(tmp_path):
+    # STANDARDISERET is true only for rows a source standardised (Link-Lives); KIIP's are as keyed
+    table = _run(tmp_path, [ft_row(1, "Husfader"), ft_row(2, "Husmoder", KOEN="K")]).clean["FT"][0]
+    assert table["STANDARDISERET"].tolist() == [False, False] and table["STANDARDISERET"].dtype == bool

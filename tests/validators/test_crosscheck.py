@@ -441,3 +441,24 @@ def test_without_a_death_table_the_births_are_checked_against_the_census_childre
     assert "BIRTH_NOT_KEYED_FT" in codes and not codes & {"BIRTH_NOT_KEYED_KBD", "DUPLICATE_DEATH_ACROSS_DELIVERIES"}
     assert sum(f["code"] == "BIRTH_NOT_KEYED_FT" for f in checked.findings) == len(key["birth_not_keyed_ft"])
     assert not kbd.exists() and checked.died_before_cpr.empty
+
+
+def test_a_child_registered_in_three_deliveries_is_one_child_with_two_copies():
+    """The same girl in K5001, K5002 and K5003 (the last with a slip in her name), each book
+    with five other births: the first registration stays for linkage, the other two are
+    marked as copies, each with a finding."""
+    common = {"KOEN_REN": "K", "EFTERNAVN_GRUNDNAVN": "HANSEN", "FOEDESTED_SOGNEKODE": "S001",
+              "FADERS_FORNAVN_GRUNDNAVN": "JENS", "MODERS_FORNAVN_GRUNDNAVN": "ANE"}
+    others = iter(["KAREN", "ANNA", "MARIE", "INGER", "ELSE", "GRETHE", "BIRTHE", "KIRSTEN", "LIS", "RUTH", "EDEL",
+                   "OLGA", "DAGMAR", "ASTA", "META"])
+    rows = []
+    for book, (entry, first) in enumerate((("K5001", "ELLEN"), ("K5002", "ELLEN"), ("K5003", "ELLENA"))):
+        where = {"INDTASTNINGSNUMMER": entry, "KILDEFIL": f"{entry}fd.csv"}
+        rows.append({**common, **where, "LINJE": 2, "LOEBE_NR": 1, "FORNAVN_GRUNDNAVN": first,
+                     "FOEDSELSDATO_NOEGLE": "1925-05-04"})
+        rows += [{**common, **where, "LINJE": 3 + k, "LOEBE_NR": 2 + k, "FORNAVN_GRUNDNAVN": next(others),
+                  "FOEDSELSDATO_NOEGLE": f"1925-0{k + 1}-1{book}"} for k in range(5)]
+    result = crosscheck(pd.DataFrame(rows), None)
+    assert sorted((f["code"], f["entry_number"], f["loebe_nr"]) for f in result.findings) == [
+        ("DUPLICATE_ACROSS_DELIVERIES", "K5002", 1), ("DUPLICATE_ACROSS_DELIVERIES", "K5003", 1)]
+    assert sorted(result.copies["b_row"]) == [6, 12]  # the girl's rows in K5002 and K5003, not K5001's

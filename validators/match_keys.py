@@ -252,9 +252,11 @@ def _date_key(clean: pd.DataFrame, column: str) -> pa.Array | None:
     ok = pc.match_substring_regex(raw, r"^(1[5-9]|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
     as_iso = pc.binary_join_element_wise(pc.utf8_slice_codeunits(raw, 0, 4), pc.utf8_slice_codeunits(raw, 4, 6),
                                          pc.utf8_slice_codeunits(raw, 6, 8), pa.scalar("-", ARROW_STR))
-    parsed = pc.strptime(pc.if_else(ok, raw, pa.scalar(None, ARROW_STR)), format="%Y%m%d", unit="s",
-                         error_is_null=True)
-    return pc.if_else(pc.is_valid(parsed), as_iso, pa.scalar(None, ARROW_STR))
+    # Arrow's strptime carries a day past the month's end into the next month (19210230 reads
+    # as 2 March), so a date is a day of the calendar only when it prints back as keyed.
+    parsed = pc.strptime(pc.if_else(ok, raw, pa.scalar(None, ARROW_STR)), format="%Y%m%d", unit="s")
+    same = pc.equal(pc.strftime(parsed, format="%Y%m%d"), raw)
+    return pc.if_else(pc.fill_null(same, False), as_iso, pa.scalar(None, ARROW_STR))
 
 
 def _own_parish(parish, n: int, index) -> pd.Series | str | None:
@@ -449,10 +451,6 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
     rules = db.rules
     out: dict[str, pd.Series] = {}
 
-    def key_of(text) -> str | None:
-        if text is None or (not isinstance(text, str) and pd.isna(text)):
-            return None
-        return rules.key(rules.normalise(str(text), source), source) or None
 
     def first_name(text) -> str | None:
         if text is None or (not isinstance(text, str) and pd.isna(text)):
@@ -474,8 +472,9 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         return map_distinct_pairs(first, middle, lambda a, b: words(" ".join(x for x in (a, b) if x)),
                                   index=clean.index)
 
-    def surname_key(text) -> str | None:
-        """The surname alone, minimal cleaning, the struck-out part left out."""
+    def key_unstruck(text) -> str | None:
+        """A name's key with minimal cleaning, the struck-out part left out (a version never holds
+        what the priest struck out)."""
         if text is None or (not isinstance(text, str) and pd.isna(text)):
             return None
         return rules.key(rules.normalise(str(text), source, WITHOUT_STRUCK), source) or None
@@ -495,11 +494,11 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         out["FORNAVN_FORKORTET"], out["FORNAVN_UDVIDET"] = expand_abbreviations(raw_given, books, sex, db)
     if given is not None and surname is not None:
         codes, uniq = _distinct_pairs(given, surname)
-        keys = np.array([key_of(f"{a or ''} {b or ''}".strip()) for a, b in uniq], dtype=object)
+        keys = np.array([key_unstruck(f"{a or ''} {b or ''}".strip()) for a, b in uniq], dtype=object)
         out["NAVN_UDEN_MELLEMNAVNE_NOEGLE"] = pd.Series(keys[codes], index=clean.index).astype("string")
     if surname is not None:
-        out["EFTERNAVN_STAMME"] = map_distinct(surname, lambda t: patronymic_stem(key_of(t)))
-        out["EFTERNAVN_NOEGLE"] = map_distinct(surname, surname_key)
+        out["EFTERNAVN_STAMME"] = map_distinct(surname, lambda t: patronymic_stem(key_unstruck(t)))
+        out["EFTERNAVN_NOEGLE"] = map_distinct(surname, key_unstruck)
     # The parents (KBF), where the book has their names in fields of their own: the same
     # name versions, with the parent's prefix (FADERS_FORNAVN_FOERSTE_NOEGLE ...)
     for person in PERSONS.get(source, ()):
@@ -509,7 +508,7 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
         out[f"{person.prefix}FORNAVN_FOERSTE_NOEGLE"] = map_distinct(p_given, first_name)
         out[f"{person.prefix}FORNAVNE_NOEGLE"] = all_given(p_given, p_middle)
         if p_last is not None:
-            out[f"{person.prefix}EFTERNAVN_NOEGLE"] = map_distinct(p_last, surname_key)
+            out[f"{person.prefix}EFTERNAVN_NOEGLE"] = map_distinct(p_last, key_unstruck)
     date = _date_key(clean, "FOEDSELSDATO")
     if date is not None:
         iso = pd.Series(pd.arrays.ArrowStringArray(date) if not isinstance(date, pd.Series) else date,

@@ -106,3 +106,11 @@ def test_the_versions_leave_out_what_the_priest_struck_out(tmp_path):
                 "EFTERNAVN_NOEGLE"]
     assert t.loc[1, versions].tolist() == ["KARL", "KARL EMIL", "KARLHOLM", "HOLM", "HOLM"]
     assert t.at[1, "NAVN_NOEGLE"] == "KARLPETEREMILHANSHOLMJENSEN"
+
+
+def test_a_short_name_is_written_out_as_the_most_frequent_name_over_the_run(tmp_path):
+    """Over the other book, Christian stands in three records (each written differently) and
+    Christen in two: 'Chr.' is Christian, counted over every record, not per spelling."""
+    t = _two_books(tmp_path, ["Hans", "Chr. Emil"],
+                   ["Christen", "Christian", "Christian Emil", "Christen", "Christian Peter"])
+    assert t.at[("K2697", 2), "FORNAVN_UDVIDET"] == "Christian Emil"

@@ -195,3 +195,29 @@ def test_a_spelling_with_a_grundnavn_for_each_sex_is_standardised_by_the_persons
     kiersten = add_match_keys(pd.DataFrame({"FORNAVN": ["Kiersten"], "FADERS_FORNAVN": ["Kiersten"]}, dtype="string"),
                               "KBF", db=db)
     assert kiersten[["FORNAVN_GRUNDNAVN", "FADERS_FORNAVN_GRUNDNAVN"]].values.tolist() == [["KIRSTEN", "KRISTEN"]]
+
+
+def test_a_keyed_date_that_is_no_day_of_the_calendar_gets_no_key():
+    """A table without the clean layer's ISO columns (a register extract, a table read back):
+    30 February and 31 April are no dates, and no date key stands for them (Arrow would read
+    them as 2 March and 1 May)."""
+    kbd = pd.DataFrame({"FORNAVN": ["Hans", "Ane", "Jens"], "EFTERNAVN": ["Hansen", "Holm", "Bech"],
+                        "FOEDSELSDATO": ["19210230", "19240229", "19230229"],
+                        "DOEDSDATO": ["19250431", "19250430", " 19260101 "]}, dtype="string")
+    out = add_match_keys(kbd, "KBD")
+    assert out["FOEDSELSDATO_NOEGLE"].tolist()[:2] == [pd.NA, "1924-02-29"]  # 1924 is a leap year
+    assert pd.isna(out.at[2, "FOEDSELSDATO_NOEGLE"])  # 1923 is not
+    assert pd.isna(out.at[0, "DOEDSDATO_NOEGLE"]) and out.at[1, "DOEDSDATO_NOEGLE"] == "1925-04-30"
+    assert out.at[2, "DOEDSDATO_NOEGLE"] == "1926-01-01"  # blanks around a date are no fault
+
+
+def test_the_versions_of_a_raw_table_leave_out_the_struck_out_part_and_fix_digits_in_it():
+    """A book of deaths read without the clean layer: 'Hansen [N1elsen]' -- the struck-out
+    part is in the full key, with the book's digit fix, and in none of the versions."""
+    kbd = pd.DataFrame({"FORNAVN": ["[Peter] Hans"], "EFTERNAVN": ["Hansen [N1elsen]"]}, dtype="string")
+    out = add_match_keys(kbd, "KBD")
+    assert out.at[0, "NAVN_NOEGLE"] == "PETERHANSHANSENNIELSEN"
+    assert out.at[0, "NAVN_KUN_KLAMMER_NOEGLE"] == "HANSNIELSEN"  # the given names and the struck surname
+    assert out.loc[0, ["FORNAVN_FOERSTE_NOEGLE", "FORNAVNE_NOEGLE", "NAVN_UDEN_MELLEMNAVNE_NOEGLE",
+                       "EFTERNAVN_NOEGLE", "EFTERNAVN_STAMME"]].tolist() == ["HANS", "HANS", "HANSHANSEN", "HANSEN",
+                                                                            "HANS"]

@@ -44,16 +44,16 @@ class Result:
 class FindingBuilder:
     """Collects findings as frames, each row tied to the frame row (``_row``) it concerns."""
 
-    def __init__(self, frame: pd.DataFrame, source: Source):
+    def __init__(self, frame: pd.DataFrame, source: Source, when: str):
         self.frame = frame
         self.source = source
+        self.when = when  # the run's time, on every correction it makes
         self.parts: list[pd.DataFrame] = []
         self.patches: list[tuple[str, pd.Series]] = []
         self.fixes: list[tuple[str, tuple[str, ...], pd.Series, pd.Series]] = []
         self.corrections: list[pd.DataFrame] = []
 
-    def fix(self, field_name: str, codes: tuple[str, ...], values: pd.Series, why: pd.Series,
-            when: str | None = None) -> None:
+    def fix(self, field_name: str, codes: tuple[str, ...], values: pd.Series, why: pd.Series) -> None:
         """A record rule read values the field check could only flag (a two-digit year the
         book's years decide): the field's findings of ``codes`` on those rows become
         applied fixes with that value, and each gets a correction row."""
@@ -65,7 +65,7 @@ class FindingBuilder:
             "file": rows["_file"].to_numpy(dtype=object), "line": rows["_line"].to_numpy(),
             "field": field_name, "old_value": rows[field_name].to_numpy(dtype=object),
             "new_value": values.to_numpy(dtype=object), "rule": codes[0], "who": "rule",
-            "when": when or datetime.now(UTC).isoformat(timespec="seconds"), "why": why.to_numpy(dtype=object)}))
+            "when": self.when, "why": why.to_numpy(dtype=object)}))
 
     def suggest(self, code: str, suggestions: pd.Series) -> None:
         """Fill in suggestions that need more than the value itself (e.g. the neighbours)
@@ -362,7 +362,7 @@ def validate_frame(frame: pd.DataFrame, source: Source, options: dict | None = N
     options = options or {}
     when = options.get("when") or datetime.now(UTC).isoformat(timespec="seconds")
     frame = frame.reset_index(drop=True)
-    fb = FindingBuilder(frame, source)
+    fb = FindingBuilder(frame, source, when)
     corrections: list[pd.DataFrame] = []
     clean_cols = run_field_rules(frame, source, fb, corrections, when)
     # The clean columns as they are (no copy), laid beside the raw ones.

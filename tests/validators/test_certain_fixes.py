@@ -54,3 +54,16 @@ def test_dates_the_book_years_make_unique_are_read(tmp_path):
     corrections = corrections_frame(result)
     fixed = corrections[corrections["field"] == "FOEDSELSDATO"].set_index("LOEBE_NR")
     assert fixed.loc[[1, 2, 3, 5], "new_value"].tolist() == ["19210312"] * 4 and 4 not in fixed.index
+
+
+def test_every_correction_of_a_run_carries_the_run_s_time_however_long_it_runs(tmp_path):
+    """The store passes its import's start: a correction made minutes later still carries
+    it, so a reviewer finds every correction of one import under one time."""
+    rows = [kbf_row(i, i) for i in range(1, 4)]
+    rows[0].update(KOEN="pige")
+    rows[2].update(FOEDSELSDATO="12031921")
+    write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1921"})
+    result = run_pipeline([tmp_path], keep_clean=True, options={"when": "2026-01-02T03:04:05+00:00"})
+    corrections = corrections_frame(result)
+    assert sorted(corrections["field"]) == ["FOEDSELSDATO", "KOEN"]
+    assert corrections["when"].tolist() == ["2026-01-02T03:04:05+00:00"] * 2

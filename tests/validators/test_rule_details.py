@@ -192,3 +192,15 @@ def test_a_child_who_died_unnamed_is_marked_j_and_every_other_n_in_the_clean_tab
     table = run_pipeline([tmp_path], keep_clean=True).clean["KBF"][0]
     assert table["DOED_UDEN_NAVN"].tolist() == ["N", "N", "J", "N"]
     assert table["TIL_LINKAGE"].tolist() == [True, True, False, True]
+
+
+def test_a_wrong_sex_year_or_empty_book_reference_keeps_its_entry_in_the_section_around_it(tmp_path):
+    """A book is keyed in order: an entry whose sex is no sex, whose registration year is
+    not the book's or whose book reference is empty belongs to the section of its
+    neighbours, so it does not open a false gap in the entry numbers there."""
+    rows = [kbf_row(n, n) for n in range(1, 9)]
+    rows[0]["KOEN"] = "X"  # the first entry: filled from the entry after it
+    rows[2]["KOEN"] = "?"
+    rows[4]["KALENDERAAR"] = "1876"
+    rows[6]["KILDEANGIVELSE"] = ""
+    assert _findings(tmp_path, rows, "KILDE_LOEBE_NR_GAP") == []

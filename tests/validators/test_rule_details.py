@@ -5,6 +5,7 @@ numbers, of a child keyed twice and of an overfull page."""
 
 from __future__ import annotations
 
+import pandas as pd
 from conftest import kbf_row, write_delivery
 
 from ingest.pipeline import run_pipeline
@@ -204,3 +205,16 @@ def test_a_wrong_sex_year_or_empty_book_reference_keeps_its_entry_in_the_section
     rows[4]["KALENDERAAR"] = "1876"
     rows[6]["KILDEANGIVELSE"] = ""
     assert _findings(tmp_path, rows, "KILDE_LOEBE_NR_GAP") == []
+
+
+def test_a_father_s_age_is_read_from_whichever_remark_holds_it_the_entry_s_own_first(tmp_path):
+    """KIIP has no column for the father's age: it is in the entry's remark, the
+    transcriber's or the source remark; where two give one, the entry's own remark counts."""
+    rows = [kbf_row(n, n) for n in range(1, 5)]
+    rows[0]["KILDEBEMAERKNINGER"] = "Faders alder 41"
+    rows[1]["INDTASTERS_BEMAERKNINGER"] = "Faderen 38 aar"
+    rows[2].update(ANMAERKNINGER="Faders alder 30", KILDEBEMAERKNINGER="Faderen 31 Aar")
+    write_delivery(tmp_path, rows, entry="K2697")
+    clean = run_pipeline([tmp_path], keep_clean=True).clean["KBF"][0].set_index("LOEBE_NR")
+    assert clean["FADERS_ALDER_REN"].tolist()[:3] == [41, 38, 30]
+    assert pd.isna(clean.at[4, "FADERS_ALDER_REN"])

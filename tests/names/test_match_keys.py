@@ -211,13 +211,16 @@ def test_a_keyed_date_that_is_no_day_of_the_calendar_gets_no_key():
     assert out.at[2, "DOEDSDATO_NOEGLE"] == "1926-01-01"  # blanks around a date are no fault
 
 
-def test_the_versions_of_a_raw_table_leave_out_the_struck_out_part_and_fix_digits_in_it():
-    """A book of deaths read without the clean layer: 'Hansen [N1elsen]' -- the struck-out
-    part is in the full key, with the book's digit fix, and in none of the versions."""
-    kbd = pd.DataFrame({"FORNAVN": ["[Peter] Hans"], "EFTERNAVN": ["Hansen [N1elsen]"]}, dtype="string")
+def test_the_keys_of_a_raw_table_fix_digits_and_its_versions_leave_out_the_struck_out_part():
+    """A book of deaths read without the clean layer, '[Peter] N1els Hansen [N1elsen]': the
+    book's digit fix applies with and without the struck-out part, which is in the full key
+    and in none of the versions."""
+    kbd = pd.DataFrame({"FORNAVN": ["[Peter] N1els"], "EFTERNAVN": ["Hansen [N1elsen]"]}, dtype="string")
     out = add_match_keys(kbd, "KBD")
-    assert out.at[0, "NAVN_NOEGLE"] == "PETERHANSHANSENNIELSEN"
-    assert out.at[0, "NAVN_KUN_KLAMMER_NOEGLE"] == "HANSNIELSEN"  # the given names and the struck surname
+    assert out.loc[0, ["NAVN_NOEGLE", "NAVN_STANDARD"]].tolist() == ["PETERNIELSHANSENNIELSEN"] * 2
+    assert out.loc[0, ["NAVN_UDEN_KLAMMER_NOEGLE", "NAVN_UDEN_KLAMMER_STANDARD"]].tolist() == ["NIELSHANSEN"] * 2
+    assert out.at[0, "NAVN_KUN_KLAMMER_NOEGLE"] == "NIELSNIELSEN"  # the given names and the struck surname
+    assert out.loc[0, ["FORNAVN_GRUNDNAVN", "EFTERNAVN_GRUNDNAVN"]].tolist() == ["PETER NIELS", "HANSEN NIELSEN"]
     assert out.loc[0, ["FORNAVN_FOERSTE_NOEGLE", "FORNAVNE_NOEGLE", "NAVN_UDEN_MELLEMNAVNE_NOEGLE",
-                       "EFTERNAVN_NOEGLE", "EFTERNAVN_STAMME"]].tolist() == ["HANS", "HANS", "HANSHANSEN", "HANSEN",
+                       "EFTERNAVN_NOEGLE", "EFTERNAVN_STAMME"]].tolist() == ["NIELS", "NIELS", "NIELSHANSEN", "HANSEN",
                                                                             "HANS"]

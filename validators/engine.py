@@ -355,8 +355,8 @@ def _field_findings(frame: pd.DataFrame, name: str, results: list, codes: np.nda
 # --------------------------------------------------------------------------- entry point
 
 def validate_frame(frame: pd.DataFrame, source: Source, options: dict | None = None) -> Result:
-    """Check ``frame`` (raw strings + ``_delivery``, ``_file``, ``_line`` and the delivery's
-    ``_FRA_AAR``/``_TIL_AAR``) against ``source``; the frame's index must be unique."""
+    """Check ``frame`` (raw strings + ``_delivery``, ``_file``, ``_line``, ``_pos`` and the
+    delivery's ``_FRA_AAR``/``_TIL_AAR``) against ``source``; the frame's index must be unique."""
     from validators import record_rules, set_rules
 
     options = options or {}

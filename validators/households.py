@@ -209,7 +209,7 @@ def assign_households(frame: pd.DataFrame) -> np.ndarray:
     change = np.zeros(n, dtype=bool)
     change[0] = True
     # A new delivery (its rows restart their position) or a new file starts a household.
-    pos = frame["_pos"].to_numpy() if "_pos" in frame else np.arange(1, n + 1)
+    pos = frame["_pos"].to_numpy()
     boundary = np.r_[True, pos[1:] <= pos[:-1]]
     files = frame["_file"].to_numpy(dtype=object)
     boundary[1:] |= files[1:] != files[:-1]

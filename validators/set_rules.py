@@ -49,7 +49,7 @@ def add_sections(frame: pd.DataFrame, source: Source) -> None:
 def running_numbers(frame: pd.DataFrame, fb, codes: Codes | None = None) -> None:
     """LOEBE_NR must run 1..N through each file; report repeats and jumps, not their echo."""
     file = _group_key(frame, ["_file"], codes=codes)  # the file as a number, not its name on every row
-    pos = frame["_pos"] if "_pos" in frame else frame.groupby(file, sort=False).cumcount() + 1
+    pos = frame["_pos"]  # the row's place in its file, counted by the reader
     v = frame["LOEBE_NR_REN"]
     valid = v.notna()
     sub = pd.DataFrame({"_file": file, "v": v, "pos": pos})[valid.to_numpy(dtype=bool)]

@@ -224,3 +224,14 @@ def test_the_keys_of_a_raw_table_fix_digits_and_its_versions_leave_out_the_struc
     assert out.loc[0, ["FORNAVN_FOERSTE_NOEGLE", "FORNAVNE_NOEGLE", "NAVN_UDEN_MELLEMNAVNE_NOEGLE",
                        "EFTERNAVN_NOEGLE", "EFTERNAVN_STAMME"]].tolist() == ["NIELS", "NIELS", "NIELSHANSEN", "HANSEN",
                                                                             "HANS"]
+
+
+def test_the_struck_out_surname_key_takes_every_struck_word_and_nothing_for_an_empty_one():
+    """'[Bech Nielsen] Holm' struck two words, 'Jensen [Holm] [Bech]' two parts; '[?]' struck
+    something unreadable, which is no earlier surname to link on."""
+    kbf = pd.DataFrame({"FORNAVN": ["Hans"] * 4,
+                        "EFTERNAVN": ["[Bech Nielsen] Holm", "Jensen [Holm] [Bech]", "Hansen [?]", "Hansen"]},
+                       dtype="string")
+    out = add_match_keys(kbf, "KBF")
+    assert out["NAVN_KUN_KLAMMER_NOEGLE"].tolist() == ["HANSBECHNIELSEN", "HANSHOLMBECH", pd.NA, pd.NA]
+    assert out["NAVN_UDEN_KLAMMER_NOEGLE"].tolist() == ["HANSHOLM", "HANSJENSEN", "HANSHANSEN", "HANSHANSEN"]

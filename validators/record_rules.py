@@ -112,9 +112,12 @@ def parents_ages(frame: pd.DataFrame, fb, event_col: str) -> None:
             pd.NA, index=frame.index, dtype="Int64")
         mismatch = (stated.notna() & age_hi.notna() & ((stated < age_lo - 1) | (stated > age_hi + 1))).fillna(False)
         idx = frame.index[mismatch.to_numpy(dtype=bool)]
+        whose = {"MODERS": "mother's", "FADERS": "father's"}[parent]
         if len(idx):
-            msg = (f"{parent.lower()} age stated " + stated[idx].astype(str) + ", birth date gives "
-                   + age_lo[idx].astype(str) + "-" + age_hi[idx].astype(str))
+            # one age where the dates give it, the two it may be where only the years are known
+            given = age_lo[idx].astype(str).where(age_lo[idx] == age_hi[idx],
+                                                   age_lo[idx].astype(str) + "-" + age_hi[idx].astype(str))
+            msg = f"{whose} age stated " + stated[idx].astype(str) + ", birth date gives " + given
             fb.at(idx, "AGE_DATE_MISMATCH", msg, f"{parent}_ALDER" if parent == "MODERS" else "ANMAERKNINGER")
         from_date = (age_hi.notna() & ((age_hi < low) | (age_lo > high))).fillna(False)
         from_stated = (stated.notna() & ((stated < low) | (stated > high))).fillna(False)
@@ -122,11 +125,11 @@ def parents_ages(frame: pd.DataFrame, fb, event_col: str) -> None:
         if len(idx):
             # The father's stated age comes from a remark: report it on that field.
             stated_field = f"{parent}_ALDER" if parent == "MODERS" else "ANMAERKNINGER"
-            fb.at(idx, "AGE_IMPLAUSIBLE", f"{parent.lower()} aged " + stated[idx].astype(str)
+            fb.at(idx, "AGE_IMPLAUSIBLE", f"{whose} age " + stated[idx].astype(str)
                   + f" at the birth (expected {low}-{high})", stated_field)
         idx = frame.index[(from_date & ~from_stated & ~mismatch).to_numpy(dtype=bool)]
         if len(idx):
-            fb.at(idx, "AGE_IMPLAUSIBLE", f"{parent.lower()}'s birth date gives age " + age_lo[idx].astype(str)
+            fb.at(idx, "AGE_IMPLAUSIBLE", f"{whose} birth date gives age " + age_lo[idx].astype(str)
                   + f" at the birth (expected {low}-{high})", date_col)
 
 

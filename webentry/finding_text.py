@@ -18,7 +18,7 @@ WHAT = {"page": _l("page"), "running number": _l("running number"), "entry numbe
         "entry number in the book": _l("entry number in the book"), "sex": _l("sex"),
         "registration year": _l("registration year")}
 NOUNS = {"child": _l("child"), "person": _l("person"), "record": _l("record")}
-PARENTS = {"moders": _l("mother's"), "faders": _l("father's")}
+PARENTS = {"mother's": _l("mother's"), "father's": _l("father's")}
 _WHAT = "|".join(sorted((re.escape(w) for w in WHAT), key=len, reverse=True))
 
 MESSAGES = [(re.compile(p), text) for p, text in (
@@ -59,12 +59,12 @@ MESSAGES = [(re.compile(p), text) for p, text in (
     (r"born (?P<year>\S+), outside the book's years (?P<span>\S+)", _l("born %(year)s, outside the book's years %(span)s")),
     (r"died (?P<year>\S+), outside the book's years (?P<span>\S+)", _l("died %(year)s, outside the book's years %(span)s")),
     (r"(?P<field>[A-Z_]+) is before the birth date", _l("%(field)s is before the birth date")),
-    (r"(?P<parent>moders|faders) age stated (?P<stated>\S+), birth date gives (?P<given>\S+)",
+    (r"(?P<parent>mother's|father's) age stated (?P<stated>\S+), birth date gives (?P<given>\S+)",
      _l("%(parent)s age stated %(stated)s, birth date gives %(given)s")),
-    (r"(?P<parent>moders|faders) aged (?P<stated>\S+) at the birth \(expected (?P<span>\S+)\)",
-     _l("%(parent)s aged %(stated)s at the birth (expected %(span)s)")),
-    (r"(?P<parent>moders|faders)'s birth date gives age (?P<age>\S+) at the birth \(expected (?P<span>\S+)\)",
-     _l("%(parent)s's birth date gives age %(age)s at the birth (expected %(span)s)")),
+    (r"(?P<parent>mother's|father's) age (?P<stated>\S+) at the birth \(expected (?P<span>\S+)\)",
+     _l("%(parent)s age %(stated)s at the birth (expected %(span)s)")),
+    (r"(?P<parent>mother's|father's) birth date gives age (?P<age>\S+) at the birth \(expected (?P<span>\S+)\)",
+     _l("%(parent)s birth date gives age %(age)s at the birth (expected %(span)s)")),
     (r"the child died unnamed; not used for linkage", _l("the child died unnamed; not used for linkage")),
     (r"died (?P<died>\S+), born (?P<born>\S+)", _l("died %(died)s, born %(born)s")),
     (r"buried (?P<buried>\S+), died (?P<died>\S+)", _l("buried %(buried)s, died %(died)s")),

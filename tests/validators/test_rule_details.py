@@ -218,3 +218,40 @@ def test_a_father_s_age_is_read_from_whichever_remark_holds_it_the_entry_s_own_f
     clean = run_pipeline([tmp_path], keep_clean=True).clean["KBF"][0].set_index("LOEBE_NR")
     assert clean["FADERS_ALDER_REN"].tolist()[:3] == [41, 38, 30]
     assert pd.isna(clean.at[4, "FADERS_ALDER_REN"])
+
+
+def test_the_parents_ages_against_their_birth_dates_and_the_limits_at_their_edges(tmp_path):
+    """A child born 10 May 1921. A stated age may be one year off what the parent's birth
+    date gives (two readings where only the year is known); the limits are 14-50 for a
+    mother and 15-80 for a father, from the stated age, else from the birth date. The
+    father's age stands in a remark, so its findings are on that field."""
+    cases = [  # (mother's birth date, mother's stated age, father's birth date, remark)
+        ("19000510", "21", "", ""),  # 21 on the day
+        ("19000511", "22", "", ""),  # 20 on the day: two off
+        ("19000511", "21", "", ""),  # one off: tolerated
+        ("1900????", "19", "", ""),  # the year only: 20 or 21, so 19 is one off
+        ("1900????", "18", "", ""),
+        ("", "13", "", ""), ("", "14", "", ""), ("", "50", "", ""), ("", "51", "", ""),
+        ("19070511", "", "", ""),  # 13 by the date
+        ("19070510", "", "", ""),  # 14 by the date, to the day
+        ("", "", "", "Faders alder 81"), ("", "", "", "Faders alder 80"), ("", "", "", "Faders alder 15"),
+        ("", "", "", "Faders alder 14"),
+        ("", "", "19060511", ""),  # 14 by the date
+        ("", "", "18800510", "Faders alder 30"),  # 41 by the date
+    ]
+    rows = [kbf_row(n, n, FOEDSELSDATO="19210510", MODERS_FOEDSELSDAG=m, MODERS_ALDER=a, FADERS_FOEDSELSDAG=f,
+                    ANMAERKNINGER=r) for n, (m, a, f, r) in enumerate(cases, start=1)]
+    write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1921"})
+    found = [(f["loebe_nr"], f["code"], f["field"], f["message"]) for f in run_pipeline([tmp_path]).findings_json()["findings"]
+             if f["code"] in ("AGE_DATE_MISMATCH", "AGE_IMPLAUSIBLE")]
+    assert found == [
+        (2, "AGE_DATE_MISMATCH", "MODERS_ALDER", "mother's age stated 22, birth date gives 20"),
+        (5, "AGE_DATE_MISMATCH", "MODERS_ALDER", "mother's age stated 18, birth date gives 20-21"),
+        (6, "AGE_IMPLAUSIBLE", "MODERS_ALDER", "mother's age 13 at the birth (expected 14-50)"),
+        (9, "AGE_IMPLAUSIBLE", "MODERS_ALDER", "mother's age 51 at the birth (expected 14-50)"),
+        (10, "AGE_IMPLAUSIBLE", "MODERS_FOEDSELSDAG", "mother's birth date gives age 13 at the birth (expected 14-50)"),
+        (12, "AGE_IMPLAUSIBLE", "ANMAERKNINGER", "father's age 81 at the birth (expected 15-80)"),
+        (15, "AGE_IMPLAUSIBLE", "ANMAERKNINGER", "father's age 14 at the birth (expected 15-80)"),
+        (16, "AGE_IMPLAUSIBLE", "FADERS_FOEDSELSDAG", "father's birth date gives age 14 at the birth (expected 15-80)"),
+        (17, "AGE_DATE_MISMATCH", "ANMAERKNINGER", "father's age stated 30, birth date gives 41"),
+    ]

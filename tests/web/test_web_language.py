@@ -264,7 +264,8 @@ def _record_rule_messages(app) -> list[str]:
     token = csrf_of(c, f"/books/{book}")
     out = []
     for over in ({"KALENDERAAR": "1930"}, {"FOEDSELSDATO": "18500101", "KALENDERAAR": "1850"},
-                 {"MODERS_ALDER": "70"}, {"KIRKEDAABSDATO": "19200101"}):
+                 {"MODERS_ALDER": "70"}, {"KIRKEDAABSDATO": "19200101"}, {"MODERS_FOEDSELSDAG": "19100101"},
+                 {"MODERS_ALDER": "20", "MODERS_FOEDSELSDAG": "18900101"}):
         r = c.post(f"/api/books/{book}/check/record", json={"fields": kbf_fields(5, **over)},
                    headers={"X-CSRFToken": token})
         out += [i["message"] for i in r.json["issues"] if i["code"] not in ("KILDE_LOEBE_NR_GAP",)]
@@ -293,7 +294,12 @@ def test_the_validators_messages_the_entry_screen_shows_are_said_in_danish(app):
         assert translate("entry numbers 37 missing between 36 and 38 (1921, M)") == \
             "løbenumrene 37 mangler mellem 36 og 38 (1921, M)"
         assert translate("a message nobody knows") == "a message nobody knows"
+        assert translate("mother's birth date gives age 11 at the birth (expected 14-50)") == \
+            "moderens fødselsdato giver alderen 11 ved fødslen (forventet 14-50)"
+        assert translate("father's age 81 at the birth (expected 15-80)") == \
+            "faderens alder 81 ved fødslen (forventet 15-80)"
     assert not untranslated, untranslated
+    assert {"mother's age 70 at the birth (expected 14-50)", "mother's age stated 20, birth date gives 31"} <= messages
     with app.test_request_context("/", headers={"Cookie": "mgr_lang=en"}):
         assert all(translate(m) == m for m in messages)  # English pages: the validators' own words
 

@@ -255,3 +255,31 @@ def test_the_parents_ages_against_their_birth_dates_and_the_limits_at_their_edge
         (16, "AGE_IMPLAUSIBLE", "FADERS_FOEDSELSDAG", "father's birth date gives age 14 at the birth (expected 15-80)"),
         (17, "AGE_DATE_MISMATCH", "ANMAERKNINGER", "father's age stated 30, birth date gives 41"),
     ]
+
+
+def test_the_registration_year_the_book_s_years_and_the_baptism_against_the_birth_at_their_edges(tmp_path):
+    """A book of 1921-1922: a child is registered in its birth year or the next; one born in
+    December 1920 may stand in it, one born 1919 or 1923 may not; a baptism on the birth day
+    is fine, one the day before is not. A one-digit year is read with the birth year's decade
+    when that gives the birth year or the next."""
+    cases = [  # (registration year, birth date, church baptism)
+        ("1921", "19210510", "19210510"), ("1922", "19211230", "19211229"), ("1923", "19211230", ""),
+        ("1920", "19210510", ""), ("1", "19210510", ""), ("2", "19211230", ""), ("5", "19210510", ""),
+        ("1922", "19190510", ""), ("1922", "19220101", ""), ("1923", "19230101", ""), ("1921", "19201230", ""),
+    ]
+    rows = [kbf_row(n, n, KALENDERAAR=k, FOEDSELSDATO=b, KIRKEDAABSDATO=c) for n, (k, b, c) in enumerate(cases, start=1)]
+    write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1922"})
+    found = [(f["loebe_nr"], f["code"], f["field"], f["message"], f["suggestion"])
+             for f in run_pipeline([tmp_path]).findings_json()["findings"]
+             if f["code"] in ("KALENDERAAR_INCONSISTENT", "DATE_OUT_OF_RANGE")]
+    assert found == [
+        (2, "DATE_OUT_OF_RANGE", "KIRKEDAABSDATO", "KIRKEDAABSDATO is before the birth date", None),
+        (3, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year 1923 but born 1921", None),
+        (4, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year 1920 but born 1921", None),
+        (5, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year '1' is not a year", "1921"),
+        (6, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year '2' is not a year", "1922"),
+        (7, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year '5' is not a year", None),
+        (8, "DATE_OUT_OF_RANGE", "FOEDSELSDATO", "born 1919, outside the book's years 1921-1922", None),
+        (8, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year 1922 but born 1919", None),
+        (10, "DATE_OUT_OF_RANGE", "FOEDSELSDATO", "born 1923, outside the book's years 1921-1922", None),
+    ]

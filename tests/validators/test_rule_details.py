@@ -266,6 +266,7 @@ def test_the_registration_year_the_book_s_years_and_the_baptism_against_the_birt
         ("1921", "19210510", "19210510"), ("1922", "19211230", "19211229"), ("1923", "19211230", ""),
         ("1920", "19210510", ""), ("1", "19210510", ""), ("2", "19211230", ""), ("5", "19210510", ""),
         ("1922", "19190510", ""), ("1922", "19220101", ""), ("1923", "19230101", ""), ("1921", "19201230", ""),
+        ("21", "19210510", ""),
     ]
     rows = [kbf_row(n, n, KALENDERAAR=k, FOEDSELSDATO=b, KIRKEDAABSDATO=c) for n, (k, b, c) in enumerate(cases, start=1)]
     write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1922"})
@@ -282,4 +283,5 @@ def test_the_registration_year_the_book_s_years_and_the_baptism_against_the_birt
         (8, "DATE_OUT_OF_RANGE", "FOEDSELSDATO", "born 1919, outside the book's years 1921-1922", None),
         (8, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year 1922 but born 1919", None),
         (10, "DATE_OUT_OF_RANGE", "FOEDSELSDATO", "born 1923, outside the book's years 1921-1922", None),
+        (12, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year '21' is not a year", "1921"),
     ]

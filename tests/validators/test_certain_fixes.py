@@ -4,9 +4,11 @@ the record stays linkable; an uncertain one is only suggested."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from conftest import kbf_row, write_delivery
 
 from ingest.pipeline import corrections_frame, run_pipeline
+from validators.record_rules import _readings
 
 
 def test_sex_written_as_pige_or_dreng_is_read_and_the_child_stays_linkable(tmp_path):
@@ -67,3 +69,37 @@ def test_every_correction_of_a_run_carries_the_run_s_time_however_long_it_runs(t
     corrections = corrections_frame(result)
     assert sorted(corrections["field"]) == ["FOEDSELSDATO", "KOEN"]
     assert corrections["when"].tolist() == ["2026-01-02T03:04:05+00:00"] * 2
+
+
+@pytest.mark.parametrize("keyed, readings", [
+    ("12031921", [(1921, 3, 12, "DDMMYYYY")]),
+    ("31021921", []),  # no 31 February
+    ("210312", [r for c in (1700, 1800, 1900) for r in ((c + 21, 3, 12, "YYMMDD"), (c + 12, 3, 21, "DDMMYY"))]),
+    ("12-3-21", [(c + 21, 3, 12, "D-M-YY") for c in (1700, 1800, 1900)]),
+    (" 1.3.21 ", [(c + 21, 3, 1, "D-M-YY") for c in (1700, 1800, 1900)]),
+    ("3/2/99", [(c + 99, 2, 3, "D-M-YY") for c in (1700, 1800, 1900)]),
+    ("1-13-21", []), ("2103121", []),
+])
+def test_the_readings_a_keyed_date_can_have(keyed, readings):
+    assert _readings(keyed) == readings
+
+
+def test_a_date_the_book_s_years_read_is_the_date_every_later_check_uses(tmp_path):
+    """'12031921' in a book of 1921-1922 is 12 March 1921: the baptism the day before, the
+    mother born in 1907 and the registration year 1923 are each measured against it."""
+    rows = [kbf_row(i, i) for i in range(1, 5)]
+    rows[0].update(FOEDSELSDATO="12031921", KIRKEDAABSDATO="19210311")
+    rows[1].update(FOEDSELSDATO="12031921", MODERS_FOEDSELSDAG="19070313", MODERS_ALDER="")
+    rows[2].update(FOEDSELSDATO="12031921", KALENDERAAR="1923")
+    write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1922"})
+    result = run_pipeline([tmp_path], keep_clean=True)
+    found = [(f["loebe_nr"], f["code"], f["message"]) for f in result.findings_json()["findings"]
+             if f["loebe_nr"] in (1, 2, 3)]
+    read = "date '12031921' read as DDMMYYYY: 19210312, the only reading within the book's years 1921-1922"
+    assert found == [
+        (1, "DATE_MALFORMED", read), (1, "DATE_OUT_OF_RANGE", "KIRKEDAABSDATO is before the birth date"),
+        (2, "DATE_MALFORMED", read),
+        (2, "AGE_IMPLAUSIBLE", "mother's birth date gives age 13 at the birth (expected 14-50)"),
+        (3, "DATE_MALFORMED", read), (3, "KALENDERAAR_INCONSISTENT", "registration year 1923 but born 1921")]
+    clean = pd.concat(result.clean["KBF"], ignore_index=True).set_index("LOEBE_NR")
+    assert clean.loc[[1, 2, 3], "FOEDSELSDATO_ISO"].tolist() == ["1921-03-12"] * 3

@@ -241,11 +241,19 @@ def pages(frame: pd.DataFrame, fb, options: dict, codes: Codes | None = None) ->
     if blame:
         idx = pd.Index(sorted(set(blame)))
         before, after = prev.reindex(idx), nxt.reindex(idx)
-        msg = ("page " + frame.loc[idx, "KILDE_SIDE_REN"].astype(str) + " between pages "
-               + before.astype("Int64").astype(str) + " and " + after.astype("Int64").astype(str)
-               + " while the entries go forward")
+        msg = [_page_message(p, b, a) for p, b, a in zip(frame.loc[idx, "KILDE_SIDE_REN"], before, after)]
         fb.at(idx, "PAGE_SEQUENCE", msg, "KILDE_SIDE",
               pd.Series([_page_suggestion(c, b, a) for c, b, a in zip(cur.reindex(idx), before, after)], index=idx))
+
+
+def _page_message(page, before, after) -> str:
+    """The page out of order and its neighbours; the first and the last page of a book have
+    one neighbour only."""
+    if pd.isna(before):
+        return f"page {page} before page {after:.0f} while the entries go forward"
+    if pd.isna(after):
+        return f"page {page} after page {before:.0f} while the entries go forward"
+    return f"page {page} between pages {before:.0f} and {after:.0f} while the entries go forward"
 
 
 def _page_suggestion(page, before, after) -> str | None:

@@ -285,3 +285,26 @@ def test_the_registration_year_the_book_s_years_and_the_baptism_against_the_birt
         (10, "DATE_OUT_OF_RANGE", "FOEDSELSDATO", "born 1923, outside the book's years 1921-1922", None),
         (12, "KALENDERAAR_INCONSISTENT", "KALENDERAAR", "registration year '21' is not a year", "1921"),
     ]
+
+
+def test_pages_out_of_order_name_their_neighbours_also_at_a_book_s_ends_and_capacity_per_delivery(tmp_path):
+    """The page that stands out from both neighbours is blamed; the first and the last page
+    of a book have one neighbour to name. A new book starts its pages again. The form's
+    capacity may be given per delivery."""
+    pages = {"K2697": ["1", "1", "5", "1", "2"], "K2698": ["3", "4", "2", "5", "5"], "K2699": ["7", "8", "9", "3"],
+             "K2700": ["1", "2", "1", "1"], "K2701": ["9", "1", "2"]}
+    for entry, keyed in pages.items():
+        rows = [kbf_row(n, n, KILDE_SIDE=p, INDTASTNINGSNUMMER=entry) for n, p in enumerate(keyed, start=1)]
+        if entry == "K2700":  # its last two entries are in the next book
+            rows[2]["KILDEANGIVELSE"] = rows[3]["KILDEANGIVELSE"] = "Vejby KB 1926-1930"
+        write_delivery(tmp_path / entry, rows, entry=entry)
+    result = run_pipeline([tmp_path / e for e in pages], options={"page_capacity_by_entry": {"K2700": 1}})
+    found = [(f["entry_number"], f["line"], f["code"], f["message"], f["suggestion"])
+             for f in result.findings_json()["findings"] if f["code"].startswith("PAGE")]
+    assert found == [
+        ("K2697", 4, "PAGE_SEQUENCE", "page 5 between pages 1 and 1 while the entries go forward", "1"),
+        ("K2698", 4, "PAGE_SEQUENCE", "page 2 between pages 4 and 5 while the entries go forward", "4"),
+        ("K2699", 5, "PAGE_SEQUENCE", "page 3 after page 9 while the entries go forward", None),
+        ("K2700", None, "PAGE_OVERFULL", "page 1 carries 2 entries; the form holds 1", None),
+        ("K2701", 2, "PAGE_SEQUENCE", "page 9 before page 1 while the entries go forward", None),
+    ]

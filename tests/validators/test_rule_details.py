@@ -292,7 +292,8 @@ def test_pages_out_of_order_name_their_neighbours_also_at_a_book_s_ends_and_capa
     of a book have one neighbour to name. A new book starts its pages again. The form's
     capacity may be given per delivery."""
     pages = {"K2697": ["1", "1", "5", "1", "2"], "K2698": ["3", "4", "2", "5", "5"], "K2699": ["7", "8", "9", "3"],
-             "K2700": ["1", "2", "1", "1"], "K2701": ["9", "1", "2"]}
+             "K2700": ["1", "2", "1", "1"], "K2701": ["9", "1", "2"], "K2702": ["3", "4", "2", "4"],
+             "K2703": ["3", "4", "2", "6"]}
     for entry, keyed in pages.items():
         rows = [kbf_row(n, n, KILDE_SIDE=p, INDTASTNINGSNUMMER=entry) for n, p in enumerate(keyed, start=1)]
         if entry == "K2700":  # its last two entries are in the next book
@@ -307,4 +308,6 @@ def test_pages_out_of_order_name_their_neighbours_also_at_a_book_s_ends_and_capa
         ("K2699", 5, "PAGE_SEQUENCE", "page 3 after page 9 while the entries go forward", None),
         ("K2700", None, "PAGE_OVERFULL", "page 1 carries 2 entries; the form holds 1", None),
         ("K2701", 2, "PAGE_SEQUENCE", "page 9 before page 1 while the entries go forward", None),
+        ("K2702", 4, "PAGE_SEQUENCE", "page 2 between pages 4 and 4 while the entries go forward", "4"),
+        ("K2703", 4, "PAGE_SEQUENCE", "page 2 between pages 4 and 6 while the entries go forward", None),
     ]

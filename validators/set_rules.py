@@ -173,7 +173,12 @@ def entry_numbers(frame: pd.DataFrame, fb, codes: Codes | None = None) -> pd.Dat
     if len(lsub):
         lsub["num"] = num[lsub.index].astype("int64")
         lsub["ord"] = letter[lsub.index].map(ord)
-        lsub = lsub.drop_duplicates(keys + ["num", "ord"]).sort_values(keys + ["num", "ord"], kind="stable")
+        again = lsub.duplicated(keys + ["num", "ord"], keep="first")
+        if again.any():  # a sub-entry keyed twice, as a plain entry number is above
+            twice = lsub.index[again.to_numpy()]
+            fb.at(twice, "KILDE_LOEBE_NR_REPEAT", "entry number " + lsub.loc[twice, "num"].astype(str)
+                  + letter[twice] + " already used in section " + _section_label(frame, twice), "KILDE_LOEBE_NR")
+        lsub = lsub[~again].sort_values(keys + ["num", "ord"], kind="stable")
         prev_ord = lsub.groupby(keys + ["num"], sort=False)["ord"].shift().fillna(ord("a") - 1)
         lgap = (lsub["ord"] - prev_ord) > 1
         lg = lsub[lgap.to_numpy()]

@@ -311,3 +311,38 @@ def test_pages_out_of_order_name_their_neighbours_also_at_a_book_s_ends_and_capa
         ("K2702", 4, "PAGE_SEQUENCE", "page 2 between pages 4 and 4 while the entries go forward", "4"),
         ("K2703", 4, "PAGE_SEQUENCE", "page 2 between pages 4 and 6 while the entries go forward", None),
     ]
+
+
+def test_entry_numbers_per_section_their_gaps_repeats_and_sub_entries_and_the_gaps_table(tmp_path):
+    """Boys and girls of 1921 and boys of 1922 are numbered apart. Each finding names the
+    section; the gaps table (for the report) has one row per gap with its bounds."""
+    spec = [(3, "M", "1921"), (4, "M", "1921"), (4, "M", "1921"), (7, "M", "1921"),
+            (1, "K", "1921"), (2, "K", "1921"), ("2a", "K", "1921"), ("2c", "K", "1921"), ("3c", "K", "1921"),
+            (4, "K", "1921"), (1, "M", "1922"), (3, "M", "1922"), ("3a", "M", "1922"), ("3a", "M", "1922")]
+    rows = [kbf_row(n, e, KOEN=s, KALENDERAAR=y, FOEDSELSDATO=f"{y}0{1 + n % 9}01")
+            for n, (e, s, y) in enumerate(spec, start=1)]
+    write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1922"})
+    result = run_pipeline([tmp_path])
+    found = [(f["line"], f["code"], f["message"]) for f in result.findings_json()["findings"]
+             if f["code"].startswith("KILDE_LOEBE_NR")]
+    assert found == [
+        (2, "KILDE_LOEBE_NR_GAP", "entry numbers 1-2 missing before 3 (the section should start at 1) (1921, M)"),
+        (4, "KILDE_LOEBE_NR_REPEAT", "entry number 4 already used in section (1921, M)"),
+        (5, "KILDE_LOEBE_NR_GAP", "entry numbers 5-6 missing between 4 and 7 (1921, M)"),
+        (9, "KILDE_LOEBE_NR_GAP", "entry 2b missing before 2c (1921, K)"),
+        (10, "KILDE_LOEBE_NR_GAP", "entry 3a-3b missing before 3c (1921, K)"),
+        (11, "KILDE_LOEBE_NR_GAP", "entry numbers 3 missing between 2 and 4 (1921, K)"),
+        (13, "KILDE_LOEBE_NR_GAP", "entry numbers 2 missing between 1 and 3 (1922, M)"),
+        (15, "KILDE_LOEBE_NR_REPEAT", "entry number 3a already used in section (1922, M)"),  # a sub-entry twice
+    ]
+    gaps = pd.concat(result.gaps).sort_values("line")
+    book = "Vejby KB 1921-1925"
+    assert gaps.to_dict("records") == [
+        {"entry_number": "K2697", "book": book, "year": 1921, "sex": "M", "missing": "1-2", "count": 2, "after": None,
+         "before": 3, "line": 2, "page": "1"},
+        {"entry_number": "K2697", "book": book, "year": 1921, "sex": "M", "missing": "5-6", "count": 2, "after": 4,
+         "before": 7, "line": 5, "page": "2"},
+        {"entry_number": "K2697", "book": book, "year": 1921, "sex": "K", "missing": "3", "count": 1, "after": 2,
+         "before": 4, "line": 11, "page": "1"},
+        {"entry_number": "K2697", "book": book, "year": 1922, "sex": "M", "missing": "2", "count": 1, "after": 1,
+         "before": 3, "line": 13, "page": "1"}]

@@ -346,3 +346,23 @@ def test_entry_numbers_per_section_their_gaps_repeats_and_sub_entries_and_the_ga
          "before": 4, "line": 11, "page": "1"},
         {"entry_number": "K2697", "book": book, "year": 1922, "sex": "M", "missing": "2", "count": 1, "after": 1,
          "before": 3, "line": 13, "page": "1"}]
+
+
+def test_a_date_out_of_order_at_a_section_s_ends_and_what_does_not_count(tmp_path):
+    """The first or last entry of a section has one neighbour ('?' for the other); a date
+    between two equal dates is blamed, not they; the same day twice is in order; entry 0 and
+    a sub-entry may be registered late and count for nothing."""
+    books = {"K2697": [(1, "19210301"), (2, "19210110"), (3, "19210120"), (4, "19210130")],
+             "K2698": [(1, "19210110"), (2, "19210120"), (3, "19210105")],
+             "K2699": [(1, "19210110"), (2, "19210120"), (3, "19210115"), (4, "19210120")],
+             "K2700": [(1, "19210110"), (0, "19201230"), ("2a", "19210101"), (2, "19210120")],
+             "K2701": [(1, "19210110"), (2, "19210110"), (3, "19210111")]}
+    for entry, spec in books.items():
+        rows = [kbf_row(n, k, FOEDSELSDATO=d, INDTASTNINGSNUMMER=entry) for n, (k, d) in enumerate(spec, start=1)]
+        write_delivery(tmp_path / entry, rows, entry=entry)
+    result = run_pipeline([tmp_path / e for e in books])
+    assert [(f["entry_number"], f["line"], f["message"]) for f in result.findings_json()["findings"]
+            if f["code"] == "DATE_ORDER"] == [
+        ("K2697", 2, "date 1921-03-01 out of order between ? and 1921-01-10 (1921, M)"),
+        ("K2698", 4, "date 1921-01-05 out of order between 1921-01-20 and ? (1921, M)"),
+        ("K2699", 4, "date 1921-01-15 out of order between 1921-01-20 and 1921-01-20 (1921, M)")]

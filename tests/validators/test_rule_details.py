@@ -366,3 +366,29 @@ def test_a_date_out_of_order_at_a_section_s_ends_and_what_does_not_count(tmp_pat
         ("K2697", 2, "date 1921-03-01 out of order between ? and 1921-01-10 (1921, M)"),
         ("K2698", 4, "date 1921-01-05 out of order between 1921-01-20 and ? (1921, M)"),
         ("K2699", 4, "date 1921-01-15 out of order between 1921-01-20 and 1921-01-20 (1921, M)")]
+
+
+def test_a_child_keyed_twice_against_twins_another_day_and_other_parents(tmp_path):
+    """Born the same day to the same parents with names a slip apart (Jenssen, Karin): the
+    same child keyed twice. Another day, other parents or a twin sister's name: another
+    child. Without parents on either record, the names and the day decide."""
+    parents = dict(MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Jensen", FADERS_FORNAVN="Niels", FADERS_EFTERNAVN="Jensen")
+    others = dict(MODERS_FORNAVN="Dorthea", MODERS_EFTERNAVN="Bech", FADERS_FORNAVN="Poul", FADERS_EFTERNAVN="Krog")
+    nobody = dict(MODERS_FORNAVN="", MODERS_EFTERNAVN="")
+    spec = [("Karen", "Jensen", "19210301", parents), ("Karen", "Jenssen", "19210301", parents),
+            ("Karen", "Jensen", "19210302", parents), ("Karen", "Jensen", "19210301", others),
+            ("Karin", "Jensen", "19210301", parents), ("Maren", "Jensen", "19210301", parents),
+            ("Peter", "Holm", "19210401", nobody), ("Peter", "Holm", "19210401", nobody)]
+    rows = [kbf_row(n, n, KOEN="K", FORNAVN=first, EFTERNAVN=last, FOEDSELSDATO=born, **people)
+            for n, (first, last, born, people) in enumerate(spec, start=1)]
+    write_delivery(tmp_path, rows, entry="K2697")
+    result = run_pipeline([tmp_path])
+    assert [(f["line"], f["message"]) for f in result.findings_json()["findings"] if f["code"] == "DUPLICATE_RECORD"] == [
+        (3, "same child as line 2 (LOEBE_NR 1), similarity 0.99"),
+        (6, "same child as line 2 (LOEBE_NR 1), similarity 0.95"),
+        (9, "same child as line 8 (LOEBE_NR 7), similarity 1.00")]
+    table = pd.concat(result.duplicates).sort_values("line_b")
+    assert table[["line_a", "line_b"]].to_numpy().tolist() == [[2, 3], [2, 6], [8, 9]]
+    assert table["similarity"].round(3).tolist() == [0.993, 0.953, 1.0]
+    assert table[["FORNAVN_a", "FORNAVN_b"]].to_numpy().tolist() == [["Karen", "Karen"], ["Karen", "Karin"],
+                                                                     ["Peter", "Peter"]]

@@ -367,10 +367,9 @@ def duplicates(frame: pd.DataFrame, fb, source: Source) -> pd.DataFrame:
     dates = frame.loc[involved.index, date].fillna("")
     date_a, date_b = dates.loc[a].to_numpy(dtype=object), dates.loc[b].to_numpy(dtype=object)
     same_date = (date_a == date_b) & (date_a != "")
-    no_parents = (parents.loc[a].to_numpy() == "") & (parents.loc[b].to_numpy() == "")
-    parent_ok = (parent_sim >= DUPLICATE_PARENT_SIMILARITY) | no_parents
+    # Two records without parents have a parent similarity of 1 (two empty texts are alike).
     dup = ((name_sim >= DUPLICATE_NAME_SIMILARITY) & (first_sim >= DUPLICATE_FIRST_NAME_SIMILARITY)
-           & parent_ok & same_date)
+           & (parent_sim >= DUPLICATE_PARENT_SIMILARITY) & same_date)
     if not dup.any():
         return pd.DataFrame()
     a, b = a[dup], b[dup]

@@ -319,7 +319,8 @@ def test_entry_numbers_per_section_their_gaps_repeats_and_sub_entries_and_the_ga
     section; the gaps table (for the report) has one row per gap with its bounds."""
     spec = [(3, "M", "1921"), (4, "M", "1921"), (4, "M", "1921"), (7, "M", "1921"),
             (1, "K", "1921"), (2, "K", "1921"), ("2a", "K", "1921"), ("2c", "K", "1921"), ("3c", "K", "1921"),
-            (4, "K", "1921"), (1, "M", "1922"), (3, "M", "1922"), ("3a", "M", "1922"), ("3a", "M", "1922")]
+            (4, "K", "1921"), (1, "M", "1922"), (3, "M", "1922"), ("3a", "M", "1922"), ("3a", "M", "1922"),
+            (0, "M", "1922"), (0, "M", "1922")]  # entry 0: children from elsewhere, outside the count
     rows = [kbf_row(n, e, KOEN=s, KALENDERAAR=y, FOEDSELSDATO=f"{y}0{1 + n % 9}01")
             for n, (e, s, y) in enumerate(spec, start=1)]
     write_delivery(tmp_path, rows, entry="K2697", meta={"FRA_AAR": "1921", "TIL_AAR": "1922"})

@@ -187,3 +187,22 @@ def test_a_death_without_an_age_or_a_birth_date_has_no_age_at_death_and_no_findi
     assert found == []
     ages = result.clean["KBD"][0]["ALDER_VED_DOED"]
     assert ages.isna().tolist() == [False] * 4 + [True] + [False] * 5 and set(ages.dropna()) == {70}
+
+
+def test_the_age_at_death_at_the_edges_of_what_is_tolerated(tmp_path):
+    """Each of these died in March 1921, born in February 1851 (70) unless told otherwise. A
+    stated age one year off the dates is tolerated, two is not; with the birth year alone
+    the dates give 69 or 70; 110 is a possible age, 111 is not; where the death comes
+    before the birth, the stated age is all there is."""
+    spec = [("71", None), ("72", None), ("69", None), ("68", None), ("70", "1851????"), ("68", "1851????"),
+            ("71", "1851????"), ("110", "18110101"), ("111", ""), ("", "18100101"), ("5", "19210401")]
+    rows = [kbd_row(n, n, ALDER=age, **({} if born is None else {"FOEDSELSDATO": born}))
+            for n, (age, born) in enumerate(spec, start=1)]
+    result, _ = run_deaths(tmp_path, rows)
+    assert [(f["loebe_nr"], f["code"], f["message"], f["suggestion"]) for f in result.findings_json()["findings"]] == [
+        (2, "AGE_DATE_MISMATCH", "age stated 72, birth and death dates give 70", "70"),
+        (4, "AGE_DATE_MISMATCH", "age stated 68, birth and death dates give 70", "70"),
+        (9, "AGE_IMPLAUSIBLE", "aged 111 at death (more than 110)", None),
+        (10, "AGE_IMPLAUSIBLE", "aged 111 at death (more than 110)", None),
+        (11, "DEATH_BEFORE_BIRTH", "died 19210312, born 19210401", None)]
+    assert result.clean["KBD"][0]["ALDER_VED_DOED"].tolist() == [70, 70, 70, 70, 70, 68, 71, 110, 111, 111, 5]

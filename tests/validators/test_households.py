@@ -283,3 +283,23 @@ def test_a_grandchild_gets_the_younger_married_couple_as_parents_wherever_they_a
                                    person("Barn", "M", "19280101", FORNAVN="Poul")])
     son, daughter_in_law = (1, 2) if young_first else (3, 4)
     assert parents(kids, 5) == (son, daughter_in_law, "yngre_gift_par")
+
+
+def test_census_ages_at_the_edges_against_the_census_day(tmp_path):
+    """The census day is 5 November 1930. Born that day in 1900: 30; born the day after: 29,
+    so 30 stated is one off (tolerated) and 31 two off; a baby born on the census day is 0,
+    one born the day after was not there; a birth year alone on a November census day gives
+    the higher age; 110 is a possible age, 111 is not."""
+    t, _, findings = census(tmp_path, [
+        person("Husfader", "M", "19001105", ALDER="30"), person("Husmoder", "K", "19001106", ALDER="30"),
+        person("Søn", "M", "19001106", ALDER="31"), person("Søn", "M", "19001105", ALDER="28"),
+        person("Datter", "K", "19301105"), person("Datter", "K", "19301106"),
+        person("Tjenestepige", "K", "", FOEDEAAR="1900"), person("Fader", "M", "", ALDER="110"),
+        person("Moder", "K", "", ALDER="111")])
+    assert [(f["loebe_nr"], f["code"], f["field"], f["message"]) for f in findings
+            if f["code"] in ("AGE_DATE_MISMATCH", "AGE_IMPLAUSIBLE", "DATE_OUT_OF_RANGE")] == [
+        (3, "AGE_DATE_MISMATCH", "ALDER", "age stated 31, the birth date gives 29 on the census day"),
+        (4, "AGE_DATE_MISMATCH", "ALDER", "age stated 28, the birth date gives 30 on the census day"),
+        (6, "DATE_OUT_OF_RANGE", "FOEDSELSDAG", "born 19301106, after the census of 1930"),
+        (9, "AGE_IMPLAUSIBLE", "ALDER", "aged 111 at the census (more than 110)")]
+    assert t["ALDER_BEREGNET"].tolist() == [30, 30, 31, 28, 0, pd.NA, 30, 110, 111]

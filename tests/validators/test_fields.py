@@ -137,3 +137,34 @@ def test_date_out_of_order_blames_the_row_that_stands_out(tmp_path):
     write_delivery(tmp_path, rows)
     found = [f for f in run_pipeline([tmp_path]).findings_json()["findings"] if f["code"] == "DATE_ORDER"]
     assert [(f["line"], f["loebe_nr"], f["field"]) for f in found] == [(5, 4, "FOEDSELSDATO")]
+
+
+@pytest.mark.parametrize("raw, value, issues, extra", [
+    ("  19210312 ", "19210312", [], ("1921-03-12", 1921)),
+    ("15000101", "15000101", [], ("1500-01-01", 1500)), ("21001231", "21001231", [], ("2100-12-31", 2100)),
+    ("14991231", None, [("DATE_INVALID", "14991231 is not a date", None, False)], (None, None)),
+    ("21010101", None, [("DATE_INVALID", "21010101 is not a date", None, False)], (None, None)),
+    ("19211301", None, [("DATE_INVALID", "19211301 is not a date", "19210113", False)], (None, None)),
+    ("00001301", None, [("DATE_INVALID", "00001301 is not a date", None, False)], (None, None)),  # no year 0
+    ("1923????", "1923????", [], (None, 1923)), ("1921?2?3", "1921?2?3", [], (None, 1921)),
+    ("??111897", "189711??", [("DATE_WILDCARD_MISPLACED", "unknown-digit marks in the wrong place in ??111897",
+                               "189711??", True)], (None, 1897)),
+    ("1921-03-12", "19210312", [("DATE_MALFORMED", "date '1921-03-12' is not YYYYMMDD", "19210312", True)],
+     ("1921-03-12", 1921)),
+    ("12. marts 1921", "19210312", [("DATE_MALFORMED", "date '12. marts 1921' is not YYYYMMDD", "19210312", True)],
+     ("1921-03-12", 1921)),
+    ("3-4", "????0403", [("DATE_MALFORMED", "date '3-4' is not YYYYMMDD", "????0403", True)], (None, None)),
+    ("31-4", None, [("DATE_MALFORMED", "date '31-4' is not YYYYMMDD", None, False)], (None, None)),
+    ("30.2.1921", None, [("DATE_MALFORMED", "date '30.2.1921' is not YYYYMMDD", None, False)], (None, None)),
+    ("12.3.21", None, [("DATE_MALFORMED", "date '12.3.21' is not YYYYMMDD", "19210312", False)], (None, None)),
+    ("²9210312", None, [("DATE_MALFORMED", "date '²9210312' is not YYYYMMDD", None, False)], (None, None)),
+    ("x" * 24, None, [("DATE_MALFORMED", f"date '{'x' * 24}' is not YYYYMMDD", None, False)], (None, None)),
+    ("x" * 25, None, [("DATE_MALFORMED", f"date '{'x' * 24}…' is not YYYYMMDD", None, False)], (None, None)),
+])
+def test_what_a_keyed_date_is_read_as_and_what_the_transcriber_is_told(raw, value, issues, extra):
+    """The message, suggestion and whether it is applied, and the ISO date and year the
+    later checks use: a year from 1500 to 2100, a long text cut at 24 characters."""
+    res = f.check_date(raw)
+    assert res.value == value
+    assert [(i.code, i.message, i.suggestion, i.auto_fix) for i in res.issues] == issues
+    assert (res.extra["iso"], res.extra["year"]) == extra

@@ -155,6 +155,8 @@ def test_date_out_of_order_blames_the_row_that_stands_out(tmp_path):
      ("1921-03-12", 1921)),
     ("3-4", "????0403", [("DATE_MALFORMED", "date '3-4' is not YYYYMMDD", "????0403", True)], (None, None)),
     ("31-4", None, [("DATE_MALFORMED", "date '31-4' is not YYYYMMDD", None, False)], (None, None)),
+    ("29-2", "????0229", [("DATE_MALFORMED", "date '29-2' is not YYYYMMDD", "????0229", True)], (None, None)),
+    ("29 feb", "????0229", [("DATE_MALFORMED", "date '29 feb' is not YYYYMMDD", "????0229", True)], (None, None)),
     ("30.2.1921", None, [("DATE_MALFORMED", "date '30.2.1921' is not YYYYMMDD", None, False)], (None, None)),
     ("12.3.21", None, [("DATE_MALFORMED", "date '12.3.21' is not YYYYMMDD", "19210312", False)], (None, None)),
     ("²9210312", None, [("DATE_MALFORMED", "date '²9210312' is not YYYYMMDD", None, False)], (None, None)),

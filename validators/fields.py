@@ -207,12 +207,20 @@ def _ascii_digits(s: str) -> bool:
     return s.isascii() and s.isdigit()
 
 
+FIRST_YEAR, LAST_YEAR = 1500, 2100  # the years a date or year field may hold
+
+
 def _real_date(y: int, m: int, d: int) -> bool:
     try:
         date(y, m, d)
     except ValueError:
         return False
     return True
+
+
+def _date_within(y: int, m: int, d: int) -> bool:
+    """A day of the calendar, in a year a field may hold."""
+    return FIRST_YEAR <= y <= LAST_YEAR and _real_date(y, m, d)
 
 
 def _date_result(value: str, issues: tuple[Issue, ...] = ()) -> Checked:
@@ -228,15 +236,15 @@ def _rule_read(s: str) -> tuple[str, bool] | None:
         m = rx.fullmatch(s)
         if m:
             y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-            return (f"{y:04d}{mo:02d}{d:02d}", True) if _real_date(y, mo, d) else None
+            return (f"{y:04d}{mo:02d}{d:02d}", True) if _date_within(y, mo, d) else None
     m = _DMY_NUM.fullmatch(s)
     if m:
         d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        return (f"{y:04d}{mo:02d}{d:02d}", True) if _real_date(y, mo, d) else None
+        return (f"{y:04d}{mo:02d}{d:02d}", True) if _date_within(y, mo, d) else None
     m = _DMY_WORD.fullmatch(s)
     if m:
         d, mo, y = int(m.group(1)), MONTHS[m.group(2).lower()], int(m.group(3))
-        return (f"{y:04d}{mo:02d}{d:02d}", True) if _real_date(y, mo, d) else None
+        return (f"{y:04d}{mo:02d}{d:02d}", True) if _date_within(y, mo, d) else None
     m = _DM_WORD.fullmatch(s)
     if m:
         d, mo = int(m.group(1)), MONTHS[m.group(2).lower()]
@@ -264,11 +272,11 @@ def check_date(raw: str | None) -> Checked:
         return EMPTY
     if len(s) == 8 and _ascii_digits(s):
         y, m, d = int(s[:4]), int(s[4:6]), int(s[6:])
-        if _real_date(y, m, d) and 1500 <= y <= 2100:
+        if _date_within(y, m, d):
             return _date_result(s)
         # Day and month keyed the wrong way round (19211305) is a common slip: offer the
         # swap as a suggestion only, since the scan decides.
-        swapped = f"{y:04d}{d:02d}{m:02d}" if _real_date(y, d, m) and 1500 <= y <= 2100 else None
+        swapped = f"{y:04d}{d:02d}{m:02d}" if _date_within(y, d, m) else None
         return Checked(None, (Issue("DATE_INVALID", f"{s} is not a date", swapped),), {"iso": None, "year": None})
     if _EIGHT.fullmatch(s):
         y, m, d = s[:4], s[4:6], s[6:]
@@ -349,7 +357,7 @@ def check_year(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return Checked(None, (Issue("REQUIRED_MISSING", "registration year is empty"),))
-    if len(s) == 4 and _ascii_digits(s) and 1500 <= int(s) <= 2100:
+    if len(s) == 4 and _ascii_digits(s) and FIRST_YEAR <= int(s) <= LAST_YEAR:
         return Checked(int(s))
     return Checked(None, (Issue("KALENDERAAR_INCONSISTENT", f"registration year '{s[:12]}' is not a year"),))
 
@@ -515,10 +523,10 @@ def check_optional_year(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s:
         return EMPTY
-    if len(s) == 4 and _ascii_digits(s) and 1500 <= int(s) <= 2100:
+    if len(s) == 4 and _ascii_digits(s) and FIRST_YEAR <= int(s) <= LAST_YEAR:
         return Checked(int(s))
     read = _whole_from_decimal(s, "year")
-    if read is not None and 1500 <= read.value <= 2100:
+    if read is not None and FIRST_YEAR <= read.value <= LAST_YEAR:
         return read
     shown = s if len(s) <= 20 else s[:20] + "…"
     return Checked(None, (Issue("DATE_MALFORMED", f"year '{shown}' is not a four-digit year"),))
@@ -546,9 +554,9 @@ def check_census_date(raw: str | None) -> Checked:
     s = _strip(raw)
     if not s or _ZERO_DATE.fullmatch(s):
         return EMPTY
-    if len(s) == 4 and _ascii_digits(s) and 1500 <= int(s) <= LAST_CENSUS_YEAR:
+    if len(s) == 4 and _ascii_digits(s) and FIRST_YEAR <= int(s) <= LAST_CENSUS_YEAR:
         return _date_result(s + "????")
-    if len(s) == 8 and _ascii_digits(s) and 1500 <= int(s[:4]) <= LAST_CENSUS_YEAR and (
+    if len(s) == 8 and _ascii_digits(s) and FIRST_YEAR <= int(s[:4]) <= LAST_CENSUS_YEAR and (
             s[4:6] == "00" or s[6:] == "00"):
         y, m, d = int(s[:4]), int(s[4:6]), int(s[6:])
         if (m == 0 and d != 0) or m > 12:
@@ -559,7 +567,7 @@ def check_census_date(raw: str | None) -> Checked:
         d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if y == 0:
             return EMPTY
-        if 1500 <= y <= 2100 and mo <= 12 and (mo or not d):
+        if FIRST_YEAR <= y <= LAST_YEAR and mo <= 12 and (mo or not d):
             if mo and d and not _real_date(y, mo, d):
                 return Checked(None, (Issue("DATE_INVALID", f"{s} is not a date"),), {"iso": None, "year": None})
             if not (mo and d) or _real_date(y, mo, d):

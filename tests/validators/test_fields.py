@@ -159,6 +159,12 @@ def test_date_out_of_order_blames_the_row_that_stands_out(tmp_path):
     ("29 feb", "????0229", [("DATE_MALFORMED", "date '29 feb' is not YYYYMMDD", "????0229", True)], (None, None)),
     ("30.2.1921", None, [("DATE_MALFORMED", "date '30.2.1921' is not YYYYMMDD", None, False)], (None, None)),
     ("12.3.21", None, [("DATE_MALFORMED", "date '12.3.21' is not YYYYMMDD", "19210312", False)], (None, None)),
+    # a date in another form is read only into a year a field may hold, as YYYYMMDD is
+    ("1-1-2101", None, [("DATE_MALFORMED", "date '1-1-2101' is not YYYYMMDD", None, False)], (None, None)),
+    ("2101-01-01", None, [("DATE_MALFORMED", "date '2101-01-01' is not YYYYMMDD", None, False)], (None, None)),
+    ("1. jan 1499", None, [("DATE_MALFORMED", "date '1. jan 1499' is not YYYYMMDD", None, False)], (None, None)),
+    ("1-1-2100", "21000101", [("DATE_MALFORMED", "date '1-1-2100' is not YYYYMMDD", "21000101", True)],
+     ("2100-01-01", 2100)),
     ("²9210312", None, [("DATE_MALFORMED", "date '²9210312' is not YYYYMMDD", None, False)], (None, None)),
     ("x" * 24, None, [("DATE_MALFORMED", f"date '{'x' * 24}' is not YYYYMMDD", None, False)], (None, None)),
     ("x" * 25, None, [("DATE_MALFORMED", f"date '{'x' * 24}…' is not YYYYMMDD", None, False)], (None, None)),

@@ -10,6 +10,8 @@ import pytest
 from conftest import ft_row, kbd_row, kbf_row, write_delivery
 
 from ingest.cli import main
+from validators.names import build_name_database
+from validators.names.families import PAIR_COLUMNS, family_pairs
 from validators.sources import FT, KBD
 
 
@@ -159,3 +161,45 @@ def test_a_father_spelled_two_ways_in_the_births_and_the_deaths_is_a_pair_with_i
     father = pairs[pairs["evidence"].str.contains("death father")]
     assert [({r.spelling_a, r.spelling_b}, int(r.families), r.examples) for r in father.itertuples()] == [
         ({"JENS", "JENNS"}, 1, "K5001:1=K2750:1")]
+
+
+def test_family_pairs_from_small_tables_what_joins_and_what_does_not():
+    """Siblings' mother Ane/Anne (the father's second wife Dorthea is no spelling of hers);
+    Kirstine found again as Kjerstine in two census households; Carl found again as Karl
+    in a census and in the deaths; twins of one name and day pair with nobody; Ellen/Elen,
+    whose parents are written otherwise too, is not known to be one child. A census child
+    without a mother's name still pairs by its father."""
+    db = build_name_database([])
+
+    def birth(entry, n, born, sex, first, last, father, mother, parents_last="Jensen"):
+        return {"INDTASTNINGSNUMMER": entry, "LOEBE_NR": n, "FOEDSELSDATO_ISO": born, "KOEN_REN": sex,
+                "FORNAVN": first, "EFTERNAVN_REN": last, "FADERS_FORNAVN": father,
+                "FADERS_EFTERNAVN": parents_last, "MODERS_FORNAVN": mother, "MODERS_EFTERNAVN": "Hansen"}
+
+    births = pd.DataFrame([
+        birth("K1", 1, "1921-03-01", "K", "Kirstine", "Jensen", "Niels", "Ane"),
+        birth("K1", 2, "1922-05-01", "M", "Hans", "Jensen", "Niels", "Anne"),
+        birth("K1", 3, "1923-07-01", "K", "Marie", "Jensen", "Niels", "Dorthea"),
+        birth("K1", 4, "1921-04-02", "M", "Peter", "Holm", "Jens", "Maren", "Holm"),
+        birth("K1", 5, "1921-04-02", "M", "Povl", "Holm", "Jens", "Maren", "Holm"),
+        birth("K1", 6, "1921-06-03", "M", "Carl", "Bech", "Søren", "Karen", "Bech"),
+        birth("K1", 7, "1921-06-09", "K", "Ellen", "Krog", "Ole", "Else", "Krog"),
+        birth("K2", 1, "1925-01-01", "K", "Kirstine", "Larsen", "Jens", "Ane", "Larsen")])
+    children = pd.DataFrame({
+        "INDTASTNINGSNUMMER": ["C1"] * 5, "BARN_LOEBE_NR": [10, 11, 12, 13, 14],
+        "BARN_FOEDSELSDAG_ISO": ["1921-03-01", "1921-04-02", "1921-06-09", "1925-01-01", "1921-06-03"],
+        "BARN_KOEN": ["k", "M", "K", "K", "M"], "BARN_EFTERNAVN_UDLEDT": ["Jensen", "Holm", "Krog", "Larsen", "Bech"],
+        "BARN_FORNAVN": ["Kjerstine", "Peder", "Elen", "Kjerstine", "Karl"],
+        "FAR_FORNAVN": ["Niels", "Jens", "Oluf", "Jens", "Søren"], "MOR_FORNAVN": ["Ane", "Maren", "Elsa", None, None]})
+    deaths = pd.DataFrame({"INDTASTNINGSNUMMER": ["D1"], "LOEBE_NR": [5], "FOEDSELSDATO_ISO": ["1921-06-03"],
+                           "KOEN_REN": ["M"], "EFTERNAVN_REN": ["Bech"], "FORNAVN": ["Karl"],
+                           "FADERS_NAVN": ["Søren Bech"], "MODERS_NAVN": [None]})
+    out = family_pairs({"KBF": births, "FT_CHILDREN": children, "KBD": deaths}, db)
+    assert out.to_dict("records") == [
+        {"kind": "fornavn", "spelling_a": "CARL", "spelling_b": "KARL", "families": 2,
+         "evidence": "census child|death child", "examples": "K1:6=C1:14 K1:6=D1:5"},
+        {"kind": "fornavn", "spelling_a": "KIRSTINE", "spelling_b": "KJERSTINE", "families": 2,
+         "evidence": "census child", "examples": "K1:1=C1:10 K2:1=C1:13"},
+        {"kind": "fornavn", "spelling_a": "ANE", "spelling_b": "ANNE", "families": 1, "evidence": "siblings' mother",
+         "examples": "K1:1=K1:2"}]
+    assert family_pairs({"KBF": births.iloc[:0]}, db).columns.tolist() == PAIR_COLUMNS

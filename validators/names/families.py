@@ -82,8 +82,8 @@ class _Pairs:
         self.evidence: dict[tuple[str, str, str], set[str]] = defaultdict(set)
 
     def add(self, kind: str, a: str | None, b: str | None, family: str, evidence: str) -> None:
-        if not a or not b or a == b:
-            return
+        if not (isinstance(a, str) and isinstance(b, str)) or not a or not b or a == b:
+            return  # a name missing on either side (None, or NaN where a merge filled it in)
         a, b = sorted((a, b))
         self.families[(kind, a, b)].add(family)
         self.evidence[(kind, a, b)].add(evidence)

@@ -235,3 +235,22 @@ def test_every_problem_of_a_register_is_named_not_only_the_first():
         assert exc.problems == ["line 3: a parish needs both a code and a name", "line 5: code 7001 is used twice"]
     else:
         raise AssertionError("a broken register was accepted")
+
+
+def test_places_unresolved_pools_a_text_over_the_birthplace_fields_and_writes_the_table(tmp_path):
+    """Hillerød (no parish) twice as a child's and once as a mother's birthplace is one row
+    of 3 naming both fields; Vejbi is offered as Vejby; --min-count leaves out the rare."""
+    rows = [kbf_row(1, 1, FOEDESTED="Hillerød", MODERS_FOEDESTED="Hillerød"),
+            kbf_row(2, 2, FOEDESTED="Hillerød", MODERS_FOEDESTED="Kvistgaard"),
+            kbf_row(3, 3, FOEDESTED="her", FADERS_FOEDESTED="Kvistgaard"),
+            kbf_row(4, 4, FOEDESTED="Vejbi", MODERS_FOEDESTED="Tisvilde")]
+    write_delivery(tmp_path / "d", rows)
+    header = "text;method;occurrences;fields;suggested_code;suggested_parish;jw"
+    assert places_main(["unresolved", str(tmp_path / "d"), "--min-count", "1", "--out", str(tmp_path / "u.csv")]) == 0
+    vejby = load_parish_register().own_code("Vejby")
+    assert (tmp_path / "u.csv").read_text(encoding="utf-8").splitlines() == [
+        header, "Hillerød;ukendt;3;FOEDESTED|MODERS_FOEDESTED;;;", "Kvistgaard;ukendt;2;FADERS_FOEDESTED|MODERS_FOEDESTED;;;",
+        f"Vejbi;ukendt;1;FOEDESTED;{vejby};Vejby;0.92"]
+    assert places_main(["unresolved", str(tmp_path / "d"), "--min-count", "2", "--out", str(tmp_path / "u2.csv")]) == 0
+    assert (tmp_path / "u2.csv").read_text(encoding="utf-8").splitlines()[1:] == [
+        "Hillerød;ukendt;3;FOEDESTED|MODERS_FOEDESTED;;;", "Kvistgaard;ukendt;2;FADERS_FOEDESTED|MODERS_FOEDESTED;;;"]

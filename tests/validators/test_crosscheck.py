@@ -171,6 +171,29 @@ def test_a_score_near_the_threshold_goes_to_review_not_to_a_decision():
     assert exact.findings == [] and exact.died_before_cpr["DOED_FOER_CPR"].tolist() == ["1926-01-02"]
 
 
+def test_a_death_two_births_fit_almost_equally_and_one_with_a_swapped_birthday_go_to_review():
+    """Ellen's death fits Ellen (1.000) and her sister Ellena born the same day (within the
+    margin): a reviewer decides. Elna's death, her birthday keyed 5 April for 4 May, fits
+    Ellena less 0.02 for the swap: in the review band. Each message says why."""
+    common = {"KOEN_REN": "K", "FOEDSELSDATO_NOEGLE": "1925-05-04", "EFTERNAVN_GRUNDNAVN": "HANSEN",
+              "FOEDESTED_SOGNEKODE": "S001", "KILDEFIL": "x.csv", "INDTASTNINGSNUMMER": "K5001"}
+    parents = {"FADERS_FORNAVN_GRUNDNAVN": "JENS", "MODERS_FORNAVN_GRUNDNAVN": "ANE"}
+    kbf = pd.DataFrame([{**common, **parents, "LOEBE_NR": 1, "LINJE": 2, "FORNAVN_GRUNDNAVN": "ELLEN"},
+                        {**common, **parents, "LOEBE_NR": 2, "LINJE": 3, "FORNAVN_GRUNDNAVN": "ELLENA"}])
+    died = {**common, "INDTASTNINGSNUMMER": "K6001", "FADERS_NAVN_GRUNDNAVN": "JENS HANSEN",
+            "MODERS_NAVN_GRUNDNAVN": "ANE HANSEN", "ALDER_VED_DOED": 0}
+    kbd = pd.DataFrame([{**died, "LOEBE_NR": 1, "LINJE": 2, "FORNAVN_GRUNDNAVN": "ELLEN", "DOEDSDATO_ISO": "1926-01-02"},
+                        {**died, "LOEBE_NR": 2, "LINJE": 3, "FORNAVN_GRUNDNAVN": "ELNA", "DOEDSDATO_ISO": "1926-01-03",
+                         "FOEDSELSDATO_NOEGLE": "1925-04-05"}])
+    result = crosscheck(kbf, kbd)
+    assert [(f["code"], f["loebe_nr"], f["message"], f["score"]) for f in result.findings] == [
+        ("CROSSCHECK_REVIEW", 1, "KBD K6001 running number 1 may be this child (two births fit it almost equally; "
+         "score 1.000, threshold 0.94 ± 0.03)", 1.0),
+        ("CROSSCHECK_REVIEW", 2, "KBD K6001 running number 2 may be this child (the score is in the review band "
+         "around the threshold; score 0.944, threshold 0.94 ± 0.03)", 0.9444)]
+    assert result.died_before_cpr.empty
+
+
 def test_a_death_whose_birthday_was_keyed_with_day_and_month_swapped_still_finds_the_birth():
     kbf, kbd = _frames("ELLEN")
     kbd["FOEDSELSDATO_NOEGLE"] = "1925-04-05"  # 4 May keyed as 5 April

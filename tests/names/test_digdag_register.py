@@ -49,7 +49,9 @@ def test_the_installed_register_says_where_it_came_from(installed):
 
 
 @pytest.mark.parametrize("folded, danish", [("Merloese", "Merløse"), ("Praestoe", "Præstø"), ("Aalborg", "Aalborg"),
-                                            ("Lyngby-Taarbaek", "Lyngby-Tårbæk"), ("Aars", "Aars")])
+                                            ("Lyngby-Taarbaek", "Lyngby-Tårbæk"), ("Aars", "Aars"),
+                                            ("AARS", "AARS"), ("Aeroeskoebing", "Ærøskøbing"), ("Oens", "Øns"),
+                                            ("Store Aaby", "Store Åby"), ("Hvidbjerg", "Hvidbjerg")])
 def test_folded_names_get_their_danish_letters(folded, danish):
     assert unfold_danish(folded) == danish
 

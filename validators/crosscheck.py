@@ -762,7 +762,7 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
         findings_path = Path(findings_path)
         from validators.findings import FINDING_COLUMNS
 
-        rows = pd.DataFrame([{c: f.get(c) for c in FINDING_COLUMNS} for f in result.findings], columns=FINDING_COLUMNS)
+        rows = pd.DataFrame([{c: f.get(c) for c in FINDING_COLUMNS} for f in result.findings])  # not empty
         for f, i in zip(result.findings, rows.index):
             o = f["other"]
             rows.at[i, "message"] = (f"{f['message']} [other: {o['source']} {o['entry_number']}"
@@ -770,8 +770,7 @@ def crosscheck_files(kbf_path, kbd_path, findings_path=None, children_path=None,
                                      f"score {f['score']}; rules {f['rule_version']}]")
         if parquet:
             old = pd.read_parquet(findings_path)
-            both = pd.concat([old, rows.astype({c: old[c].dtype for c in rows.columns if c in old})],
-                             ignore_index=True)
+            both = pd.concat([old, rows.astype({c: old[c].dtype for c in rows.columns if c in old})])  # index not written
             both.to_parquet(findings_path.with_name(findings_path.name + ".part"), index=False)
             os.replace(findings_path.with_name(findings_path.name + ".part"), findings_path)
         else:

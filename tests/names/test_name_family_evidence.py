@@ -203,3 +203,22 @@ def test_family_pairs_from_small_tables_what_joins_and_what_does_not():
         {"kind": "fornavn", "spelling_a": "ANE", "spelling_b": "ANNE", "families": 1, "evidence": "siblings' mother",
          "examples": "K1:1=K1:2"}]
     assert family_pairs({"KBF": births.iloc[:0]}, db).columns.tolist() == PAIR_COLUMNS
+
+
+def test_a_widower_s_daughter_in_the_census_pairs_her_names_through_her_father(tmp_path):
+    """The census lists a widower and his daughter, no mother: her record has no mother's
+    name, her birth has one. The father's name agrees, so her two spellings are one name
+    (this stopped `names suggest` with a TypeError)."""
+    births = [kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN="Kjerstine", EFTERNAVN="Holm",
+                      FADERS_FORNAVN="Jens", FADERS_EFTERNAVN="Holm", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Holm")]
+    write_delivery(tmp_path / "kbf", births, entry="K5001")
+    census = [ft_row(1, "Husfader", FORNAVN="Jens", EFTERNAVN="Holm", KOEN="M", FOEDSELSDAG="18900101",
+                     AEGTESKABELIG_STILLING="Enkemand"),
+              ft_row(2, "Datter", FORNAVN="Kirstine", EFTERNAVN="Holm", KOEN="K", FOEDSELSDAG="19210304")]
+    write_delivery(tmp_path / "ft", census, entry="K3801", source=FT, meta={"FRA_AAR": "1930", "TIL_AAR": "1930"})
+    out_csv = tmp_path / "groups.csv"
+    assert main(["names", "suggest", str(tmp_path / "kbf"), str(tmp_path / "ft"), "--min-count", "1",
+                 "--out", str(out_csv)]) == 0
+    out = pd.read_csv(out_csv, sep=";", dtype=str, keep_default_na=False)
+    assert out.loc[out["variant"].isin(["KIRSTINE", "KJERSTINE"]), "family_examples"].tolist() == [
+        "K5001:1=K3801:2"] * 2

@@ -168,7 +168,8 @@ def test_family_pairs_from_small_tables_what_joins_and_what_does_not():
     Kirstine found again as Kjerstine in two census households; Carl found again as Karl
     in a census and in the deaths; twins of one name and day pair with nobody; Ellen/Elen,
     whose parents are written otherwise too, is not known to be one child. A census child
-    without a mother's name still pairs by its father."""
+    without a mother's name still pairs by its father (tables built by hand, whose missing
+    names a merge turns into NaN, raised a TypeError here)."""
     db = build_name_database([])
 
     def birth(entry, n, born, sex, first, last, father, mother, parents_last="Jensen"):
@@ -207,8 +208,7 @@ def test_family_pairs_from_small_tables_what_joins_and_what_does_not():
 
 def test_a_widower_s_daughter_in_the_census_pairs_her_names_through_her_father(tmp_path):
     """The census lists a widower and his daughter, no mother: her record has no mother's
-    name, her birth has one. The father's name agrees, so her two spellings are one name
-    (this stopped `names suggest` with a TypeError)."""
+    name, her birth has one. The father's name agrees, so her two spellings are one name."""
     births = [kbf_row(1, 1, FOEDSELSDATO="19210304", KOEN="K", FORNAVN="Kjerstine", EFTERNAVN="Holm",
                       FADERS_FORNAVN="Jens", FADERS_EFTERNAVN="Holm", MODERS_FORNAVN="Ane", MODERS_EFTERNAVN="Holm")]
     write_delivery(tmp_path / "kbf", births, entry="K5001")

@@ -181,3 +181,37 @@ def test_names_import_says_when_a_grundnavn_is_itself_a_variant(tmp_path, capsys
     assert err == ["mgr-ingest names: 'KRISTJAN': grundnavn 'CHRISTIAN' is itself a variant of 'KRISTIAN'; "
                    "using 'KRISTIAN'"]
     assert import_name_database(db_file).standardise("Kristjan") == "KRISTIAN"
+
+
+def test_spellings_counted_over_every_name_field_of_a_census_and_a_book_of_births():
+    """A name in a field once however often it stands there (Hans Hans); the child's and
+    the father's surname twice; a census name keyed whole gives its last word as surname;
+    a placeholder and the words of a child who died unnamed are no names; 'Jens.' is Jens;
+    Aage and AAGE are one spelling, ÅGE, keyed as AAGE."""
+    db = build_name_database([{"variant": "Christian", "grundnavn": "Kristian", "kind": "fornavn", "sex": "M"},
+                              {"variant": "Kristian", "grundnavn": "Kristian", "kind": "fornavn", "sex": "M"}])
+    ft = pd.DataFrame({"FORNAVN": ["Christian", "Hans Hans", None, "Aage", "AAGE"],
+                       "FORNAVN_REN": ["Christian", "Hans Hans", None, "Aage", "AAGE"],
+                       "EFTERNAVN": ["Jensen", "Hansen", None, "Holm-Bech", "Holm"],
+                       "PIGENAVN": [None, None, None, "Jensen", None],
+                       "FULDT_NAVN": [None, None, "Jens Peter Hansen", None, None]}, dtype="string")
+
+    def rows(out):
+        return [(r.kind, r.spelling, r.occurrences, r.forms, r.grundnavn if isinstance(r.grundnavn, str) else "",
+                 bool(r.known)) for r in out.itertuples()]
+
+    counted = count_spellings(ft, "FT", db)
+    assert set(counted["source"]) == {"FT"}
+    assert rows(counted) == [
+        ("efternavn", "HANSEN", 2, "HANSEN", "", False), ("efternavn", "HOLM", 2, "HOLM", "", False),
+        ("efternavn", "JENSEN", 2, "JENSEN", "", False), ("fornavn", "ÅGE", 2, "AAGE", "", False),
+        ("efternavn", "BECH", 1, "BECH", "", False), ("fornavn", "CHRISTIAN", 1, "CHRISTIAN", "KRISTIAN", True),
+        ("fornavn", "HANS", 1, "HANS", "", False), ("fornavn", "JENS", 1, "JENS", "", False),
+        ("fornavn", "PETER", 1, "PETER", "", False)]
+    kbf = pd.DataFrame({"FORNAVN": ["Dødfødt", "Peter", "UOP"], "FORNAVN_REN": ["Dødfødt", "Peter", None],
+                        "EFTERNAVN": ["Holm", "Holm", "Holm"], "FADERS_EFTERNAVN": ["Holm", "Holm", None],
+                        "FADERS_FORNAVN": ["Jens", "Jens.", "Jens"], "DOED_UDEN_NAVN": ["J", "N", "N"]}, dtype="string")
+    assert rows(count_spellings(kbf, "KBF", db)) == [("efternavn", "HOLM", 5, "HOLM", "", False),
+                                                     ("fornavn", "JENS", 3, "JENS", "", False),
+                                                     ("fornavn", "PETER", 1, "PETER", "", False)]
+    assert rows(count_spellings(kbf, "KBF", db, min_count=3))[-1] == ("fornavn", "JENS", 3, "JENS", "", False)

@@ -15,6 +15,7 @@ from validators.names.transforms import (
     RuleSet,
     RulesFileError,
     map_distinct,
+    map_distinct_pairs,
     name_rules,
     phonetic_rules,
     place_rules,
@@ -208,5 +209,36 @@ def test_map_distinct_gives_what_the_function_gives_per_row():
 @pytest.mark.parametrize("arrow_type", [pa.string(), pa.large_string()], ids=["string", "large_string"])
 def test_arrow_backed_text_columns_become_arrow_strings_without_losing_values(arrow_type):
     values = pd.Series(["Åge", None, "Karen"], dtype=pd.ArrowDtype(arrow_type), index=[4, 5, 6])
+    out = to_arrow_strings(values)
+    assert out.type == pa.large_string() and out.to_pylist() == ["Åge", None, "Karen"]
+
+
+def test_map_distinct_pairs_calls_once_per_pair_and_spreads_the_answer_over_the_rows():
+    """Missing values on either side are pairs of their own; the answer of each pair lands
+    on each of its rows, with ``a``'s index (or the one given)."""
+    calls = []
+
+    def joined(x, y):
+        calls.append((x, y))
+        return None if x is None and y is None else f"{x}+{y}"
+
+    a = pd.Series(["Ane", "Ane", None, "Ane", "Karen", None], dtype="string", index=[7, 8, 9, 10, 11, 12])
+    b = pd.Series(["Marie", "Marie", "Marie", None, "Marie", None], dtype="string", index=[7, 8, 9, 10, 11, 12])
+    out = map_distinct_pairs(a, b, joined)
+    assert list(out.index) == [7, 8, 9, 10, 11, 12]
+    assert [None if pd.isna(v) else v for v in out] == ["Ane+Marie", "Ane+Marie", "None+Marie", "Ane+None",
+                                                        "Karen+Marie", None]
+    assert sorted(calls, key=str) == sorted([("Ane", "Marie"), (None, "Marie"), ("Ane", None), ("Karen", "Marie"),
+                                             (None, None)], key=str)
+    plain = map_distinct_pairs(["x", "y"], ["z", None], joined, index=pd.Index([3, 4]))
+    assert list(plain.index) == [3, 4] and plain.tolist() == ["x+z", "y+None"]
+
+
+@pytest.mark.parametrize("values", [
+    pa.chunked_array([["Åge"], [None, "Karen"]]), pa.array(["Åge", None, "Karen"], type=pa.string()),
+    pa.array(["Åge", None, "Karen"], type=pa.large_string()), ["Åge", None, "Karen"],
+    pd.Series(["Åge", None, "Karen"], dtype="object"), pd.Series(["Åge", None, "Karen"], dtype="string"),
+    pd.Series(["Åge", pd.NA, "Karen"], dtype="string[pyarrow]")])
+def test_every_kind_of_column_becomes_the_same_arrow_strings(values):
     out = to_arrow_strings(values)
     assert out.type == pa.large_string() and out.to_pylist() == ["Åge", None, "Karen"]

@@ -232,6 +232,7 @@ def test_map_distinct_pairs_calls_once_per_pair_and_spreads_the_answer_over_the_
                                              (None, None)], key=str)
     plain = map_distinct_pairs(["x", "y"], ["z", None], joined, index=pd.Index([3, 4]))
     assert list(plain.index) == [3, 4] and plain.tolist() == ["x+z", "y+None"]
+    assert map_distinct_pairs(["x"], ["z"], joined).index.tolist() == [0]  # lists: counted from 0
 
 
 @pytest.mark.parametrize("values", [

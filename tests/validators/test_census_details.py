@@ -57,3 +57,20 @@ def test_a_census_keyed_in_kiip_is_as_written_not_standardised(tmp_path):
     # STANDARDISERET is true only for rows a source standardised (Link-Lives); KIIP's are as keyed
     table = _run(tmp_path, [ft_row(1, "Husfader"), ft_row(2, "Husmoder", KOEN="K")]).clean["FT"][0]
     assert table["STANDARDISERET"].tolist() == [False, False] and table["STANDARDISERET"].dtype == bool
+
+
+def test_each_row_gets_the_census_day_of_its_own_year_else_the_delivery_s(tmp_path):
+    """A delivery of 1925 holding rows keyed as of 1921 and 1930: each row's census day
+    is its own year's (1 February 1921, 5 November 1930), a row without a year takes the
+    delivery's, a year without a census has no day. The age is the stated one, else what
+    the birth date or year gives; '3 Mdr' is 0 whole years and 0.25 in years."""
+    rows = [ft_row(1, "Husfader", TAELLINGSAAR="1921"), ft_row(2, "Husfader", TAELLINGSAAR="", SKEMA_NR="2"),
+            ft_row(3, "Husfader", TAELLINGSAAR="1922", SKEMA_NR="3"),
+            ft_row(4, "Husfader", TAELLINGSAAR="1930", SKEMA_NR="4", ALDER="3 Mdr", FOEDSELSDAG="19300801"),
+            ft_row(5, "Husfader", TAELLINGSAAR="1930", SKEMA_NR="5", FOEDSELSDAG="19000101")]
+    write_delivery(tmp_path, rows, entry="K3801", source=FT, meta={"FRA_AAR": "1925", "TIL_AAR": "1925"})
+    table = run_pipeline([tmp_path], keep_clean=True).clean["FT"][0]
+    assert [None if pd.isna(d) else d for d in table["TAELLINGSDATO"]] == [
+        "1921-02-01", "1925-11-05", None, "1930-11-05", "1930-11-05"]
+    assert table["ALDER_BEREGNET"].tolist() == [21, 25, 22, 0, 30]
+    assert [None if pd.isna(a) else a for a in table["ALDER_I_AAR"]] == [None, None, None, 0.25, None]

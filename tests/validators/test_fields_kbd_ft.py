@@ -206,3 +206,19 @@ def test_the_age_at_death_at_the_edges_of_what_is_tolerated(tmp_path):
         (10, "AGE_IMPLAUSIBLE", "aged 111 at death (more than 110)", None),
         (11, "DEATH_BEFORE_BIRTH", "died 19210312, born 19210401", None)]
     assert result.clean["KBD"][0]["ALDER_VED_DOED"].tolist() == [70, 70, 70, 70, 70, 68, 71, 110, 111, 111, 5]
+
+
+def test_the_death_against_the_birth_and_the_burial_against_the_death_at_their_edges(tmp_path):
+    """Born and dead the same day, buried the day of the death: possible. Died the day
+    before the birth, or in an earlier year where the dates are known only to the year
+    (????), or buried the day before the death: reported, naming both dates."""
+    spec = [("19210305", "19210305", "19210305", "0"), ("19210306", "19210305", "19210310", "0"),
+            ("1922????", "1921????", "19210401", ""), ("1921????", "1921????", "19210401", "0"),
+            ("18510204", "19210305", "19210304", "70")]
+    rows = [kbd_row(n, n, FOEDSELSDATO=born, DOEDSDATO=died, BEGRAVELSESDAG=buried, ALDER=age)
+            for n, (born, died, buried, age) in enumerate(spec, start=1)]
+    result, _ = run_deaths(tmp_path, rows)
+    assert [(f["loebe_nr"], f["code"], f["field"], f["message"]) for f in result.findings_json()["findings"]] == [
+        (2, "DEATH_BEFORE_BIRTH", "DOEDSDATO", "died 19210305, born 19210306"),
+        (3, "DEATH_BEFORE_BIRTH", "DOEDSDATO", "died 1921????, born 1922????"),
+        (5, "BURIAL_BEFORE_DEATH", "BEGRAVELSESDAG", "buried 19210304, died 19210305")]

@@ -314,7 +314,8 @@ def looks_like_date(raw: str | None) -> str | None:
 _SEX_WORDS = {"dreng": "M", "mand": "M", "pige": "K", "kvinde": "K", "pd": "M"}
 # Words that can only mean one sex: read as it, with the finding and a correction row, so
 # the record stays linkable ('pd' is only a guess).
-_SEX_CERTAIN = {"dreng": "M", "drengebarn": "M", "mand": "M", "pige": "K", "pigebarn": "K", "kvinde": "K"}
+_SEX_CERTAIN = {"dreng": "M", "drengebarn": "M", "mand": "M", "søn": "M", "pige": "K", "pigebarn": "K", "kvinde": "K",
+                "datter": "K"}
 
 
 def check_sex(raw: str | None) -> Checked:

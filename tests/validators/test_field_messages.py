@@ -62,6 +62,13 @@ CASES = [
     (F.check_sex, "Pige", "K", [("KOEN_INVALID", "sex written as the word 'Pige'; read as K", "K", True)]),
     (F.check_sex, "pd", None, [("KOEN_INVALID", "sex 'pd' is not K, M or U", "M", False)]),
     (F.check_sex, "", None, [("REQUIRED_MISSING", "sex is empty", None, False)]),
+    (F.check_sex, "U", "U", []), (F.check_sex, "u", "U", [("KOEN_INVALID", "sex 'u' in lower case", "U", True)]),
+    (F.check_sex, "k", "K", [("KOEN_INVALID", "sex 'k' in lower case", "K", True)]),
+    (F.check_sex, "Dreng.", "M", [("KOEN_INVALID", "sex written as the word 'Dreng.'; read as M", "M", True)]),
+    (F.check_sex, "Søn", "M", [("KOEN_INVALID", "sex written as the word 'Søn'; read as M", "M", True)]),
+    (F.check_sex, "DATTER", "K", [("KOEN_INVALID", "sex written as the word 'DATTER'; read as K", "K", True)]),
+    (F.check_sex, "abcdefghijkl", None, [("KOEN_INVALID", "sex 'abcdefghijkl' is not K, M or U", None, False)]),
+    (F.check_sex, "abcdefghijklm", None, [("KOEN_INVALID", "sex 'abcdefghijkl…' is not K, M or U", None, False)]),
     # ages and years
     (F.check_age, "34", 34, []),
     (F.check_age, "19 Aar", 19, [("AGE_MALFORMED", "age '19 Aar' is not a plain number", "19", True)]),

@@ -338,6 +338,11 @@ def check_sex(raw: str | None) -> Checked:
 _AGE_WORDS = re.compile(r"(\d{1,3})\s*(?:aar|år|a|år\.|aar\.|aa|years?)?\.?", re.I)
 
 
+def _not_an_age(s: str) -> Checked:
+    shown = s if len(s) <= 20 else s[:20] + "…"
+    return Checked(None, (Issue("AGE_MALFORMED", f"age '{shown}' is not a number"),))
+
+
 def check_age(raw: str | None) -> Checked:
     """An age in whole years; ``19 Aar`` and ``34 år`` are read as 19 and 34."""
     s = _strip(raw)
@@ -349,8 +354,7 @@ def check_age(raw: str | None) -> Checked:
     if m:
         n = int(m.group(1))
         return Checked(n, (Issue("AGE_MALFORMED", f"age '{s}' is not a plain number", str(n), True),))
-    shown = s if len(s) <= 20 else s[:20] + "…"
-    return Checked(None, (Issue("AGE_MALFORMED", f"age '{shown}' is not a number"),))
+    return _not_an_age(s)
 
 
 def check_year(raw: str | None) -> Checked:
@@ -479,10 +483,11 @@ def check_age_at_death(raw: str | None) -> Checked:
         years = [m for m in parts if m.group(2).lower() in _YEAR_UNITS and m.group(1) != "½"]
         if not years:
             return Checked(0, (), {"under_one_year": True})
+        if len(years) > 1:  # '74 75', or ten digits read three at a time: no age to choose
+            return _not_an_age(s)
         n = int(years[0].group(1))
         return Checked(n, (Issue("AGE_MALFORMED", f"age '{s}' is not a plain number", str(n), True),))
-    shown = s if len(s) <= 20 else s[:20] + "…"
-    return Checked(None, (Issue("AGE_MALFORMED", f"age '{shown}' is not a number"),))
+    return _not_an_age(s)
 
 
 # --------------------------------------------------------------------------- censuses (FT)

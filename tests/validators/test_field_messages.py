@@ -110,6 +110,18 @@ CASES = [
     (F.check_age_census, "under et aar", 0, [("AGE_MALFORMED", "age 'under et aar' read as 0 (under one year)",
                                               "0", True)]),
     (F.check_age_census, "31?", None, [("AGE_MALFORMED", "age '31?' is marked uncertain", "31", False)]),
+    (F.check_age_census, "123456789", 123456789, []),  # a plain number, however large (too old: a record check)
+    # ten digits, or two ages, are no age to choose from (they were read three digits at a time)
+    (F.check_age_census, "1234567890", None, [("AGE_MALFORMED", "age '1234567890' is not a number", None, False)]),
+    (F.check_age_at_death, "74 75", None, [("AGE_MALFORMED", "age '74 75' is not a number", None, False)]),
+    (F.check_age_at_death, "1 aar 3 mdr", 1, [("AGE_MALFORMED", "age '1 aar 3 mdr' is not a plain number", "1", True)]),
+    (F.check_age_at_death, "3 mdr 2 dage", 0, []), (F.check_age_at_death, "½ aar", 0, []),
+    (F.check_age_census, "under 1 aar 12/3", 0, [("AGE_MALFORMED", "age 'under 1 aar 12/3' read as 0 (under one year)",
+                                                  "0", True)]),
+    (F.check_age_census, "199,5", 199, [("NUMBER_AS_DECIMAL", "age '199,5' written with decimals; read as 199 "
+                                         "(199.5 years)", "199", True)]),
+    (F.check_age_census, "200,5", None, [("AGE_MALFORMED", "age '200,5' is not a number", None, False)]),
+    (F.check_age_census, "x" * 21, None, [("AGE_MALFORMED", f"age '{'x' * 20}…' is not a number", None, False)]),
     (F.check_age_census, "12/3", None, [("AGE_MALFORMED", "a day and month ('12/3') were keyed for the age",
                                          None, False)]),
     (F.check_age_census, "31,500", 31, [("NUMBER_AS_DECIMAL", "age '31,500' written with decimals; read as 31 "

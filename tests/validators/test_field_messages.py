@@ -121,6 +121,7 @@ CASES = [
     (F.check_age_census, "199,5", 199, [("NUMBER_AS_DECIMAL", "age '199,5' written with decimals; read as 199 "
                                          "(199.5 years)", "199", True)]),
     (F.check_age_census, "200,5", None, [("AGE_MALFORMED", "age '200,5' is not a number", None, False)]),
+    (F.check_age_census, "200,0", None, [("AGE_MALFORMED", "age '200,0' is not a number", None, False)]),
     (F.check_age_census, "x" * 21, None, [("AGE_MALFORMED", f"age '{'x' * 20}…' is not a number", None, False)]),
     (F.check_age_census, "12/3", None, [("AGE_MALFORMED", "a day and month ('12/3') were keyed for the age",
                                          None, False)]),

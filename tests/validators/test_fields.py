@@ -176,3 +176,17 @@ def test_what_a_keyed_date_is_read_as_and_what_the_transcriber_is_told(raw, valu
     assert res.value == value
     assert [(i.code, i.message, i.suggestion, i.auto_fix) for i in res.issues] == issues
     assert (res.extra["iso"], res.extra["year"]) == extra
+
+
+@pytest.mark.parametrize("raw, value, number, letter, message", [
+    ("24 B", "24b", 24, "b", None), ("024", "24", 24, "", None), ("0a", "0a", 0, "a", None),
+    ("", None, None, "", "entry number in the book is empty"),
+    ("B", None, None, "b", "entry number 'B' is not a number"),  # a lone letter keeps its letter for the set check
+    ("24ab", None, None, "", "entry number '24ab' is not a number"),
+    ("24-25", None, None, "", "entry number '24-25' is not a number"),
+    ("1" * 21, None, None, "", f"entry number '{'1' * 20}…' is not a number"),
+])
+def test_what_an_entry_number_in_the_book_is_read_as(raw, value, number, letter, message):
+    res = f.check_book_entry_number(raw)
+    assert (res.value, res.extra["number"], res.extra["letter"]) == (value, number, letter)
+    assert [i.message for i in res.issues] == ([message] if message else [])

@@ -120,10 +120,9 @@ class FindingBuilder:
             out.loc[mask, "suggestion"] = rows.map(values).to_numpy()
             out.loc[mask, "message"] = rows.map(why).to_numpy()
             out.loc[mask, "auto_fix"] = True
-            if "code" in out:
-                # The rule's own code where the field check flagged it under another.
-                out.loc[mask, "code"] = codes[0]
-                out.loc[mask, "severity"] = CATALOGUE[codes[0]].severity.value
+            # The rule's own code where the field check flagged it under another.
+            out.loc[mask, "code"] = codes[0]
+            out.loc[mask, "severity"] = CATALOGUE[codes[0]].severity.value
         return out
 
 

@@ -74,3 +74,26 @@ def test_each_row_gets_the_census_day_of_its_own_year_else_the_delivery_s(tmp_pa
         "1921-02-01", "1925-11-05", None, "1930-11-05", "1930-11-05"]
     assert table["ALDER_BEREGNET"].tolist() == [21, 25, 22, 0, 30]
     assert [None if pd.isna(a) else a for a in table["ALDER_I_AAR"]] == [None, None, None, 0.25, None]
+
+
+def test_a_census_person_keyed_twice_in_one_household_by_birth_date_or_age_and_not_without(tmp_path):
+    """The same name and sex with the same birth date, or without a date but with the same
+    age, in one household: keyed twice. Without a date or an age there is nothing to tell
+    two namesakes apart; the same person in another household is another household's."""
+    rows = [ft_row(1, "Husfader", FORNAVN="Jens", EFTERNAVN="Holm", FOEDSELSDAG="18900101"),
+            ft_row(2, "Søn", FORNAVN="Peter", EFTERNAVN="Holm", FOEDSELSDAG="19200101"),
+            ft_row(3, "Søn", FORNAVN="Peter", EFTERNAVN="Holm", FOEDSELSDAG="19200101"),
+            ft_row(4, "Tjenestekarl", FORNAVN="Ole", EFTERNAVN="Bech", FOEDSELSDAG="", ALDER="30"),
+            ft_row(5, "Tjenestekarl", FORNAVN="Ole", EFTERNAVN="Bech", FOEDSELSDAG="", ALDER="30"),
+            ft_row(6, "Tjenestekarl", FORNAVN="Niels", EFTERNAVN="Bech", FOEDSELSDAG=""),
+            ft_row(7, "Tjenestekarl", FORNAVN="Niels", EFTERNAVN="Bech", FOEDSELSDAG=""),
+            ft_row(8, "Husfader", FORNAVN="Peter", EFTERNAVN="Holm", FOEDSELSDAG="19200101", SKEMA_NR="2",
+                   FAMILIE_LOEBE_NR="2")]
+    write_delivery(tmp_path, rows, entry="K3801", source=FT, meta={"FRA_AAR": "1930", "TIL_AAR": "1930"})
+    result = run_pipeline([tmp_path], keep_clean=True)
+    assert [(f["line"], f["message"]) for f in result.findings_json()["findings"] if f["code"] == "DUPLICATE_RECORD"] == [
+        (4, "same person as line 3 (LOEBE_NR 2), similarity 1.00"),
+        (6, "same person as line 5 (LOEBE_NR 4), similarity 1.00")]
+    table = pd.concat(result.duplicates)
+    assert table[["entry_number", "line_a", "line_b", "similarity"]].to_numpy().tolist() == [
+        ["K3801", 3, 4, 1.0], ["K3801", 5, 6, 1.0]]

@@ -97,3 +97,18 @@ def test_a_census_person_keyed_twice_in_one_household_by_birth_date_or_age_and_n
     table = pd.concat(result.duplicates)
     assert table[["entry_number", "line_a", "line_b", "similarity"]].to_numpy().tolist() == [
         ["K3801", 3, 4, 1.0], ["K3801", 5, 6, 1.0]]
+
+
+def test_the_whole_name_and_the_surname_of_census_persons_from_their_parts_or_the_whole(tmp_path):
+    """The whole name is the name keyed whole, else the parts with single spaces; the
+    surname is its own field (the struck-out part left out), else the whole name's."""
+    rows = [ft_row(1, "Husfader", FORNAVN="Jens  Peter", MELLEMNAVNE="Holm", EFTERNAVN="Hansen [Jensen]"),
+            ft_row(2, "Husmoder", FORNAVN="", EFTERNAVN="", FULDT_NAVN="Ane Marie Peders Datter", KOEN="K"),
+            ft_row(3, "Søn", FORNAVN="Niels", EFTERNAVN="", MELLEMNAVNE=""),
+            ft_row(4, "Datter", FORNAVN="", EFTERNAVN="", FULDT_NAVN="", KOEN="K"),
+            ft_row(5, "Tjenestepige", FORNAVN="Karen", EFTERNAVN="Bech", FULDT_NAVN="Karen Holm", KOEN="K")]
+    table = _run(tmp_path, rows).clean["FT"][0]
+    assert [None if pd.isna(v) else v for v in table["NAVN_SAMLET"]] == [
+        "Jens Peter Holm Hansen Jensen", "Ane Marie Peders Datter", "Niels", None, "Karen Holm"]
+    assert [None if pd.isna(v) else v for v in table["EFTERNAVN_UDLEDT"]] == ["Hansen", "Pedersdatter", None, None,
+                                                                              "Bech"]

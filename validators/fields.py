@@ -94,8 +94,8 @@ _DECIMAL = re.compile(r"(\d{0,9})[,.](\d{1,9})")
 
 def decimal_number(s: str) -> tuple[int, float] | None:
     """(whole part, value) of a number written with a decimal comma or point, else None."""
-    m = _DECIMAL.fullmatch(s)
-    if not m or not (m.group(1) or m.group(2)):
+    m = _DECIMAL.fullmatch(s)  # the decimals are never empty: ',5' is a number, '5,' is not
+    if not m:
         return None
     whole = int(m.group(1) or 0)
     return whole, whole + int(m.group(2)) / 10 ** len(m.group(2))

@@ -215,3 +215,14 @@ def test_spellings_counted_over_every_name_field_of_a_census_and_a_book_of_birth
                                                      ("fornavn", "JENS", 3, "JENS", "", False),
                                                      ("fornavn", "PETER", 1, "PETER", "", False)]
     assert rows(count_spellings(kbf, "KBF", db, min_count=3))[-1] == ("fornavn", "JENS", 3, "JENS", "", False)
+
+
+def test_a_spelling_given_two_grundnavne_names_the_line_that_first_gave_it_one():
+    """Caren is Karen on line 3 and again on line 5 (no conflict), then Carina on line 6:
+    the curator is sent to line 3, where the spelling first got its grundnavn."""
+    rows = [{"variant": v, "grundnavn": g, "kind": "fornavn", "sex": "K"}
+            for v, g in (("Karen", "Karen"), ("Caren", "Karen"), ("Karin", "Karin"), ("Caren", "Karen"),
+                         ("Caren", "Carina"))]
+    with pytest.raises(NameDatabaseError) as err:
+        build_name_database(rows)
+    assert err.value.problems == ["line 6: 'Caren' (fornavn, K) has grundnavn 'CARINA' here but 'KAREN' on line 3"]

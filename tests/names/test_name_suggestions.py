@@ -14,6 +14,7 @@ from validators.names import (
     suggest_name_groups,
     suggestions_as_database_rows,
 )
+from validators.names.suggest import SUGGESTION_COLUMNS
 
 EMPTY_DB = build_name_database([])
 
@@ -391,6 +392,7 @@ def test_names_suggest_numbers_its_groups_largest_first_with_the_commonest_spell
     assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "1", "--out", str(out)]) == 0
     table = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False)
     assert list(table.columns[:3]) == ["group", "group_occurrences", "kind"]  # no row numbers
+    assert list(table.columns) == SUGGESTION_COLUMNS  # and nothing added on the way
     assert table[["group", "group_occurrences", "variant", "grundnavn", "occurrences"]].values.tolist() == [
         ["1", "6", "KRISTJAN", "KRISTIAN", "3"], ["1", "6", "CHRISTJAN", "KRISTIAN", "2"],
         ["1", "6", "KRISTJANN", "KRISTIAN", "1"], ["2", "3", "JOHANNE", "JOHANNE", "2"],
@@ -407,3 +409,15 @@ def test_names_suggest_numbers_its_groups_largest_first_with_the_commonest_spell
     assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "10"]) == 0
     printed = capsys.readouterr()
     assert printed.out.strip() == "(nothing)" and printed.err.startswith("0 proposed groups;")
+
+
+def test_names_suggest_numbers_the_groups_by_the_rows_it_shows(tmp_path):
+    """With --min-count 2 the Kristian group shows 3 records (its single ones left out) and
+    the Johanne group 4: Johanne's group is the larger one shown, so it is group 1."""
+    names = ["Kristjan"] * 3 + ["Christjan", "Kristjann", "Krisjan"] + ["Johanne"] * 2 + ["Johane"] * 2
+    write_delivery(tmp_path / "d", [kbf_row(i, i, FORNAVN=n) for i, n in enumerate(names, start=1)])
+    out = tmp_path / "groups.csv"
+    assert names_main(["suggest", str(tmp_path / "d"), "--min-count", "2", "--out", str(out)]) == 0
+    table = pd.read_csv(out, sep=";", dtype=str, keep_default_na=False)
+    assert table[["group", "group_occurrences", "variant"]].values.tolist() == [
+        ["1", "4", "JOHANE"], ["1", "4", "JOHANNE"], ["2", "3", "KRISTJAN"]]  # equal counts: by letter

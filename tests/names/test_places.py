@@ -254,3 +254,17 @@ def test_places_unresolved_pools_a_text_over_the_birthplace_fields_and_writes_th
     assert places_main(["unresolved", str(tmp_path / "d"), "--min-count", "2", "--out", str(tmp_path / "u2.csv")]) == 0
     assert (tmp_path / "u2.csv").read_text(encoding="utf-8").splitlines()[1:] == [
         "Hillerød;ukendt;3;FOEDESTED|MODERS_FOEDESTED;;;", "Kvistgaard;ukendt;2;FADERS_FOEDESTED|MODERS_FOEDESTED;;;"]
+
+
+def test_places_import_names_at_most_ten_of_the_rows_it_left_out(tmp_path, capsys):
+    """Twelve DigDag rows without a parish number: the import says how many and names the
+    first ten, so a long list does not bury the summary."""
+    lines = ["STEDNR,SOGN,HERRED,AMT,GIS_ID,long,lat", "30308,Soderup,Merloese,Holbaek,0,11.8,55.6"]
+    lines += [f",Sted{i:02d},Skodborg,Ringkoebing,{i},8.3,56.5" for i in range(1, 13)]
+    path = tmp_path / "parishes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert places_main(["import", str(path)]) == 0
+    err = capsys.readouterr().err
+    named = ", ".join(f"Sted{i:02d}" for i in range(1, 11))
+    assert f"mgr-ingest places: 12 row(s) without a parish number left out: {named}\n" in err
+    assert "Sted11" not in err

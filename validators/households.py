@@ -206,14 +206,13 @@ def assign_households(frame: pd.DataFrame) -> np.ndarray:
         frame["HUSSTAND_NR"] = pd.array([], dtype="Int64")
         frame["HUSSTAND_ID"] = pd.array([], dtype="string")
         return np.zeros(0, dtype=np.int64)
-    change = np.zeros(n, dtype=bool)
-    change[0] = True
-    # A new delivery (its rows restart their position) or a new file starts a household.
+    # The first row, a new delivery (its rows restart their position) or a new file starts a
+    # household.
     pos = frame["_pos"].to_numpy()
     boundary = np.r_[True, pos[1:] <= pos[:-1]]
     files = frame["_file"].to_numpy(dtype=object)
     boundary[1:] |= files[1:] != files[:-1]
-    change |= boundary
+    change = boundary.copy()
     for col in KEY_FIELDS:
         if col in frame:
             codes, _ = coded(frame, col)

@@ -451,7 +451,6 @@ def add_versions(clean: pd.DataFrame, source: str, db: NameDatabase) -> dict[str
     rules = db.rules
     out: dict[str, pd.Series] = {}
 
-
     def first_name(text) -> str | None:
         if text is None or (not isinstance(text, str) and pd.isna(text)):
             return None
